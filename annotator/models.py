@@ -1,0 +1,299 @@
+"""The FACS data model: datasets of subjects' clips, coders' annotations, and job status rows."""
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+
+from mlcore.facs import AUCode, AUCodeError
+from mlcore.labels import COMPOSITE_CHOICES
+
+
+class Role(models.TextChoices):
+    """Roles are auth groups, so admins manage them in the Django admin."""
+
+    CODER = "coder", "Coder"
+    REVIEWER = "reviewer", "Reviewer"
+    ADMIN = "admin", "Admin"
+
+
+class Dataset(models.Model):
+    class SourceFormat(models.TextChoices):
+        CASME2 = "casme2", "CASME II"
+        SAMM = "samm", "SAMM"
+        SMIC = "smic", "SMIC-HS"
+        GENERIC = "generic", "Generic"
+
+    name = models.CharField(max_length=100, unique=True)
+    source_format = models.CharField(max_length=10, choices=SourceFormat.choices)
+    default_fps = models.FloatField(validators=[MinValueValidator(1.0)])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DatasetEmotion(models.Model):
+    """One word of a dataset's emotion vocabulary and the composite class it counts as."""
+
+    class CompositeClass(models.TextChoices):
+        NEGATIVE = "negative", "Negative"
+        POSITIVE = "positive", "Positive"
+        SURPRISE = "surprise", "Surprise"
+        EXCLUDED = "excluded", "Excluded"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="emotions")
+    name = models.CharField(max_length=50)
+    composite_class = models.CharField(max_length=10, choices=CompositeClass.choices)
+
+    class Meta:
+        ordering = ["dataset", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="unique_emotion_per_dataset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.composite_class})"
+
+
+assert tuple(DatasetEmotion.CompositeClass.values) == COMPOSITE_CHOICES
+
+
+class Subject(models.Model):
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="subjects")
+    code = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["dataset", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "code"], name="unique_subject_per_dataset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.name}/{self.code}"
+
+
+class Clip(models.Model):
+    class IngestStatus(models.TextChoices):
+        PENDING = "pending", "Pending"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="clips")
+    name = models.CharField(max_length=200)
+    fps = models.FloatField(validators=[MinValueValidator(1.0)])
+    frame_count = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField(default=0)
+    height = models.PositiveIntegerField(default=0)
+    # Source numbering is kept: CASME II's img46.jpg is frame 46, so indices need not start at 0.
+    frame_indices = models.JSONField(default=list, blank=True)
+    source_checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the source")
+    ingest_status = models.CharField(
+        max_length=10, choices=IngestStatus.choices, default=IngestStatus.PENDING
+    )
+    ingest_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["subject", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["subject", "name"], name="unique_clip_per_subject")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject}/{self.name}"
+
+    def clean(self) -> None:
+        indices = self.frame_indices or []
+        if any(not isinstance(i, int) or isinstance(i, bool) for i in indices):
+            raise ValidationError({"frame_indices": "Frame indices must be whole numbers."})
+        if indices != sorted(set(indices)):
+            raise ValidationError({"frame_indices": "Frame indices must be unique and ascending."})
+        if self.frame_count != len(indices):
+            raise ValidationError(
+                {"frame_count": f"The clip lists {len(indices)} frames, not {self.frame_count}."}
+            )
+
+    @property
+    def first_frame(self) -> int | None:
+        return self.frame_indices[0] if self.frame_indices else None
+
+    @property
+    def last_frame(self) -> int | None:
+        return self.frame_indices[-1] if self.frame_indices else None
+
+
+class Annotation(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted"
+        ADJUDICATED = "adjudicated", "Adjudicated"
+
+    class Provenance(models.TextChoices):
+        MANUAL = "manual", "Manual"
+        MODEL_ASSISTED = "model_assisted", "Model-assisted"
+        IMPORTED = "imported", "Imported"
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="annotations")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="annotations"
+    )
+    # Drafts are saved while the coder works, so marks may still be missing; submit requires them.
+    onset = models.PositiveIntegerField(null=True, blank=True)
+    apex = models.PositiveIntegerField(null=True, blank=True)
+    offset = models.PositiveIntegerField(null=True, blank=True)
+    emotion = models.ForeignKey(
+        DatasetEmotion, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    action_units = models.JSONField(
+        default=list,
+        blank=True,
+        help_text='A list of {"au": 12, "laterality": "R", "intensity": "B"}',
+    )
+    notes = models.TextField(blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    provenance = models.CharField(
+        max_length=15, choices=Provenance.choices, default=Provenance.MANUAL
+    )
+    # Optimistic locking: a save names the revision it started from; a stale one is refused.
+    revision = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(2**31 - 1)])
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["clip", "coder", "-updated_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clip", "coder"],
+                condition=Q(status="draft"),
+                name="one_draft_per_coder_and_clip",
+                violation_error_message="This coder already has a draft for this clip.",
+            ),
+            models.CheckConstraint(
+                condition=Q(onset__isnull=True)
+                | Q(offset__isnull=True)
+                | Q(onset__lte=F("offset")),
+                name="onset_not_after_offset",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clip} by {self.coder} ({self.status})"
+
+    @property
+    def au_codes(self) -> list[AUCode]:
+        return [AUCode.from_dict(item) for item in self.action_units]
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        self._check_marks(errors)
+        self._check_action_units(errors)
+        if self.emotion_id is not None and self.emotion.dataset_id != self.clip.subject.dataset_id:
+            errors.setdefault("emotion", []).append(
+                f"{self.emotion.name!r} is not in the vocabulary of {self.clip.subject.dataset}."
+            )
+        if self.status != self.Status.DRAFT:
+            for field in ("onset", "offset", "emotion"):
+                if getattr(self, field if field != "emotion" else "emotion_id") is None:
+                    errors.setdefault(field, []).append("Required before submitting.")
+        if errors:
+            raise ValidationError(errors)
+
+    def _check_marks(self, errors: dict[str, list[str]]) -> None:
+        frames = set(self.clip.frame_indices)
+        first, last = self.clip.first_frame, self.clip.last_frame
+        for field in ("onset", "apex", "offset"):
+            frame = getattr(self, field)
+            if frame is None:
+                continue
+            if first is None:
+                errors.setdefault(field, []).append("The clip has no frames yet.")
+            elif frame not in frames:
+                errors.setdefault(field, []).append(
+                    f"Frame {frame} is not in this clip (frames {first}..{last})."
+                )
+        onset, apex, offset = self.onset, self.apex, self.offset
+        if onset is not None and offset is not None and onset > offset:
+            errors.setdefault("offset", []).append(
+                f"Offset ({offset}) must not come before onset ({onset})."
+            )
+        if apex is not None and onset is not None and apex < onset:
+            errors.setdefault("apex", []).append(
+                f"Apex ({apex}) must not come before onset ({onset})."
+            )
+        if apex is not None and offset is not None and apex > offset:
+            errors.setdefault("apex", []).append(
+                f"Apex ({apex}) must not come after offset ({offset})."
+            )
+
+    def _check_action_units(self, errors: dict[str, list[str]]) -> None:
+        if not isinstance(self.action_units, list):
+            errors.setdefault("action_units", []).append("Action units must be a list.")
+            return
+        seen: set[tuple[int, str]] = set()
+        for item in self.action_units:
+            try:
+                code = AUCode.from_dict(item)
+            except (AUCodeError, KeyError, TypeError, ValueError) as error:
+                message = str(error) if isinstance(error, AUCodeError) else f"Malformed: {item!r}"
+                errors.setdefault("action_units", []).append(message)
+                continue
+            if (code.number, code.laterality) in seen:
+                errors.setdefault("action_units", []).append(f"AU{code.number} is listed twice.")
+            seen.add((code.number, code.laterality))
+
+
+class JobRun(models.Model):
+    """The status row of one long job; the task updates it and the UI polls it."""
+
+    class Kind(models.TextChoices):
+        HEALTHCHECK = "healthcheck", "Worker check"
+        PREPROCESS = "preprocess", "Preprocess"
+        IMPORT = "import", "Import"
+        EXPORT = "export", "Export"
+        TRAIN = "train", "Train"
+        INFER = "infer", "Infer"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    queue = models.CharField(max_length=20)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    message = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__gte=0.0) & Q(progress__lte=1.0), name="progress_in_unit_range"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}

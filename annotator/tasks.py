@@ -1,0 +1,24 @@
+"""Celery tasks: each loads its row and calls one service; failures land on the JobRun."""
+
+import traceback
+
+from celery import shared_task
+
+from annotator import services
+from annotator.models import JobRun
+
+
+def _run_job(job_run_id: int, service) -> None:
+    job_run = JobRun.objects.get(pk=job_run_id)
+    try:
+        service(job_run=job_run)
+    except Exception as error:
+        services.job_run_fail(
+            job_run=job_run, error=f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
+        )
+        raise
+
+
+@shared_task(name="annotator.worker_check", soft_time_limit=120, time_limit=180)
+def worker_check(job_run_id: int) -> None:
+    _run_job(job_run_id, services.worker_check_run)

@@ -1,0 +1,17 @@
+#!/usr/bin/env python
+"""Django's command-line utility. `platform/` is an import root through the editable install
+(`make install`), so `mestudio` imports without path tricks."""
+
+import os
+import sys
+
+
+def main() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mestudio.settings.local")
+    from django.core.management import execute_from_command_line
+
+    execute_from_command_line(sys.argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Sub-commands of `python -m mlcore`, one module each (see `mlcore.cli`)."""

@@ -1,0 +1,73 @@
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Role, Subject
+from mlcore.labels import DATASET_EMOTIONS, default_mapping
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.django.Password("pw-for-tests")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+            if extracted == Role.ADMIN:
+                self.is_staff = self.is_superuser = True
+                self.save()
+
+
+class DatasetFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dataset
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"dataset{n}")
+    source_format = Dataset.SourceFormat.CASME2
+    default_fps = 200.0
+
+    @factory.post_generation
+    def emotions(self, create, extracted, **kwargs):
+        if not create:
+            return
+        vocabulary = extracted or DATASET_EMOTIONS[self.source_format]
+        for name, composite_class in default_mapping(vocabulary).items():
+            DatasetEmotion.objects.create(dataset=self, name=name, composite_class=composite_class)
+
+
+class SubjectFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Subject
+
+    dataset = factory.SubFactory(DatasetFactory)
+    code = factory.Sequence(lambda n: f"{n + 1:02d}")
+
+
+class ClipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clip
+
+    subject = factory.SubFactory(SubjectFactory)
+    name = factory.Sequence(lambda n: f"EP{n:02d}_01f")
+    fps = 200.0
+    # CASME II numbering: the first frame on disk is img46.jpg.
+    frame_indices = factory.LazyFunction(lambda: list(range(46, 46 + 60)))
+    frame_count = factory.LazyAttribute(lambda clip: len(clip.frame_indices))
+    width = 640
+    height = 480
+    ingest_status = Clip.IngestStatus.READY
+
+
+class AnnotationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Annotation
+
+    clip = factory.SubFactory(ClipFactory)
+    coder = factory.SubFactory(UserFactory, role=Role.CODER)
