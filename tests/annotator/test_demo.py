@@ -1,0 +1,107 @@
+"""`make demo` as a new user runs it: embedded defaults (SQLite, filesystem broker), a real web
+server and a real worker, demo accounts that can log in, and a clean stop on SIGTERM/Ctrl-C."""
+
+import os
+import re
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from http.cookiejar import CookieJar
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.worker
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(predicate, *, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.5)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def fetch(opener, url: str, data: dict | None = None) -> tuple[int, str]:
+    body = urlencode(data).encode() if data is not None else None
+    with opener.open(url, body, timeout=10) as response:
+        return response.status, response.read().decode()
+
+
+@pytest.fixture
+def demo(tmp_path):
+    port = free_port()
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT", "DJANGO_SETTINGS_MODULE"}
+    }
+    env["MESTUDIO_VAR_DIR"] = str(tmp_path / "var")
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "rundemo", "--addr", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    yield process, f"http://127.0.0.1:{port}", tmp_path / "var"
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+
+
+def test_demo_serves_login_and_admin_with_a_consuming_worker(demo):
+    process, base, var = demo
+
+    def login_page_up():
+        try:
+            return fetch(urllib.request.build_opener(), f"{base}/login/")[0] == 200
+        except OSError:
+            return False
+
+    wait_for(login_page_up, timeout=90, what="the login page")
+
+    def worker_checks_done():
+        with sqlite3.connect(var / "db.sqlite3") as db:
+            rows = db.execute("SELECT queue, status FROM annotator_jobrun").fetchall()
+        return len(rows) == 3 and all(status == "succeeded" for _, status in rows) and rows
+
+    rows = wait_for(worker_checks_done, timeout=90, what="the worker to answer on every queue")
+    assert {queue for queue, _ in rows} == {"preprocess", "train", "infer"}
+
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    status, page = fetch(opener, f"{base}/admin/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    status, page = fetch(
+        opener,
+        f"{base}/admin/login/?next=/admin/",
+        {"csrfmiddlewaretoken": token, "username": "admin", "password": "mestudio-admin"},
+    )
+    assert status == 200
+    assert "Site administration" in page
+    assert "Micro-expression annotation" in page
+
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 0
+    assert "log in as 'coder' with password 'mestudio-coder'" in output
+    assert "Stopped." in output
+    leftover = subprocess.run(
+        ["pgrep", "-f", f"runserver 127.0.0.1:{base.rsplit(':', 1)[1]}"], capture_output=True
+    )
+    assert leftover.returncode == 1, "the web server outlived the demo"
