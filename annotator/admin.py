@@ -33,13 +33,70 @@ class SubjectAdmin(admin.ModelAdmin):
     search_fields = ["code", "dataset__name"]
 
 
+class ClipUploadAdminForm(forms.ModelForm):
+    upload = forms.FileField(
+        help_text="A video (mp4, mov, avi) or a zip of frames; preprocessing starts on save."
+    )
+
+    class Meta:
+        model = Clip
+        fields = ["subject", "name", "fps"]
+
+    def clean_upload(self):
+        upload = self.cleaned_data["upload"]
+        services.clip_upload_validate(upload=upload)
+        return upload
+
+
 @admin.register(Clip)
 class ClipAdmin(admin.ModelAdmin):
     list_display = ["name", "subject", "fps", "frame_count", "ingest_status", "updated_at"]
     list_filter = ["ingest_status", "subject__dataset"]
     search_fields = ["name", "subject__code", "subject__dataset__name", "source_checksum"]
     list_select_related = ["subject__dataset"]
-    readonly_fields = ["source_checksum", "created_at", "updated_at"]
+    readonly_fields = [
+        "source",
+        "source_checksum",
+        "frame_count",
+        "frame_indices",
+        "width",
+        "height",
+        "ingest_status",
+        "ingest_error",
+        "media_version",
+        "preprocess_meta",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["reprocess"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = ClipUploadAdminForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["subject", "name", "fps", "upload"]
+        return super().get_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+        else:
+            services.clip_upload(
+                clip=obj, upload=form.cleaned_data["upload"], created_by=request.user
+            )
+
+    @admin.action(description="Preprocess the selected clips again")
+    def reprocess(self, request, queryset):
+        clips = [clip for clip in queryset if clip.source]
+        for clip in clips:
+            services.clip_preprocess_start(clip=clip, created_by=request.user)
+        self.message_user(request, f"Queued preprocessing of {len(clips)} clip(s).")
 
 
 class AnnotationAdminForm(forms.ModelForm):

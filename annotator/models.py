@@ -92,7 +92,11 @@ class Clip(models.Model):
     height = models.PositiveIntegerField(default=0)
     # Source numbering is kept: CASME II's img46.jpg is frame 46, so indices need not start at 0.
     frame_indices = models.JSONField(default=list, blank=True)
+    source = models.FileField(upload_to="uploads/%Y/%m/", blank=True, max_length=300)
     source_checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the source")
+    # Bumped by every successful preprocessing; frame URLs carry it, so they can be cached forever.
+    media_version = models.PositiveIntegerField(default=0)
+    preprocess_meta = models.JSONField(default=dict, blank=True)
     ingest_status = models.CharField(
         max_length=10, choices=IngestStatus.choices, default=IngestStatus.PENDING
     )
@@ -119,6 +123,10 @@ class Clip(models.Model):
             raise ValidationError(
                 {"frame_count": f"The clip lists {len(indices)} frames, not {self.frame_count}."}
             )
+
+    @property
+    def aligned_sizes(self) -> list[int]:
+        return list(self.preprocess_meta.get("sizes", []))
 
     @property
     def first_frame(self) -> int | None:
@@ -276,6 +284,9 @@ class JobRun(models.Model):
     message = models.CharField(max_length=500, blank=True)
     error = models.TextField(blank=True)
     result = models.JSONField(default=dict, blank=True)
+    clip = models.ForeignKey(
+        Clip, on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )

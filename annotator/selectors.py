@@ -1,8 +1,13 @@
 """Reads. Views and the API get their querysets here, never by building queries themselves."""
 
+import json
+from pathlib import Path
+
+from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 
 from annotator.models import Clip, Dataset, JobRun
+from mlcore.preprocess import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
 
 
 def dataset_list_with_counts() -> QuerySet[Dataset]:
@@ -23,3 +28,49 @@ def job_run_list_recent(*, limit: int = 10) -> QuerySet[JobRun]:
 
 def job_run_get(*, job_run_id: int) -> JobRun:
     return JobRun.objects.get(pk=job_run_id)
+
+
+# --- Clip media -------------------------------------------------------------------------------
+
+
+def clip_media_dir(*, clip: Clip) -> Path:
+    return Path(settings.MEDIA_ROOT) / "clips" / str(clip.pk)
+
+
+def clip_preprocess_meta(*, path: Path) -> dict:
+    return json.loads((path / META_NAME).read_text())
+
+
+def clip_media_layers(*, clip: Clip) -> list[str]:
+    """The picture layers a ready clip offers: raw frames, aligned crops per size, motion."""
+    return ["frame", *(f"aligned-{size}" for size in clip.aligned_sizes), "motion"]
+
+
+def clip_media_file(*, clip: Clip, version: int, layer: str, frame: int) -> Path | None:
+    """The file for one frame of one layer, or None when the clip, version, layer or frame is
+    not there (the URL then answers 404)."""
+    if clip.ingest_status != Clip.IngestStatus.READY or version != clip.media_version:
+        return None
+    if frame not in set(clip.frame_indices) or layer not in clip_media_layers(clip=clip):
+        return None
+    folder = clip_media_dir(clip=clip) / f"v{version}"
+    if layer == "frame":
+        folder = folder / FRAMES_DIR
+    elif layer == "motion":
+        folder = folder / MOTION_DIR
+    else:
+        folder = folder / ALIGNED_DIR / layer.removeprefix("aligned-")
+    path = folder / frame_name(frame)
+    return path if path.is_file() else None
+
+
+def clip_get(*, clip_id: int) -> Clip:
+    return Clip.objects.select_related("subject__dataset").get(pk=clip_id)
+
+
+def clip_job_run_latest(*, clip: Clip) -> JobRun | None:
+    return clip.job_runs.order_by("-created_at").first()
+
+
+def clip_list_recent(*, limit: int = 20) -> QuerySet[Clip]:
+    return Clip.objects.select_related("subject__dataset").order_by("-created_at")[:limit]

@@ -1,16 +1,24 @@
 """Writes. Every change to annotations, clips and jobs goes through a function here."""
 
+import hashlib
 import platform
+import shutil
 import socket
+import time
 from collections.abc import Callable
+from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from annotator import selectors
 from annotator.models import Annotation, Clip, DatasetEmotion, JobRun
+from mlcore.archives import UnsafeArchiveError, extract_frames, inspect_zip
 from mlcore.facs import AUCode
 
 QUEUES = settings.MESTUDIO_QUEUES
@@ -31,13 +39,18 @@ class StaleRevisionError(Exception):
 
 
 def job_run_create(
-    *, kind: str, queue: str, created_by: AbstractBaseUser | None, enqueue: Callable[[int], None]
+    *,
+    kind: str,
+    queue: str,
+    created_by: AbstractBaseUser | None,
+    enqueue: Callable[[int], None],
+    clip: Clip | None = None,
 ) -> JobRun:
     """Create the status row and enqueue its task once the row is committed, so the worker never
     looks for a row that does not exist yet."""
     if queue not in QUEUES:
         raise ValueError(f"Unknown queue {queue!r}; expected one of {', '.join(QUEUES)}.")
-    job_run = JobRun.objects.create(kind=kind, queue=queue, created_by=created_by)
+    job_run = JobRun.objects.create(kind=kind, queue=queue, created_by=created_by, clip=clip)
     transaction.on_commit(lambda: enqueue(job_run.pk))
     return job_run
 
@@ -54,6 +67,25 @@ def job_run_report_progress(*, job_run: JobRun, progress: float, message: str) -
     JobRun.objects.filter(pk=job_run.pk, progress__lte=clamped).update(
         progress=clamped, message=message[:500]
     )
+
+
+def job_run_progress_reporter(
+    *, job_run: JobRun, start: float = 0.0, end: float = 1.0, min_interval: float = 0.25
+) -> Callable[[float, str], None]:
+    """A progress callback for mlcore that maps 0..1 onto start..end of the job and writes the row
+    at most every `min_interval` seconds (mlcore may report every frame)."""
+    last_write = 0.0
+
+    def report(fraction: float, message: str) -> None:
+        nonlocal last_write
+        now = time.monotonic()
+        if now - last_write >= min_interval or fraction >= 1.0:
+            last_write = now
+            job_run_report_progress(
+                job_run=job_run, progress=start + (end - start) * fraction, message=message
+            )
+
+    return report
 
 
 def job_run_finish(*, job_run: JobRun, result: dict | None = None, message: str = "Done") -> None:
@@ -160,3 +192,143 @@ def annotation_update(
             raise StaleRevisionError(current_revision=current)
     annotation.refresh_from_db()
     return annotation
+
+
+# --- Clips: upload and preprocessing -----------------------------------------------------------
+
+VIDEO_SUFFIXES = {".mp4", ".mov", ".avi"}
+UPLOAD_SUFFIXES = VIDEO_SUFFIXES | {".zip"}
+
+
+def _looks_like(suffix: str, head: bytes) -> bool:
+    if suffix == ".zip":
+        return head.startswith(b"PK\x03\x04")
+    if suffix == ".avi":
+        return head[:4] == b"RIFF" and head[8:12] == b"AVI "
+    # ISO base media (mp4, mov): a size then a box type.
+    return head[4:8] in {b"ftyp", b"moov", b"mdat", b"wide", b"free", b"skip"}
+
+
+def clip_upload_validate(*, upload: UploadedFile) -> None:
+    """Refuse files that are too large, of the wrong type, or unsafe archives, before saving."""
+    limit = settings.MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise ValidationError(
+            f"{upload.name} is {upload.size / 1024**2:.1f} MiB; the limit is "
+            f"{limit // 1024**2} MiB.",
+            code="too_large",
+        )
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in UPLOAD_SUFFIXES:
+        raise ValidationError(
+            f"{upload.name}: upload a video (.mp4, .mov, .avi) or a .zip of frames.",
+            code="wrong_type",
+        )
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not _looks_like(suffix, head):
+        raise ValidationError(
+            f"{upload.name} does not contain {suffix[1:]} data (wrong or damaged file).",
+            code="wrong_type",
+        )
+    if suffix == ".zip":
+        try:
+            inspect_zip(upload, name=upload.name)
+        except UnsafeArchiveError as error:
+            raise ValidationError(str(error), code="unsafe_archive") from None
+        finally:
+            upload.seek(0)
+
+
+def _sha256(upload: UploadedFile) -> str:
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    return digest.hexdigest()
+
+
+def clip_upload(*, clip: Clip, upload: UploadedFile, created_by: AbstractBaseUser | None) -> JobRun:
+    """Save the upload first, then queue its preprocessing; the upload survives a failed ingest."""
+    clip_upload_validate(upload=upload)
+    clip.source_checksum = _sha256(upload)
+    clip.ingest_status = Clip.IngestStatus.PENDING
+    clip.ingest_error = ""
+    clip.full_clean(exclude=["source"])
+    with transaction.atomic():
+        clip.source.save(Path(upload.name).name, upload, save=False)
+        clip.save()
+        return clip_preprocess_start(clip=clip, created_by=created_by)
+
+
+def clip_preprocess_start(*, clip: Clip, created_by: AbstractBaseUser | None) -> JobRun:
+    from annotator.tasks import clip_preprocess
+
+    Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PENDING, ingest_error="")
+    return job_run_create(
+        kind=JobRun.Kind.PREPROCESS,
+        queue="preprocess",
+        created_by=created_by,
+        clip=clip,
+        enqueue=lambda pk: clip_preprocess.apply_async(args=[pk], queue="preprocess"),
+    )
+
+
+def clip_preprocess_run(*, job_run: JobRun) -> None:
+    """Extract frames, find and align the face, compute motion previews, mark the clip ready.
+
+    Bad input (a corrupt video, an unsafe archive, no face) fails the clip with a message for the
+    user and keeps the upload; the previous preprocessing, if any, stays served until a new one
+    succeeds.
+    """
+    from mlcore.faces.detector import create_detector
+    from mlcore.preprocess import preprocess_clip
+
+    clip = job_run.clip
+    job_run_start(job_run=job_run, message="Preparing frames")
+    Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PROCESSING)
+    clip_dir = selectors.clip_media_dir(clip=clip)
+    version = clip.media_version + 1
+    out_dir = clip_dir / f"v{version}"
+    shutil.rmtree(out_dir, ignore_errors=True)
+    try:
+        source = Path(clip.source.path)
+        if source.suffix.lower() == ".zip":
+            frames_dir = clip_dir / "source_frames"
+            shutil.rmtree(frames_dir, ignore_errors=True)
+            source = extract_frames(source, frames_dir)
+        result = preprocess_clip(
+            source=source,
+            out_dir=out_dir,
+            detector=create_detector(retinaface_weights=settings.RETINAFACE_WEIGHTS),
+            progress=job_run_progress_reporter(job_run=job_run, start=0.05, end=0.98),
+        )
+    except Exception as error:
+        shutil.rmtree(out_dir, ignore_errors=True)
+        Clip.objects.filter(pk=clip.pk).update(
+            ingest_status=Clip.IngestStatus.FAILED, ingest_error=str(error)
+        )
+        raise
+    meta = selectors.clip_preprocess_meta(path=out_dir)
+    Clip.objects.filter(pk=clip.pk).update(
+        frame_indices=result.frame_indices,
+        frame_count=len(result.frame_indices),
+        width=result.size[0],
+        height=result.size[1],
+        fps=result.fps or clip.fps,
+        preprocess_meta=meta,
+        media_version=version,
+        ingest_status=Clip.IngestStatus.READY,
+        ingest_error="",
+    )
+    for old in clip_dir.glob("v*"):
+        if old != out_dir:
+            shutil.rmtree(old, ignore_errors=True)
+    job_run_finish(
+        job_run=job_run,
+        result={"frames": len(result.frame_indices), "detector": meta.get("detector")},
+        message=f"{len(result.frame_indices)} frames ready "
+        f"({result.frames_per_second:.0f} frames/s)",
+    )

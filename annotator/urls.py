@@ -6,4 +6,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("jobs/<int:job_run_id>/", views.job_run_detail, name="job-run-detail"),
     path("workers/check/", views.worker_check, name="worker-check"),
+    path("clips/upload/", views.clip_upload, name="clip-upload"),
+    path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
+    path(
+        "clips/<int:clip_id>/media/v<int:version>/<slug:layer>/<int:frame>.jpg",
+        views.clip_media,
+        name="clip-media",
+    ),
 ]

@@ -1,13 +1,19 @@
 """Thin views: parse the request, call a selector or service, render a page or an htmx partial."""
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
+from django.contrib.auth.decorators import login_required, permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import selectors, services
-from annotator.models import JobRun
+from annotator.forms import ClipUploadForm
+from annotator.models import Clip, JobRun
+
+# Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
+FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 @login_required
@@ -18,6 +24,7 @@ def home(request: HttpRequest) -> HttpResponse:
         "annotator/home.html",
         {
             "datasets": selectors.dataset_list_with_counts(),
+            "clips": selectors.clip_list_recent(),
             "job_runs": selectors.job_run_list_recent(),
             "queues": services.QUEUES,
         },
@@ -45,3 +52,67 @@ def worker_check(request: HttpRequest) -> HttpResponse:
     if request.htmx:
         return render(request, "annotator/partials/job_run.html", {"job_run": job_run})
     return redirect("job-run-detail", job_run_id=job_run.pk)
+
+
+@permission_required("annotator.add_clip")
+@require_http_methods(["GET", "POST"])
+def clip_upload(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        # Refuse oversize bodies before Django reads them to disk.
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.MAX_UPLOAD_BYTES + 64 * 1024:
+            form = ClipUploadForm()
+            form.add_error(
+                None, f"The upload is larger than {settings.MAX_UPLOAD_BYTES // 1024**2} MiB."
+            )
+            status = 413
+        else:
+            form = ClipUploadForm(request.POST, request.FILES)
+            if form.is_valid():
+                clip = form.unsaved_clip()
+                try:
+                    services.clip_upload(
+                        clip=clip, upload=form.cleaned_data["source"], created_by=request.user
+                    )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    return redirect("clip-detail", clip_id=clip.pk)
+            status = 400
+    else:
+        form = ClipUploadForm()
+    return render(request, "annotator/clip_upload.html", {"form": form}, status=status)
+
+
+@login_required
+@require_GET
+def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
+    try:
+        clip = selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+    context = {
+        "clip": clip,
+        "job_run": selectors.clip_job_run_latest(clip=clip),
+        "layers": selectors.clip_media_layers(clip=clip),
+        "preview_frames": clip.frame_indices[:: max(1, len(clip.frame_indices) // 8)][:8],
+    }
+    template = (
+        "annotator/partials/clip_status.html" if request.htmx else "annotator/clip_detail.html"
+    )
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
+def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, frame: int):
+    try:
+        clip = selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+    path = selectors.clip_media_file(clip=clip, version=version, layer=layer, frame=frame)
+    if path is None:
+        raise Http404(f"Frame {frame} ({layer}) is not part of this clip.")
+    response = FileResponse(path.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = FRAME_CACHE_CONTROL
+    return response

@@ -1,17 +1,21 @@
-import pytest
+"""Shared fixtures. Django imports stay inside fixtures so that the Django-free mlcore tests also
+run with `-p no:django`."""
 
-from annotator.models import Role
-from tests.factories import UserFactory
+import pytest
 
 
 @pytest.fixture
 def coder(db):
-    return UserFactory(username="coder1", role=Role.CODER)
+    from tests.factories import UserFactory
+
+    return UserFactory(username="coder1", role="coder")
 
 
 @pytest.fixture
 def admin_user(db):
-    return UserFactory(username="boss", role=Role.ADMIN)
+    from tests.factories import UserFactory
+
+    return UserFactory(username="boss", role="admin")
 
 
 @pytest.fixture
@@ -75,3 +79,51 @@ def celery_worker_process(django_db_serialized_rollback, transactional_db, setti
         worker.wait(timeout=20)
     except subprocess.TimeoutExpired:
         worker.kill()
+
+
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is not used)."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop; Django refuses ORM calls from such a thread
+    # unless told that the test code is synchronous.
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(chromium):
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def log_in(live_server):
+    def log_in(page, *, username: str, password: str = "pw-for-tests"):
+        page.goto(f"{live_server.url}/login/")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+
+    return log_in

@@ -88,6 +88,8 @@ STATIC_ROOT = env_path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", default=VAR_DIR / "media")
 
+MAX_UPLOAD_BYTES = env_int("MESTUDIO_MAX_UPLOAD_MB", default=1024, minimum=1) * 1024 * 1024
+
 # Workers on other machines read this file; the web process never loads weights.
 RETINAFACE_WEIGHTS = env_file("RETINAFACE_WEIGHTS")
 
