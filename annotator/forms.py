@@ -3,7 +3,8 @@ from pathlib import Path
 from django import forms
 
 from annotator import services
-from annotator.models import Clip, Dataset, Subject
+from annotator.models import Clip, Dataset, DatasetEmotion, Subject
+from mlcore.facs import AUCode, AUCodeError, parse_au_string
 
 
 class ClipUploadForm(forms.Form):
@@ -52,3 +53,25 @@ class ClipUploadForm(forms.Form):
         return Clip(
             subject=subject, name=data["name"], fps=data["fps"] or data["dataset"].default_fps
         )
+
+
+class AnnotationInputForm(forms.Form):
+    """What the workbench sends on every autosave and on submit."""
+
+    revision = forms.IntegerField(min_value=1)
+    onset = forms.IntegerField(min_value=0, required=False)
+    apex = forms.IntegerField(min_value=0, required=False)
+    offset = forms.IntegerField(min_value=0, required=False)
+    emotion = forms.ModelChoiceField(queryset=DatasetEmotion.objects.none(), required=False)
+    action_units = forms.CharField(required=False, max_length=500)
+    notes = forms.CharField(required=False, max_length=5000)
+
+    def __init__(self, *args, dataset: Dataset, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["emotion"].queryset = dataset.emotions.all()
+
+    def clean_action_units(self) -> list[AUCode]:
+        try:
+            return parse_au_string(self.cleaned_data["action_units"])
+        except AUCodeError as error:
+            raise forms.ValidationError(str(error)) from None

@@ -4,9 +4,9 @@ import json
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 
-from annotator.models import Clip, Dataset, JobRun
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from mlcore.preprocess import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
 
 
@@ -74,3 +74,51 @@ def clip_job_run_latest(*, clip: Clip) -> JobRun | None:
 
 def clip_list_recent(*, limit: int = 20) -> QuerySet[Clip]:
     return Clip.objects.select_related("subject__dataset").order_by("-created_at")[:limit]
+
+
+# --- Coding -----------------------------------------------------------------------------------
+
+
+def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
+    """Ready clips with the coder's own annotation state (`my_status`: None, draft, submitted),
+    oldest first. Other coders' work is never joined in: coding is blind."""
+    mine = Annotation.objects.filter(clip=OuterRef("pk"), coder=coder).exclude(
+        status=Annotation.Status.ADJUDICATED
+    )
+    return (
+        Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
+        .select_related("subject__dataset")
+        .annotate(
+            my_status=Subquery(mine.order_by("-updated_at").values("status")[:1]),
+            my_updated_at=Subquery(mine.order_by("-updated_at").values("updated_at")[:1]),
+        )
+        .order_by("created_at", "pk")
+    )
+
+
+def clip_next_for_coder(*, coder) -> Clip | None:
+    """The next clip the coder has not submitted yet (active-learning order plugs in here)."""
+    return (
+        clip_queue_for_coder(coder=coder)
+        .filter(Q(my_status__isnull=True) | Q(my_status=Annotation.Status.DRAFT))
+        .first()
+    )
+
+
+def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
+    """The coder's own annotation; anyone else's is reported as missing, never shown."""
+    return Annotation.objects.select_related("clip__subject__dataset", "emotion").get(
+        pk=annotation_id, coder=coder
+    )
+
+
+def annotation_submitted_for_coder(*, clip: Clip, coder) -> Annotation | None:
+    return (
+        Annotation.objects.filter(clip=clip, coder=coder, status=Annotation.Status.SUBMITTED)
+        .select_related("emotion")
+        .first()
+    )
+
+
+def dataset_emotions(*, dataset: Dataset) -> QuerySet[DatasetEmotion]:
+    return dataset.emotions.order_by("name")

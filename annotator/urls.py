@@ -7,6 +7,13 @@ urlpatterns = [
     path("jobs/<int:job_run_id>/", views.job_run_detail, name="job-run-detail"),
     path("workers/check/", views.worker_check, name="worker-check"),
     path("clips/upload/", views.clip_upload, name="clip-upload"),
+    path("queue/", views.coder_queue, name="coder-queue"),
+    path("queue/next/", views.coder_queue_next, name="coder-queue-next"),
+    path("clips/<int:clip_id>/code/", views.clip_code, name="clip-code"),
+    path("annotations/<int:annotation_id>/save/", views.annotation_save, name="annotation-save"),
+    path(
+        "annotations/<int:annotation_id>/submit/", views.annotation_submit, name="annotation-submit"
+    ),
     path("clips/<int:clip_id>/", views.clip_detail, name="clip-detail"),
     path(
         "clips/<int:clip_id>/media/v<int:version>/<slug:layer>/<int:frame>.jpg",

@@ -6,11 +6,13 @@ from django.contrib.auth.decorators import login_required, permission_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import selectors, services
-from annotator.forms import ClipUploadForm
-from annotator.models import Clip, JobRun
+from annotator.forms import AnnotationInputForm, ClipUploadForm
+from annotator.models import Annotation, Clip, JobRun
+from mlcore.facs import AU_NAMES
 
 # Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
 FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
@@ -116,3 +118,156 @@ def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, fra
     response = FileResponse(path.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = FRAME_CACHE_CONTROL
     return response
+
+
+# --- Coding -------------------------------------------------------------------------------------
+
+
+@permission_required("annotator.change_annotation")
+@require_GET
+def coder_queue(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "annotator/queue.html",
+        {"clips": selectors.clip_queue_for_coder(coder=request.user)},
+    )
+
+
+@permission_required("annotator.change_annotation")
+@require_GET
+def coder_queue_next(request: HttpRequest) -> HttpResponse:
+    clip = selectors.clip_next_for_coder(coder=request.user)
+    if clip is None:
+        return redirect(f"{reverse('coder-queue')}?done=1")
+    return redirect("clip-code", clip_id=clip.pk)
+
+
+@permission_required("annotator.change_annotation")
+@require_GET
+def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
+    try:
+        clip = selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+    if clip.ingest_status != Clip.IngestStatus.READY:
+        return redirect("clip-detail", clip_id=clip.pk)
+    submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=request.user)
+    annotation = submitted or services.annotation_create_draft(clip=clip, coder=request.user)
+    emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
+    return render(
+        request,
+        "annotator/workbench.html",
+        {
+            "clip": clip,
+            "annotation": annotation,
+            "read_only": annotation.status != Annotation.Status.DRAFT,
+            "emotions": emotions,
+            "workbench_config": {
+                "frames": clip.frame_indices,
+                "fps": clip.fps,
+                "mediaUrl": reverse("clip-media", args=[clip.pk, clip.media_version, "LAYER", 0]),
+                "alignedLayer": f"aligned-{max(clip.aligned_sizes)}",
+                "onsetReference": clip.preprocess_meta.get("onset_frame", clip.first_frame),
+                "marks": {
+                    "onset": annotation.onset,
+                    "apex": annotation.apex,
+                    "offset": annotation.offset,
+                },
+                "emotion": annotation.emotion_id,
+                "emotions": [{"id": e.pk, "name": e.name} for e in emotions],
+                "actionUnits": [str(code) for code in annotation.au_codes],
+                "readOnly": annotation.status != Annotation.Status.DRAFT,
+                "auNumbers": sorted(AU_NAMES),
+                "faceBox": clip.preprocess_meta.get("box"),
+            },
+        },
+    )
+
+
+ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")
+
+
+def _save_status(request, *, state: str, message: str, revision: int, errors=None, status=200):
+    """The autosave answer: a status line, the new revision and an error slot per field, each
+    swapped into the workbench out of band so the coder's unsaved edits stay in the page."""
+    errors = errors or {}
+    context = {
+        "state": state,
+        "message": message,
+        "revision": revision,
+        "field_errors": [(field, errors.get(field, [])) for field in ANNOTATION_FIELDS],
+    }
+    return render(request, "annotator/partials/save_status.html", context, status=status)
+
+
+def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) -> HttpResponse:
+    try:
+        annotation = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+    except Annotation.DoesNotExist:
+        raise Http404("No such annotation.") from None
+    if annotation.status != Annotation.Status.DRAFT:
+        return _save_status(
+            request,
+            state="refused",
+            message="Already submitted; it can no longer change.",
+            revision=annotation.revision,
+            status=409,
+        )
+    form = AnnotationInputForm(request.POST, dataset=annotation.clip.subject.dataset)
+    if not form.is_valid():
+        return _save_status(
+            request,
+            state="invalid",
+            message="Not saved: fix the marked fields.",
+            revision=annotation.revision,
+            errors=form.errors,
+            status=422,
+        )
+    data = form.cleaned_data
+    try:
+        saved = services.annotation_update(
+            annotation=annotation,
+            revision=data["revision"],
+            onset=data["onset"],
+            apex=data["apex"],
+            offset=data["offset"],
+            emotion=data["emotion"],
+            action_units=data["action_units"],
+            notes=data["notes"],
+            submit=submit,
+        )
+    except services.StaleRevisionError as error:
+        return _save_status(
+            request, state="stale", message=str(error), revision=data["revision"], status=409
+        )
+    except ValidationError as error:
+        return _save_status(
+            request,
+            state="invalid",
+            message="Not saved: fix the marked fields.",
+            revision=data["revision"],
+            errors=error.message_dict,
+            status=422,
+        )
+    if submit:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = reverse("coder-queue-next")
+        return response
+    return _save_status(
+        request,
+        state="saved",
+        message=f"Saved (revision {saved.revision})",
+        revision=saved.revision,
+    )
+
+
+@permission_required("annotator.change_annotation")
+@require_POST
+def annotation_save(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    return _annotation_save(request, annotation_id, submit=False)
+
+
+@permission_required("annotator.change_annotation")
+@require_POST
+def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    return _annotation_save(request, annotation_id, submit=True)

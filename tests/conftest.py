@@ -19,11 +19,10 @@ def admin_user(db):
 
 
 @pytest.fixture
-def celery_worker_process(django_db_serialized_rollback, transactional_db, settings):
+def celery_worker_process(transactional_db, settings):
     """A real `celery worker` process on the test broker (Redis) and the test database.
 
-    The test must commit what the worker reads, hence `transactional_db`; the serialized
-    rollback restores the role groups that the migrations created and the flush removes.
+    The test must commit what the worker reads, hence `transactional_db`.
     """
     import os
     import subprocess
@@ -127,3 +126,31 @@ def log_in(live_server):
         page.wait_for_url(f"{live_server.url}/")
 
     return log_in
+
+
+@pytest.fixture
+def ready_clip(db, django_capture_on_commit_callbacks):
+    """A clip uploaded as a zip of CASME II-style frames (img46.jpg ...) and preprocessed for real
+    by the worker's service, called in-process."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotator import services
+    from annotator.models import Clip
+    from annotator.tasks import _run_job
+    from tests.clip_files import frames_zip_bytes
+    from tests.factories import DatasetFactory, SubjectFactory, UserFactory
+
+    def make(*, frames: int = 30, name: str = "EP02_01f") -> Clip:
+        subject = SubjectFactory(dataset=DatasetFactory(name=f"CASME II {name}"), code="01")
+        with django_capture_on_commit_callbacks(execute=False):
+            job_run = services.clip_upload(
+                clip=Clip(subject=subject, name=name, fps=200.0),
+                upload=SimpleUploadedFile(f"{name}.zip", frames_zip_bytes(count=frames)),
+                created_by=UserFactory(username="uploader"),
+            )
+        _run_job(job_run.pk, services.clip_preprocess_run)
+        clip = Clip.objects.get(pk=job_run.clip_id)
+        assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
+        return clip
+
+    return make

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotator", "0002_roles"),
+        ("annotator", "0001_initial"),
     ]
 
     operations = [

@@ -1,0 +1,431 @@
+// The coder's workbench: every frame is fetched once and kept decoded (ImageBitmap), so stepping
+// only draws to a canvas and never waits on the network. Frame numbers are source frame indices.
+"use strict";
+
+(() => {
+  const config = JSON.parse(document.getElementById("workbench-config").textContent);
+  const frames = config.frames;
+  const form = document.getElementById("annotation-form");
+  const RESERVED_KEYS = new Set(["q", "w", "e", "t", "l", "u", "v", "z"]);
+  const DIFF_GAIN = 6;
+  const FETCH_CONCURRENCY = 6;
+  const SPEEDS = [0.125, 0.25, 0.5, 1];
+
+  const layerUrl = (layer, frame) =>
+    config.mediaUrl.replace("/LAYER/", `/${layer}/`).replace(/\/0\.jpg$/, `/${frame}.jpg`);
+  const sourceLayer = { frame: "frame", aligned: config.alignedLayer, diff: config.alignedLayer, motion: "motion" };
+
+  // --- state --------------------------------------------------------------------------------
+  let position = 0;
+  let playing = false;
+  let zoomed = false;
+  let state = {
+    onset: config.marks.onset, apex: config.marks.apex, offset: config.marks.offset,
+    emotion: config.emotion, aus: [...config.actionUnits],
+  };
+  const history = [];
+  const bitmaps = new Map(); // layer -> Array(frames.length) of ImageBitmap
+  const latencies = [];
+  let pendingKeyTime = null;
+
+  // --- frame loading --------------------------------------------------------------------------
+  function store(layer) {
+    if (!bitmaps.has(layer)) bitmaps.set(layer, new Array(frames.length).fill(null));
+    return bitmaps.get(layer);
+  }
+
+  async function loadLayer(layer, startAt) {
+    const slots = store(layer);
+    const order = [...frames.keys()].sort(
+      (a, b) => ((a - startAt + frames.length) % frames.length) - ((b - startAt + frames.length) % frames.length));
+    let next = 0;
+    async function worker() {
+      while (next < order.length) {
+        const index = order[next++];
+        if (slots[index]) continue;
+        const response = await fetch(layerUrl(layer, frames[index]), { credentials: "same-origin" });
+        if (!response.ok) throw new Error(`frame ${frames[index]} (${layer}): HTTP ${response.status}`);
+        slots[index] = await createImageBitmap(await response.blob());
+        if (index === position) draw();
+        reportLoading();
+      }
+    }
+    await Promise.all(Array.from({ length: FETCH_CONCURRENCY }, worker));
+  }
+
+  function reportLoading() {
+    const wanted = [...new Set(visibleLayers().map((l) => sourceLayer[l]))];
+    const loaded = wanted.reduce((sum, layer) => sum + store(layer).filter(Boolean).length, 0);
+    const total = wanted.length * frames.length;
+    document.getElementById("load-status").textContent =
+      loaded < total ? `Loading frames ${loaded}/${total}` : `All ${frames.length} frames loaded`;
+  }
+
+  async function loadVisible() {
+    try {
+      for (const layer of new Set(visibleLayers().map((l) => sourceLayer[l]))) {
+        await loadLayer(layer, position);
+      }
+      // The other layers follow in the background, so switching views is instant too.
+      for (const layer of new Set(Object.values(sourceLayer))) await loadLayer(layer, position);
+    } catch (error) {
+      document.getElementById("load-status").textContent = `Could not load frames: ${error.message}`;
+    }
+  }
+
+  // --- drawing --------------------------------------------------------------------------------
+  const views = document.getElementById("views");
+  const figures = [...views.querySelectorAll("figure")];
+  const scratch = new OffscreenCanvas(1, 1).getContext("2d", { willReadFrequently: true });
+  const onsetPixels = { frame: null, data: null };
+
+  function visibleLayers() {
+    const mode = document.getElementById("view-mode").value;
+    return mode === "grid" ? figures.map((f) => f.dataset.layer) : [mode.replace("single-", "")];
+  }
+
+  function pixelsOf(bitmap) {
+    scratch.canvas.width = bitmap.width;
+    scratch.canvas.height = bitmap.height;
+    scratch.drawImage(bitmap, 0, 0);
+    return scratch.getImageData(0, 0, bitmap.width, bitmap.height);
+  }
+
+  function drawDifference(canvas, bitmap) {
+    const reference = state.onset ?? config.onsetReference ?? frames[0];
+    const referenceBitmap = store(sourceLayer.diff)[frames.indexOf(reference)];
+    if (!referenceBitmap) return false;
+    if (onsetPixels.frame !== reference) {
+      onsetPixels.frame = reference;
+      onsetPixels.data = pixelsOf(referenceBitmap).data;
+    }
+    const current = pixelsOf(bitmap);
+    const out = current.data;
+    const base = onsetPixels.data;
+    for (let i = 0; i < out.length; i += 4) {
+      const d = Math.min(255, DIFF_GAIN * (Math.abs(out[i] - base[i]) + Math.abs(out[i + 1] - base[i + 1]) + Math.abs(out[i + 2] - base[i + 2])) / 3);
+      out[i] = d; out[i + 1] = d * 0.55; out[i + 2] = 0;
+    }
+    canvas.getContext("2d").putImageData(current, 0, 0);
+    return true;
+  }
+
+  function draw() {
+    const active = visibleLayers();
+    for (const figure of figures) {
+      const layer = figure.dataset.layer;
+      const shown = active.includes(layer);
+      figure.classList.toggle("active", shown);
+      if (!shown) continue;
+      const canvas = figure.querySelector("canvas");
+      const bitmap = store(sourceLayer[layer])[position];
+      if (!bitmap) { figure.classList.add("loading"); continue; }
+      figure.classList.remove("loading");
+      const box = layer === "frame" && zoomed && config.faceBox ? config.faceBox : null;
+      const [sx, sy, sw, sh] = box
+        ? [box[0], box[1], box[2] - box[0], box[3] - box[1]].map(Math.round)
+        : [0, 0, bitmap.width, bitmap.height];
+      if (canvas.width !== sw || canvas.height !== sh) { canvas.width = sw; canvas.height = sh; }
+      if (layer === "diff") {
+        if (!drawDifference(canvas, bitmap)) figure.classList.add("loading");
+      } else {
+        canvas.getContext("2d").drawImage(bitmap, sx, sy, sw, sh, 0, 0, sw, sh);
+      }
+    }
+    views.classList.toggle("single", active.length === 1);
+    views.classList.toggle("zoomed", zoomed);
+    document.getElementById("frame-number").textContent = frames[position];
+    document.getElementById("frame-position").textContent = `${position + 1} of ${frames.length}`;
+    drawTimeline();
+    if (pendingKeyTime !== null) {
+      const started = pendingKeyTime;
+      pendingKeyTime = null;
+      requestAnimationFrame(() => latencies.push(performance.now() - started));
+    }
+  }
+
+  // --- timeline -------------------------------------------------------------------------------
+  const timeline = document.getElementById("timeline");
+
+  function xOf(index) {
+    return ((index + 0.5) / frames.length) * timeline.width;
+  }
+
+  function drawTimeline() {
+    const width = timeline.clientWidth;
+    if (timeline.width !== width) timeline.width = width;
+    const ctx = timeline.getContext("2d");
+    const h = timeline.height;
+    ctx.clearRect(0, 0, width, h);
+    const at = (frame) => frames.indexOf(frame);
+    if (state.onset != null && state.offset != null && at(state.onset) >= 0 && at(state.offset) >= 0) {
+      ctx.fillStyle = "rgba(36, 99, 235, 0.22)";
+      ctx.fillRect(xOf(at(state.onset)), 0, xOf(at(state.offset)) - xOf(at(state.onset)), h);
+    }
+    ctx.fillStyle = "#8a94a3";
+    for (let i = 0; i < frames.length; i++) {
+      const tall = frames[i] % 10 === 0;
+      ctx.fillRect(Math.floor(xOf(i)), tall ? h - 16 : h - 8, 1, tall ? 16 : 8);
+    }
+    for (const [mark, color] of [["onset", "#2463eb"], ["apex", "#d92d20"], ["offset", "#2463eb"]]) {
+      if (state[mark] == null || at(state[mark]) < 0) continue;
+      ctx.fillStyle = color;
+      ctx.fillRect(Math.floor(xOf(at(state[mark]))) - 1, 0, 3, h);
+    }
+    ctx.fillStyle = "#111";
+    ctx.beginPath();
+    const cx = xOf(position);
+    ctx.moveTo(cx - 6, 0); ctx.lineTo(cx + 6, 0); ctx.lineTo(cx, 9); ctx.fill();
+    ctx.fillRect(Math.floor(cx), 0, 1, h);
+  }
+
+  function seekFromPointer(event) {
+    const rect = timeline.getBoundingClientRect();
+    const fraction = Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 0.9999);
+    goTo(Math.floor(fraction * frames.length));
+  }
+
+  timeline.addEventListener("pointerdown", (event) => {
+    timeline.setPointerCapture(event.pointerId);
+    seekFromPointer(event);
+  });
+  timeline.addEventListener("pointermove", (event) => {
+    if (timeline.hasPointerCapture(event.pointerId)) seekFromPointer(event);
+  });
+
+  // --- navigation and playback ----------------------------------------------------------------
+  function goTo(index) {
+    position = Math.min(Math.max(index, 0), frames.length - 1);
+    draw();
+  }
+
+  function loopRange() {
+    const useLoop = document.getElementById("loop").checked && state.onset != null && state.offset != null;
+    return useLoop ? [frames.indexOf(state.onset), frames.indexOf(state.offset)] : [0, frames.length - 1];
+  }
+
+  function togglePlay() {
+    playing = !playing;
+    document.getElementById("play-button").textContent = playing ? "Pause" : "Play";
+    if (!playing) return;
+    let last = performance.now();
+    let carried = 0;
+    const tick = (now) => {
+      if (!playing) return;
+      carried += ((now - last) / 1000) * config.fps * Number(document.getElementById("speed").value);
+      last = now;
+      if (carried >= 1) {
+        const [start, end] = loopRange();
+        let next = position + Math.floor(carried);
+        carried -= Math.floor(carried);
+        if (next > end || next < start) next = start;
+        goTo(next);
+      }
+      requestAnimationFrame(tick);
+    };
+    requestAnimationFrame(tick);
+  }
+
+  function changeSpeed(step) {
+    const select = document.getElementById("speed");
+    const index = SPEEDS.indexOf(Number(select.value));
+    select.value = String(SPEEDS[Math.min(Math.max(index + step, 0), SPEEDS.length - 1)]);
+  }
+
+  // --- annotation state, undo and autosave -----------------------------------------------------
+  function syncForm() {
+    for (const mark of ["onset", "apex", "offset"]) {
+      form.elements[mark].value = state[mark] ?? "";
+    }
+    for (const radio of form.querySelectorAll("input[name=emotion]")) {
+      radio.checked = Number(radio.value) === state.emotion;
+    }
+    form.elements.action_units.value = state.aus.join("+");
+    const list = document.getElementById("au-list");
+    list.replaceChildren(...state.aus.map((code) => {
+      const item = document.createElement("li");
+      item.textContent = code;
+      item.dataset.code = code;
+      if (!config.readOnly) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", `Remove ${code}`);
+        remove.addEventListener("click", () => change((s) => { s.aus = s.aus.filter((c) => c !== code); }));
+        item.append(remove);
+      }
+      return item;
+    }));
+  }
+
+  function autosave() {
+    if (!config.readOnly) htmx.trigger(form, "autosave");
+  }
+
+  function change(mutate) {
+    if (config.readOnly) return;
+    history.push(JSON.stringify(state));
+    mutate(state);
+    syncForm();
+    draw();
+    autosave();
+  }
+
+  function undo() {
+    if (!history.length) return;
+    state = JSON.parse(history.pop());
+    syncForm();
+    draw();
+    autosave();
+  }
+
+  function setMark(mark) {
+    change((s) => { s[mark] = frames[position]; });
+  }
+
+  function jumpToMark(mark) {
+    if (state[mark] != null && frames.includes(state[mark])) goTo(frames.indexOf(state[mark]));
+  }
+
+  // --- AU entry -------------------------------------------------------------------------------
+  const auEntry = document.getElementById("au-entry");
+  const AU_PATTERN = /^\s*([LR])?\s*(?:AU)?\s*(\d{1,2})\s*([A-E])?\s*$/i;
+
+  function addActionUnit(text) {
+    const match = AU_PATTERN.exec(text);
+    const errorSlot = document.getElementById("error-action_units");
+    if (!match || !config.auNumbers.includes(Number(match[2]))) {
+      errorSlot.textContent = `${text} is not a FACS AU code (e.g. 4, R12B, L14A).`;
+      return false;
+    }
+    const code = `${(match[1] || "").toUpperCase()}${Number(match[2])}${(match[3] || "").toUpperCase()}`;
+    const sameAu = (c) => c.replace(/[A-E]$/i, "") === code.replace(/[A-E]$/i, "");
+    errorSlot.textContent = "";
+    change((s) => { s.aus = [...s.aus.filter((c) => !sameAu(c)), code]; });
+    return true;
+  }
+
+  auEntry.addEventListener("keydown", (event) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      if (auEntry.value.trim() && addActionUnit(auEntry.value)) auEntry.value = "";
+    } else if (event.key === "Escape") {
+      auEntry.blur();
+      document.getElementById("workbench").focus();
+    }
+    event.stopPropagation();
+  });
+
+  // --- emotions by single keys ----------------------------------------------------------------
+  const emotionKeys = new Map();
+  for (const emotion of config.emotions) {
+    const key = [...emotion.name.toLowerCase()].find(
+      (letter) => /[a-z]/.test(letter) && !RESERVED_KEYS.has(letter) && !emotionKeys.has(letter));
+    if (!key) continue;
+    emotionKeys.set(key, emotion.id);
+    const hint = document.querySelector(`kbd[data-emotion-key="${emotion.id}"]`);
+    if (hint) hint.textContent = key.toUpperCase();
+  }
+
+  // --- keyboard -------------------------------------------------------------------------------
+  const actions = {
+    prev: () => goTo(position - 1), next: () => goTo(position + 1),
+    back10: () => goTo(position - 10), fwd10: () => goTo(position + 10),
+    first: () => goTo(0), last: () => goTo(frames.length - 1),
+    play: togglePlay, help: () => document.getElementById("help").showModal(),
+  };
+
+  function onKey(event) {
+    const target = event.target;
+    if (target.matches("input, textarea, select") && target.type !== "radio" && target.type !== "checkbox") return;
+    if (event.ctrlKey && event.key.toLowerCase() === "z") { event.preventDefault(); undo(); return; }
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key;
+    const handled = (() => {
+      switch (key) {
+        case "ArrowLeft": return event.shiftKey ? actions.back10() : actions.prev(), true;
+        case "ArrowRight": return event.shiftKey ? actions.fwd10() : actions.next(), true;
+        case "Home": return actions.first(), true;
+        case "End": return actions.last(), true;
+        case " ": return togglePlay(), true;
+        case ",": return changeSpeed(-1), true;
+        case ".": return changeSpeed(1), true;
+        case "?": return actions.help(), true;
+        case "q": return setMark("onset"), true;
+        case "w": return setMark("apex"), true;
+        case "e": return setMark("offset"), true;
+        case "Q": return jumpToMark("onset"), true;
+        case "W": return jumpToMark("apex"), true;
+        case "E": return jumpToMark("offset"), true;
+        case "l": case "L": {
+          const loop = document.getElementById("loop");
+          loop.checked = !loop.checked;
+          return true;
+        }
+        case "u": return undo(), true;
+        case "z": return (zoomed = !zoomed), draw(), true;
+        case "v": {
+          const select = document.getElementById("view-mode");
+          select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+          return draw(), loadVisible(), true;
+        }
+        case "t": return auEntry.focus(), true;
+        default:
+          if (/^[0-9]$/.test(key) && !config.readOnly) {
+            auEntry.focus();
+            auEntry.value = key;
+            return true;
+          }
+          if (emotionKeys.has(key)) return change((s) => { s.emotion = emotionKeys.get(key); }), true;
+          return false;
+      }
+    })();
+    if (handled) {
+      event.preventDefault();
+      if (key.startsWith("Arrow") || key === "Home" || key === "End") pendingKeyTime = event.timeStamp;
+    }
+  }
+
+  document.addEventListener("keydown", onKey);
+  for (const button of document.querySelectorAll(".transport [data-action]")) {
+    button.addEventListener("click", () => actions[button.dataset.action]());
+  }
+  document.getElementById("view-mode").addEventListener("change", () => { draw(); loadVisible(); });
+  for (const mark of ["onset", "apex", "offset"]) {
+    form.elements[mark].addEventListener("change", (event) => {
+      const value = event.target.value === "" ? null : Number(event.target.value);
+      change((s) => { s[mark] = value; });
+    });
+  }
+  for (const radio of form.querySelectorAll("input[name=emotion]")) {
+    radio.addEventListener("change", () => change((s) => { s.emotion = Number(radio.value); }));
+  }
+  form.elements.notes.addEventListener("input", autosave);
+  form.addEventListener("htmx:beforeRequest", () => {
+    const status = document.getElementById("save-status");
+    status.textContent = "Saving…";
+    status.dataset.state = "saving";
+  });
+  form.addEventListener("htmx:sendError", () => {
+    const status = document.getElementById("save-status");
+    status.textContent = "Not saved: the server cannot be reached. Your edits are kept here.";
+    status.dataset.state = "offline";
+  });
+  window.addEventListener("resize", drawTimeline);
+
+  if (config.readOnly) {
+    for (const element of form.querySelectorAll("input, textarea")) element.disabled = true;
+  }
+
+  // For benchmarks and tests: the position, and key-to-paint latencies in milliseconds.
+  window.mestudioWorkbench = {
+    latencies,
+    get frame() { return frames[position]; },
+    loaded: (layer) => store(sourceLayer[layer]).filter(Boolean).length,
+  };
+
+  syncForm();
+  draw();
+  loadVisible();
+  document.getElementById("workbench").focus();
+})();

@@ -1,0 +1,164 @@
+"""Coders at the workbench in Debian Chromium: stepping with keys, marking, emotion and AU entry,
+autosave, submit; blind double coding; stale saves from two tabs; invalid marks."""
+
+import pytest
+from playwright.sync_api import expect
+
+from annotator.models import Annotation
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.browser
+
+
+def open_workbench(page, live_server, clip):
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    expect(page.get_by_test_id("load-status")).to_contain_text("frames loaded", timeout=20_000)
+
+
+def frame_number(page) -> str:
+    return page.get_by_test_id("frame-number").inner_text()
+
+
+def expect_saved(page):
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "saved", timeout=10_000)
+
+
+def test_coder_marks_codes_submits_and_finds_everything_after_reload(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=30)  # frames 46..75
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/queue/")
+    expect(page.locator("table")).to_contain_text(clip.name)
+    page.click("text=Next clip")
+    page.wait_for_url(f"**/clips/{clip.pk}/code/")
+    expect(page.get_by_test_id("load-status")).to_contain_text("frames loaded", timeout=20_000)
+
+    assert frame_number(page) == "46"
+    page.keyboard.press("ArrowRight")
+    assert frame_number(page) == "47"
+    page.keyboard.press("Shift+ArrowRight")
+    assert frame_number(page) == "57"
+    page.keyboard.press("End")
+    assert frame_number(page) == "75"
+    page.keyboard.press("Home")
+    assert frame_number(page) == "46"
+
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("q")  # onset at 48
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("w")  # apex at 58
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("e")  # offset at 69
+    page.keyboard.press("h")  # happiness
+    page.keyboard.press("t")
+    page.keyboard.type("R12B")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.press("6")  # a digit starts AU entry by itself
+    page.keyboard.press("Enter")
+    expect(page.locator("#au-list li")).to_have_count(2)
+    page.keyboard.press("Escape")
+    page.keyboard.press("Shift+Q")
+    assert frame_number(page) == "48"
+    expect_saved(page)
+
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.apex, stored.offset) == (48, 58, 69)
+    assert stored.emotion.name == "happiness"
+    assert [str(code) for code in stored.au_codes] == ["R12B", "6"]
+    assert stored.status == Annotation.Status.DRAFT
+
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url("**/queue/?done=1")
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    expect(page.locator("#onset")).to_have_value("48")
+    expect(page.locator("#apex")).to_have_value("58")
+    expect(page.locator("#offset")).to_have_value("69")
+    expect(page.locator("input[name=emotion]:checked")).to_have_count(1)
+    expect(page.locator("#au-list")).to_contain_text("R12B")
+    expect(page.locator("#save-status")).to_contain_text("Submitted")
+    assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.SUBMITTED
+
+
+def test_undo_restores_the_previous_marks(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    page.keyboard.press("q")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("q")
+    expect(page.locator("#onset")).to_have_value("47")
+    page.keyboard.press("u")
+    expect(page.locator("#onset")).to_have_value("46")
+    expect_saved(page)
+    assert Annotation.objects.get(clip=clip, coder=coder).onset == 46
+
+
+def test_second_coder_sees_nothing_of_the_first(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    Annotation.objects.create(
+        clip=clip,
+        coder=coder,
+        onset=47,
+        offset=52,
+        notes="first coder's note",
+        status=Annotation.Status.SUBMITTED,
+    )
+    second = UserFactory(username="coder2", role="coder")
+    log_in(page, username=second.username)
+    page.goto(f"{live_server.url}/queue/")
+    expect(page.locator("table")).to_contain_text("not started")
+    open_workbench(page, live_server, clip)
+    expect(page.locator("#onset")).to_have_value("")
+    expect(page.locator("#offset")).to_have_value("")
+    expect(page.locator("#notes")).to_have_value("")
+    assert "first coder" not in page.content()
+
+
+def test_stale_save_from_a_second_tab_is_refused_without_loss(
+    live_server, chromium, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=12)
+    context = chromium.new_context()
+    tab_a, tab_b = context.new_page(), context.new_page()
+    log_in(tab_a, username=coder.username)
+    open_workbench(tab_a, live_server, clip)
+    open_workbench(tab_b, live_server, clip)
+
+    tab_a.keyboard.press("ArrowRight")
+    tab_a.keyboard.press("q")
+    expect_saved(tab_a)
+
+    tab_b.keyboard.press("End")
+    tab_b.keyboard.press("q")
+    status = tab_b.locator("#save-status")
+    expect(status).to_have_attribute("data-state", "stale", timeout=10_000)
+    expect(status).to_contain_text("changed by someone else")
+    expect(tab_b.locator("#onset")).to_have_value("57")  # tab B's edit is still on screen
+    assert Annotation.objects.get(clip=clip, coder=coder).onset == 47  # tab A's save stands
+    context.close()
+
+
+def test_invalid_marks_show_field_errors(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    page.keyboard.press("End")
+    page.keyboard.press("q")  # onset at the last frame
+    page.keyboard.press("Home")
+    page.keyboard.press("e")  # offset before onset
+    expect(page.locator("#error-offset")).to_contain_text("must not come before onset")
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "invalid")
+
+    page.keyboard.press("e")  # fixed below: move offset after onset is impossible, clear onset
+    page.fill("#onset", "")
+    page.locator("#onset").dispatch_event("change")
+    expect_saved(page)
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#error-onset")).to_contain_text("Required before submitting")
+    expect(page.locator("#error-emotion")).to_contain_text("Required before submitting")
+    page.screenshot(path="/tmp/workbench-errors.png", full_page=True)
+    assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.DRAFT
