@@ -110,13 +110,16 @@ def read_manifest(root: Path) -> list[CompositeSample]:
 
 
 def loso_folds(samples: list[CompositeSample]) -> list[dict[str, object]]:
-    """One fold per subject: its clips are the test set, every other clip trains."""
+    """One fold per subject: its clips are the test set, every other clip trains.
+
+    Clips are named `dataset/subject/clip`: CASME II reuses clip names across subjects.
+    """
     subjects = sorted({s.subject_key for s in samples})
     return [
         {
             "test_subject": subject,
             "test_clips": sorted(
-                f"{s.dataset}/{s.clip}" for s in samples if s.subject_key == subject
+                f"{s.subject_key}/{s.clip}" for s in samples if s.subject_key == subject
             ),
         }
         for subject in subjects

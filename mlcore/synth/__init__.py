@@ -1,0 +1,328 @@
+"""Synthetic micro-expression clips in the native layouts of CASME II, SAMM and SMIC-HS, and in
+the composite layout of :mod:`mlcore.composite`.
+
+The real datasets cannot be shipped, so tests and benchmarks use procedurally drawn identities
+(:mod:`.faces`) that make small, region-specific AU movements with known onset, apex and offset
+(:mod:`.expressions`), filed exactly like the real datasets (:mod:`.layouts`). Every run writes
+``synth_truth.json`` with what was generated, for comparison. The same seed gives the same bytes.
+"""
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+
+from mlcore.composite import CompositeSample, crop_name, write_folds, write_manifest
+from mlcore.labels import EXCLUDED, composite_label
+from mlcore.synth.expressions import ClipRenderer
+from mlcore.synth.faces import Identity, make_identity
+from mlcore.synth.layouts import (
+    COMPOSITE_DATASETS,
+    LAYOUTS,
+    PRESETS,
+    ClipPlan,
+    build_plan,
+    preset_schedule,
+    regular_schedule,
+    write_casme2_sheet,
+    write_samm_sheet,
+)
+
+__all__ = ["LAYOUTS", "PRESETS", "TRUTH_NAME", "SynthResult", "generate", "load_truth"]
+
+TRUTH_NAME = "synth_truth.json"
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class SynthResult:
+    out_dir: Path
+    layout: str
+    truth_path: Path
+    annotation_path: Path | None  # coding sheet or manifest.csv; SMIC-HS has none
+    subjects: int
+    clips: int
+    frames_written: int
+    seconds: float
+
+
+def _check_options(
+    *,
+    out_dir: Path,
+    layout: str,
+    subjects: int,
+    clips_per_subject: int,
+    fps: int | None,
+    frames: int,
+    amplitude: float,
+    size: tuple[int, int],
+    crop_size: int,
+    datasets: Sequence[str] | None,
+    preset: str | None,
+) -> None:
+    if layout not in LAYOUTS:
+        raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
+    if subjects < 1 or clips_per_subject < 1:
+        raise ValueError(
+            f"need at least one subject and one clip per subject, got {subjects} and "
+            f"{clips_per_subject}"
+        )
+    if fps is not None and not 25 <= fps <= 1000:
+        raise ValueError(f"fps {fps} is outside 25..1000 (CASME II and SAMM: 200, SMIC-HS: 100)")
+    if amplitude < 0:
+        raise ValueError(f"amplitude {amplitude} must not be negative (pixels at apex)")
+    if len(size) != 2 or min(size) < 64:
+        raise ValueError(f"frame size {size} must be (width, height), each >= 64")
+    if crop_size < 8:
+        raise ValueError(f"crop size {crop_size} is too small (minimum 8)")
+    if datasets is not None:
+        if layout != "composite":
+            raise ValueError("datasets only apply to the composite layout")
+        unknown = sorted(set(datasets) - set(COMPOSITE_DATASETS))
+        if unknown or not datasets:
+            raise ValueError(f"datasets {unknown or '[]'} not in {', '.join(COMPOSITE_DATASETS)}")
+    if preset is not None and preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {', '.join(PRESETS)}")
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ValueError(f"{out_dir} exists and is not an empty folder: refusing to mix runs")
+    if frames < 7:
+        raise ValueError(f"frames {frames} is too short for a micro-expression (need >= 7)")
+
+
+def _truth_entry(
+    *,
+    plan: ClipPlan,
+    identity: Identity,
+    frames_dir: str,
+    written: list[int],
+    annotated: tuple[int, int | None, int],
+    crop_box: tuple[int, int, int, int] | None,
+    crop_size: int,
+) -> dict[str, object]:
+    composite = plan.composite_class
+    onset, apex, offset = annotated
+    entry: dict[str, object] = {
+        "dataset": plan.dataset,
+        "subject": plan.subject,
+        "identity": plan.identity_index,
+        "clip": plan.clip,
+        "frames_dir": frames_dir,
+        "frame_indices": written,
+        "fps": plan.fps,
+        "onset": plan.onset,
+        "apex": plan.apex,
+        "offset": plan.offset,
+        "annotated": {"onset": onset, "apex": apex, "offset": offset},
+        "aus": plan.aus_text,
+        "au_codes": [code.as_dict() for code in plan.aus],
+        "emotion": plan.emotion,
+        "composite_class": composite,
+        "label": None if composite == EXCLUDED else int(composite_label(composite)),
+        "distractors": plan.distractors.as_dict(),
+        "landmarks": {
+            name: [round(x, 2), round(y, 2)] for name, (x, y) in identity.landmarks.items()
+        },
+    }
+    if crop_box is not None:
+        # Landmarks in crop pixels let composite consumers place AU regions without a detector.
+        x0, y0, side, _ = crop_box
+        entry["crop_box"] = list(crop_box)
+        entry["crop_landmarks"] = {
+            name: [round((x - x0) * crop_size / side, 2), round((y - y0) * crop_size / side, 2)]
+            for name, (x, y) in identity.landmarks.items()
+        }
+    return entry
+
+
+def _write_native(plan: ClipPlan, renderer: ClipRenderer, out_dir: Path) -> list[int]:
+    folder = out_dir / plan.native_frame_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    for position, number in enumerate(plan.frame_numbers):
+        image = renderer.render(position)
+        if plan.dataset == "samm":  # SAMM frames are greyscale
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        path = folder / plan.native_frame_name(number)
+        if not cv2.imwrite(str(path), image):
+            raise OSError(f"could not write {path}")
+    return list(plan.frame_numbers)
+
+
+def _write_crops(plan: ClipPlan, renderer: ClipRenderer, folder: Path, crop_size: int) -> list[int]:
+    folder.mkdir(parents=True, exist_ok=True)
+    onset, _, offset = plan.annotated()
+    written = []
+    for number in range(onset, offset + 1):
+        image = renderer.render(number - plan.first_frame)
+        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        crop = cv2.resize(grey, (crop_size, crop_size), interpolation=cv2.INTER_AREA)
+        path = folder / crop_name(number)
+        if not cv2.imwrite(str(path), crop):
+            raise OSError(f"could not write {path}")
+        written.append(number)
+    return written
+
+
+def generate(
+    *,
+    out_dir: Path,
+    layout: str,
+    subjects: int = 30,
+    clips_per_subject: int = 2,
+    fps: int | None = None,
+    frames: int = 60,
+    amplitude: float = 3.0,
+    seed: int = 0,
+    size: tuple[int, int] = (640, 480),
+    crop_size: int = 112,
+    datasets: Sequence[str] | None = None,
+    preset: str | None = None,
+    distractors: bool = True,
+    progress: Progress | None = None,
+) -> SynthResult:
+    """Generate synthetic micro-expression clips under ``out_dir`` (created; must be empty).
+
+    ``layout`` is casme2, samm, smic or composite. ``fps`` None uses each dataset's rate (200,
+    SMIC-HS 100). ``amplitude`` is the apex displacement in pixels of an intensity-C AU on a
+    640x480 frame. For the composite, ``datasets`` picks the parts (default: one generic
+    ``synth`` dataset) and subjects are split among them; ``preset="composite"`` reproduces the
+    MEGC2019 composite counts (then ``subjects`` and ``clips_per_subject`` are not used).
+    """
+    out_dir = Path(out_dir)
+    _check_options(
+        out_dir=out_dir,
+        layout=layout,
+        subjects=subjects,
+        clips_per_subject=clips_per_subject,
+        fps=fps,
+        frames=frames,
+        amplitude=amplitude,
+        size=size,
+        crop_size=crop_size,
+        datasets=datasets,
+        preset=preset,
+    )
+    started = time.perf_counter()
+    if layout == "composite":
+        parts = (
+            list(datasets) if datasets else (["casme2", "samm", "smic"] if preset else ["synth"])
+        )
+    else:
+        parts = [layout]
+    parts = [name for name in COMPOSITE_DATASETS if name in parts]
+    if preset:
+        schedule = preset_schedule(preset=preset, datasets=parts, seed=seed)
+    else:
+        schedule = regular_schedule(
+            datasets=parts,
+            subjects=subjects,
+            clips_per_subject=clips_per_subject,
+            composite_only=layout == "composite",
+        )
+    plans = build_plan(
+        schedule=schedule,
+        fps=fps,
+        frames=frames,
+        seed=seed,
+        size=tuple(size),
+        distractors=distractors,
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    total_frames = sum(plan.timing.frames for plan in plans)
+    done_frames = 0
+    truth_clips = []
+    samples = []
+    identity: Identity | None = None
+    frames_written = 0
+    for plan in plans:  # ordered by identity: keep one identity in memory at a time
+        if identity is None or identity.index != plan.identity_index:
+            identity = make_identity(index=plan.identity_index, seed=seed, size=tuple(size))
+        crop_box = identity.crop_box() if layout == "composite" else None
+        renderer = ClipRenderer(
+            identity=identity,
+            aus=list(plan.aus),
+            amplitude=amplitude,
+            timing=plan.timing,
+            distractors=plan.distractors,
+            noise_seed=plan.noise_seed,
+            region=crop_box,
+        )
+        annotated = plan.annotated()
+        if layout == "composite":
+            frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
+            written = _write_crops(plan, renderer, out_dir / frames_dir, crop_size)
+            samples.append(
+                CompositeSample(
+                    dataset=plan.dataset,
+                    subject=plan.subject,
+                    clip=plan.clip,
+                    label=int(composite_label(plan.composite_class)),
+                    emotion=plan.emotion.lower(),
+                    onset=annotated[0],
+                    apex=annotated[1],
+                    offset=annotated[2],
+                    aus=plan.aus_text,
+                    fps=float(plan.fps),
+                    frames_dir=frames_dir,
+                )
+            )
+        else:
+            frames_dir = plan.native_frame_dir()
+            written = _write_native(plan, renderer, out_dir)
+        frames_written += len(written)
+        truth_clips.append(
+            _truth_entry(
+                plan=plan,
+                identity=identity,
+                frames_dir=frames_dir,
+                written=written,
+                annotated=annotated,
+                crop_box=crop_box,
+                crop_size=crop_size,
+            )
+        )
+        done_frames += plan.timing.frames
+        if progress is not None:
+            progress(done_frames / total_frames, f"{plan.dataset} {plan.subject} {plan.clip}")
+
+    annotation_path: Path | None = None  # SMIC-HS has no annotation file
+    if layout == "casme2":
+        annotation_path = write_casme2_sheet(out_dir, plans)
+    elif layout == "samm":
+        annotation_path = write_samm_sheet(out_dir, plans)
+    elif layout == "composite":
+        annotation_path = write_manifest(out_dir, samples)
+        write_folds(out_dir, samples)
+    truth = {
+        "generator": "mlcore.synth",
+        "layout": layout,
+        "seed": seed,
+        "size": list(size),
+        "crop_size": crop_size if layout == "composite" else None,
+        "amplitude": amplitude,
+        "distractors": distractors,
+        "clips": truth_clips,
+    }
+    truth_path = out_dir / TRUTH_NAME
+    truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
+    return SynthResult(
+        out_dir=out_dir,
+        layout=layout,
+        truth_path=truth_path,
+        annotation_path=annotation_path,
+        subjects=len({plan.identity_index for plan in plans}),
+        clips=len(plans),
+        frames_written=frames_written,
+        seconds=time.perf_counter() - started,
+    )
+
+
+def load_truth(out_dir: Path) -> dict[str, object]:
+    """The ``synth_truth.json`` of a generated folder."""
+    path = Path(out_dir) / TRUTH_NAME
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: not a folder written by mlcore synth")
+    return json.loads(path.read_text(encoding="utf-8"))

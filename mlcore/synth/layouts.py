@@ -1,0 +1,454 @@
+"""What gets generated and where it goes: clip plans and the native layouts of each dataset.
+
+Native layouts (see docs/design datasets.md):
+
+- ``casme2``: ``CASME2_RAW/sub01/EP02_01f/img46.jpg`` + ``CASME2-coding-20140508.xlsx``
+- ``samm``: ``SAMM/006/006_1_2/006_05562.jpg`` (frame padding varies per clip) +
+  ``SAMM_Micro_FACS_Codes_v2.xlsx`` (sheet ``MICRO_ONLY``, 13 preamble rows, header on row 14)
+- ``smic``: ``SMIC/HS/s1/micro/negative/s1_ne_01/reg_image000123.bmp`` (label = folder, no apex)
+- ``composite``: :mod:`mlcore.composite` (grey aligned crops onset..offset, manifest, folds)
+"""
+
+import io
+import re
+import zipfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from openpyxl import Workbook
+
+from mlcore.facs import AUCode
+from mlcore.labels import EXCLUDED, default_mapping
+from mlcore.synth.expressions import Distractors, Timing, draw_aus, draw_distractors, draw_timing
+from mlcore.synth.faces import REFERENCE_SIZE
+
+LAYOUTS = ("casme2", "samm", "smic", "composite")
+# "synth" is a plain composite dataset with the generic negative/positive/surprise vocabulary.
+COMPOSITE_DATASETS = ("casme2", "samm", "smic", "synth")
+DATASET_FPS = {"casme2": 200, "samm": 200, "smic": 100, "synth": 200}
+
+CASME2_SHEET = "CASME2-coding-20140508.xlsx"
+CASME2_HEADER = (
+    "Subject",
+    "Filename",
+    None,
+    "OnsetFrame",
+    "ApexFrame",
+    "OffsetFrame",
+    None,
+    "Action Units",
+    "Estimated Emotion",
+)
+SAMM_SHEET = "SAMM_Micro_FACS_Codes_v2.xlsx"
+SAMM_SHEET_NAME = "MICRO_ONLY"
+SAMM_HEADER_ROW = 14
+SAMM_HEADER = (
+    "Subject",
+    "Filename",
+    "Inducement Code",
+    "Onset Frame",
+    "Apex Frame",
+    "Offset Frame",
+    "Duration",
+    "Micro",
+    "Action Units",
+    "Estimated Emotion",
+    "Objective Classes",
+    "Notes",
+)
+# SAMM's objective classes (Davison et al. 2018): I happiness .. VI fear, VII contempt/other.
+SAMM_OBJECTIVE_CLASS = {
+    "Happiness": 1,
+    "Surprise": 2,
+    "Anger": 3,
+    "Disgust": 4,
+    "Sadness": 5,
+    "Fear": 6,
+    "Contempt": 7,
+    "Other": 7,
+}
+SMIC_ABBREVIATIONS = {"negative": "ne", "positive": "po", "surprise": "sur"}
+# SAMM subject numbers start at 006 in the real dataset.
+SAMM_FIRST_SUBJECT = 6
+
+# Emotions cycle through a deck per dataset: the first cards cover the three composite classes,
+# so small runs see every class, and the proportions follow each dataset (negatives most often;
+# CASME II negatives are disgust and repression, as in the MEGC2019 composite).
+EMOTION_DECKS: dict[str, tuple[str, ...]] = {
+    "casme2": (
+        "disgust",
+        "happiness",
+        "surprise",
+        "repression",
+        "disgust",
+        "others",
+        "repression",
+        "happiness",
+    ),
+    "samm": (
+        "Anger",
+        "Happiness",
+        "Surprise",
+        "Contempt",
+        "Disgust",
+        "Other",
+        "Anger",
+        "Fear",
+        "Sadness",
+        "Happiness",
+    ),
+    "smic": ("negative", "positive", "surprise", "negative"),
+    "synth": ("negative", "positive", "surprise", "negative"),
+}
+
+# MEGC2019 composite (CDE) per dataset: subjects and clips per emotion.
+COMPOSITE_PRESET: dict[str, tuple[int, dict[str, int]]] = {
+    "casme2": (24, {"disgust": 63, "repression": 25, "happiness": 32, "surprise": 25}),
+    "samm": (
+        28,
+        {
+            "Anger": 57,
+            "Contempt": 12,
+            "Disgust": 9,
+            "Fear": 8,
+            "Sadness": 6,
+            "Happiness": 26,
+            "Surprise": 15,
+        },
+    ),
+    "smic": (16, {"negative": 70, "positive": 51, "surprise": 43}),
+}
+PRESETS = ("composite",)
+
+
+def composite_class(emotion: str) -> str:
+    """negative / positive / surprise, or ``excluded`` (MEGC2019 mapping)."""
+    return default_mapping([emotion])[emotion.strip().lower()]
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    """Everything needed to render and file one clip, decided before any pixel is drawn."""
+
+    dataset: str
+    subject_number: int
+    identity_index: int
+    clip: str
+    emotion: str
+    aus: tuple[AUCode, ...]
+    aus_text: str  # as the dataset's sheet writes it
+    fps: int
+    first_frame: int
+    frame_digits: int  # zero padding of the frame number in file names
+    timing: Timing
+    distractors: Distractors
+    noise_seed: np.random.SeedSequence
+
+    @property
+    def composite_class(self) -> str:
+        return composite_class(self.emotion)
+
+    @property
+    def frame_numbers(self) -> range:
+        return range(self.first_frame, self.first_frame + self.timing.frames)
+
+    def frame_number(self, position: int) -> int:
+        return self.first_frame + position
+
+    @property
+    def onset(self) -> int:
+        return self.frame_number(self.timing.onset)
+
+    @property
+    def apex(self) -> int:
+        return self.frame_number(self.timing.apex)
+
+    @property
+    def offset(self) -> int:
+        return self.frame_number(self.timing.offset)
+
+    @property
+    def subject(self) -> str:
+        """The subject folder name (``sub01``, ``006``, ``s1``, ``s01``)."""
+        return {
+            "casme2": f"sub{self.subject_number:02d}",
+            "samm": f"{self.subject_number:03d}",
+            "smic": f"s{self.subject_number}",
+            "synth": f"s{self.subject_number:02d}",
+        }[self.dataset]
+
+    def annotated(self) -> tuple[int, int | None, int]:
+        """(onset, apex, offset) as the dataset annotates them: SMIC-HS clips are cut from
+        onset to offset and carry no apex."""
+        if self.dataset == "smic":
+            return self.first_frame, None, self.frame_number(self.timing.frames - 1)
+        return self.onset, self.apex, self.offset
+
+    def native_frame_dir(self) -> str:
+        return {
+            "casme2": f"CASME2_RAW/{self.subject}/{self.clip}",
+            "samm": f"SAMM/{self.subject}/{self.clip}",
+            "smic": f"SMIC/HS/{self.subject}/micro/{self.emotion}/{self.clip}",
+        }[self.dataset]
+
+    def native_frame_name(self, number: int) -> str:
+        return {
+            "casme2": f"img{number}.jpg",
+            "samm": f"{self.subject}_{number:0{self.frame_digits}d}.jpg",
+            "smic": f"reg_image{number:06d}.bmp",
+        }[self.dataset]
+
+
+def _clip_name(
+    *, dataset: str, subject_number: int, emotion: str, taken: set[str], rng: np.random.Generator
+) -> str:
+    if dataset == "smic":
+        abbreviation = SMIC_ABBREVIATIONS[emotion]
+        count = 1 + sum(name.split("_")[1] == abbreviation for name in taken)
+        return f"s{subject_number}_{abbreviation}_{count:02d}"
+    if dataset == "synth":
+        return f"s{subject_number:02d}_{len(taken) + 1:02d}"
+    for attempt in range(10_000):
+        spread = 10 + attempt // 10  # widen the take range if a subject has many clips
+        if dataset == "casme2":
+            episode, take = int(rng.integers(1, 20)), int(rng.integers(1, spread))
+            key = f"EP{episode:02d}_{take:02d}"
+            name = key + ("f" if rng.uniform() < 0.4 else "")
+        else:
+            key = name = (
+                f"{subject_number:03d}_{int(rng.integers(1, 8))}_{int(rng.integers(1, spread))}"
+            )
+        if not any(
+            existing.startswith(key) and len(existing) <= len(key) + 1 for existing in taken
+        ):
+            return name
+    raise RuntimeError(f"could not find a free clip name for {dataset} subject {subject_number}")
+
+
+def _aus_text(dataset: str, aus: list[AUCode], rng: np.random.Generator) -> str:
+    if dataset == "casme2":  # CASME II codes laterality but not intensity: 4+L10, R12
+        return "+".join(f"{code.laterality}{code.number}" for code in aus)
+    if dataset == "samm":  # SAMM: R12 + R15, R14A (intensity on some clips)
+        with_intensity = rng.uniform() < 0.5
+        return " + ".join(
+            str(code) if with_intensity else f"{code.laterality}{code.number}" for code in aus
+        )
+    if dataset == "smic":  # SMIC-HS has no AU coding
+        return ""
+    return "+".join(str(code) for code in aus)
+
+
+_DATASET_TAG = {name: number for number, name in enumerate(COMPOSITE_DATASETS)}
+
+
+def _subject_numbers(dataset: str, count: int) -> list[int]:
+    first = SAMM_FIRST_SUBJECT if dataset == "samm" else 1
+    return list(range(first, first + count))
+
+
+def regular_schedule(
+    *, datasets: list[str], subjects: int, clips_per_subject: int, composite_only: bool
+) -> dict[str, list[list[str]]]:
+    """Emotions per dataset, per subject: ``subjects`` split among datasets, decks cycled.
+    ``composite_only`` leaves out emotions the composite excludes (others)."""
+    if subjects < len(datasets):
+        raise ValueError(f"--subjects {subjects} is fewer than the {len(datasets)} datasets")
+    schedule = {}
+    for position, dataset in enumerate(datasets):
+        count = subjects // len(datasets) + (position < subjects % len(datasets))
+        deck = [
+            emotion
+            for emotion in EMOTION_DECKS[dataset]
+            if not (composite_only and composite_class(emotion) == EXCLUDED)
+        ]
+        schedule[dataset] = [
+            [deck[(s * clips_per_subject + c) % len(deck)] for c in range(clips_per_subject)]
+            for s in range(count)
+        ]
+    return schedule
+
+
+def preset_schedule(*, preset: str, datasets: list[str], seed: int) -> dict[str, list[list[str]]]:
+    """The MEGC2019 composite: per-dataset subjects and class counts, clips spread unevenly over
+    subjects (as in the real datasets) but every subject has at least one clip."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose from {PRESETS}")
+    schedule = {}
+    for dataset in datasets:
+        if dataset not in COMPOSITE_PRESET:
+            raise ValueError(f"preset {preset!r} has no part for dataset {dataset!r}")
+        subject_count, counts = COMPOSITE_PRESET[dataset]
+        rng = np.random.default_rng([seed, 0x5C4ED, _DATASET_TAG[dataset]])
+        emotions = [emotion for emotion, count in counts.items() for _ in range(count)]
+        rng.shuffle(emotions)
+        shares = rng.dirichlet(np.full(subject_count, 2.0))
+        per_subject = 1 + rng.multinomial(len(emotions) - subject_count, shares)
+        bounds = np.concatenate([[0], np.cumsum(per_subject)])
+        schedule[dataset] = [emotions[bounds[s] : bounds[s + 1]] for s in range(subject_count)]
+    return schedule
+
+
+def build_plan(
+    *,
+    schedule: dict[str, list[list[str]]],
+    fps: int | None,
+    frames: int,
+    seed: int,
+    size: tuple[int, int],
+    distractors: bool,
+) -> list[ClipPlan]:
+    """Clip plans for a schedule; identities are numbered across datasets in a fixed order."""
+    frame_scale = min(size[0] / REFERENCE_SIZE[0], size[1] / REFERENCE_SIZE[1])
+    plans = []
+    identity_index = 0
+    for dataset in COMPOSITE_DATASETS:
+        for subject_number, emotions in zip(
+            _subject_numbers(dataset, len(schedule.get(dataset, []))),
+            schedule.get(dataset, []),
+            strict=True,
+        ):
+            taken: set[str] = set()
+            for clip_index, emotion in enumerate(emotions):
+                key = [seed, _DATASET_TAG[dataset], subject_number, clip_index]
+                rng = np.random.default_rng(key)
+                clip_fps = fps or DATASET_FPS[dataset]
+                clip = _clip_name(
+                    dataset=dataset,
+                    subject_number=subject_number,
+                    emotion=emotion,
+                    taken=taken,
+                    rng=rng,
+                )
+                taken.add(clip)
+                aus = draw_aus(rng=rng, emotion=emotion)
+                first_frame, digits = {
+                    "casme2": (int(rng.integers(2, 250)), 1),
+                    "samm": (int(rng.integers(1000, 9000)), int(rng.choice([4, 5]))),
+                    "smic": (int(rng.integers(1, 3000)), 6),
+                    "synth": (1, 6),
+                }[dataset]
+                plans.append(
+                    ClipPlan(
+                        dataset=dataset,
+                        subject_number=subject_number,
+                        identity_index=identity_index,
+                        clip=clip,
+                        emotion=emotion,
+                        aus=tuple(aus),
+                        aus_text=_aus_text(dataset, aus, rng),
+                        fps=clip_fps,
+                        first_frame=first_frame,
+                        frame_digits=digits,
+                        timing=draw_timing(rng=rng, frames=frames, fps=clip_fps),
+                        distractors=draw_distractors(
+                            rng=rng,
+                            frames=frames,
+                            fps=clip_fps,
+                            frame_scale=frame_scale,
+                            enabled=distractors,
+                        ),
+                        noise_seed=np.random.SeedSequence([seed, 0x7015E, *key[1:]]),
+                    )
+                )
+            identity_index += 1
+    return plans
+
+
+# Fixed document dates: xlsx files embed save times, and reruns must give identical bytes.
+_FIXED_DATE = datetime(2014, 5, 8)
+_ZIP_DATE = (2014, 5, 8, 0, 0, 0)
+
+
+def save_workbook(workbook: Workbook, path: Path) -> Path:
+    """Save ``workbook`` with fixed document properties and zip timestamps (reproducible bytes)."""
+    workbook.properties.created = _FIXED_DATE
+    workbook.properties.creator = "mlcore synth"
+    buffer = io.BytesIO()
+    workbook.save(buffer)  # openpyxl stamps "modified" with the current time: replaced below
+    stamp = _FIXED_DATE.strftime("%Y-%m-%dT%H:%M:%SZ").encode()
+    with zipfile.ZipFile(buffer) as source, zipfile.ZipFile(path, "w") as target:
+        for info in source.infolist():
+            data = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*", rb"\g<1>" + stamp, data)
+            entry = zipfile.ZipInfo(info.filename, date_time=_ZIP_DATE)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, data)
+    return path
+
+
+def write_casme2_sheet(out_dir: Path, plans: list[ClipPlan]) -> Path:
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = "Sheet1"
+    sheet.append(list(CASME2_HEADER))
+    for plan in sorted(plans, key=lambda p: (p.subject_number, p.clip)):
+        sheet.append(
+            [
+                f"{plan.subject_number:02d}",
+                plan.clip,
+                None,
+                plan.onset,
+                plan.apex,
+                plan.offset,
+                None,
+                plan.aus_text,
+                plan.emotion,
+            ]
+        )
+        sheet.cell(row=sheet.max_row, column=1).number_format = "@"  # Subject is text: 01
+    return save_workbook(workbook, out_dir / CASME2_SHEET)
+
+
+_SAMM_PREAMBLE = (
+    "SAMM - Spontaneous Actions and Micro-Movements: micro-movement FACS codes",
+    None,
+    "Synthetic data generated by mlcore synth in the layout of the SAMM coding sheet.",
+    None,
+    "Notes",
+    "Onset, Apex and Offset Frame are the numbers in the image file names.",
+    "Duration is in frames (Offset - Onset + 1) at 200 fps.",
+    "Action Units: L/R prefix = left/right side of the face; A-E suffix = intensity.",
+    "Estimated Emotion is the emotion the stimulus was chosen to induce.",
+    "Objective Classes: I happiness, II surprise, III anger, IV disgust, V sadness, VI fear,"
+    " VII contempt and other.",
+    None,
+    None,
+    None,
+)
+
+
+def write_samm_sheet(out_dir: Path, plans: list[ClipPlan]) -> Path:
+    assert len(_SAMM_PREAMBLE) == SAMM_HEADER_ROW - 1
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = SAMM_SHEET_NAME
+    for row, text in enumerate(_SAMM_PREAMBLE, start=1):
+        if text is not None:
+            sheet.cell(row=row, column=1, value=text)
+    for column, name in enumerate(SAMM_HEADER, start=1):
+        sheet.cell(row=SAMM_HEADER_ROW, column=column, value=name)
+    row = SAMM_HEADER_ROW
+    for plan in sorted(plans, key=lambda p: (p.subject_number, p.clip)):
+        row += 1
+        notes = "blink" if plan.distractors.blink_start is not None else None
+        values = (
+            plan.subject,
+            plan.clip,
+            int(plan.clip.split("_")[1]),
+            plan.onset,
+            plan.apex,
+            plan.offset,
+            plan.offset - plan.onset + 1,
+            "Micro",
+            plan.aus_text,
+            plan.emotion,
+            SAMM_OBJECTIVE_CLASS[plan.emotion],
+            notes,
+        )
+        for column, value in enumerate(values, start=1):
+            sheet.cell(row=row, column=column, value=value)
+        sheet.cell(row=row, column=1).number_format = "@"  # Subject is text: 006
+    return save_workbook(workbook, out_dir / SAMM_SHEET)
