@@ -3,7 +3,7 @@ from pathlib import Path
 from django import forms
 
 from annotator import services
-from annotator.models import Clip, Dataset, DatasetEmotion, Subject
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Subject
 from mlcore.facs import AUCode, AUCodeError, parse_au_string
 
 
@@ -75,3 +75,22 @@ class AnnotationInputForm(forms.Form):
             return parse_au_string(self.cleaned_data["action_units"])
         except AUCodeError as error:
             raise forms.ValidationError(str(error)) from None
+
+
+class AdjudicationForm(AnnotationInputForm):
+    """The reviewer's final annotation; `notes` carries the adjudication comment."""
+
+    revision = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+    based_on = forms.ModelChoiceField(
+        queryset=Annotation.objects.none(), required=False, label="Start from"
+    )
+    notes = forms.CharField(
+        required=False, max_length=5000, label="Comment", widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+    def __init__(self, *args, clip: Clip, **kwargs):
+        super().__init__(*args, dataset=clip.subject.dataset, **kwargs)
+        self.fields["based_on"].queryset = clip.annotations.filter(
+            status=Annotation.Status.SUBMITTED
+        ).select_related("coder")
+        self.fields["based_on"].label_from_instance = lambda a: f"{a.coder.username}'s annotation"

@@ -165,6 +165,10 @@ class Annotation(models.Model):
         help_text='A list of {"au": 12, "laterality": "R", "intensity": "B"}',
     )
     notes = models.TextField(blank=True)
+    # An adjudicated annotation records the coder's annotation the reviewer started from.
+    based_on = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="adjudications"
+    )
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
     provenance = models.CharField(
         max_length=15, choices=Provenance.choices, default=Provenance.MANUAL
@@ -176,12 +180,19 @@ class Annotation(models.Model):
 
     class Meta:
         ordering = ["clip", "coder", "-updated_at"]
+        permissions = [("adjudicate_annotation", "Can review and adjudicate annotations")]
         constraints = [
             models.UniqueConstraint(
                 fields=["clip", "coder"],
                 condition=Q(status="draft"),
                 name="one_draft_per_coder_and_clip",
                 violation_error_message="This coder already has a draft for this clip.",
+            ),
+            models.UniqueConstraint(
+                fields=["clip"],
+                condition=Q(status="adjudicated"),
+                name="one_adjudication_per_clip",
+                violation_error_message="This clip already has an adjudicated annotation.",
             ),
             models.CheckConstraint(
                 condition=Q(onset__isnull=True)

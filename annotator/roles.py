@@ -23,6 +23,7 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "add_annotation",
         "change_annotation",
         "view_jobrun",
+        "adjudicate_annotation",
     ],
     Role.ADMIN: None,  # every permission of the annotator app
 }

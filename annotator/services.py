@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -332,3 +332,60 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
         message=f"{len(result.frame_indices)} frames ready "
         f"({result.frames_per_second:.0f} frames/s)",
     )
+
+
+# --- Review -------------------------------------------------------------------------------------
+
+
+def annotation_adjudicate(
+    *,
+    clip: Clip,
+    reviewer: AbstractBaseUser,
+    based_on: Annotation | None,
+    revision: int | None,
+    onset: int | None,
+    apex: int | None,
+    offset: int | None,
+    emotion: DatasetEmotion | None,
+    action_units: list[AUCode],
+    comment: str,
+) -> Annotation:
+    """Record the clip's final annotation. A second adjudication edits the first, from the
+    revision the reviewer read, so two reviewers never silently overwrite each other."""
+    existing = Annotation.objects.filter(clip=clip, status=Annotation.Status.ADJUDICATED).first()
+    if existing is not None:
+        if revision is None:
+            raise StaleRevisionError(current_revision=existing.revision)
+        final = annotation_update(
+            annotation=existing,
+            revision=revision,
+            onset=onset,
+            apex=apex,
+            offset=offset,
+            emotion=emotion,
+            action_units=action_units,
+            notes=comment,
+        )
+        Annotation.objects.filter(pk=final.pk).update(based_on=based_on, coder=reviewer)
+        final.refresh_from_db()
+        return final
+    final = Annotation(
+        clip=clip,
+        coder=reviewer,
+        based_on=based_on,
+        status=Annotation.Status.ADJUDICATED,
+        onset=onset,
+        apex=apex,
+        offset=offset,
+        emotion=emotion,
+        action_units=[code.as_dict() for code in action_units],
+        notes=comment,
+    )
+    final.full_clean(validate_constraints=False)
+    try:
+        with transaction.atomic():
+            final.save()
+    except IntegrityError:
+        current = Annotation.objects.get(clip=clip, status=Annotation.Status.ADJUDICATED)
+        raise StaleRevisionError(current_revision=current.revision) from None
+    return final

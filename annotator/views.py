@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import selectors, services
-from annotator.forms import AnnotationInputForm, ClipUploadForm
-from annotator.models import Annotation, Clip, JobRun
+from annotator import reports, selectors, services
+from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
+from annotator.models import Annotation, Clip, Dataset, JobRun
 from mlcore.facs import AU_NAMES
 
 # Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
@@ -162,6 +162,9 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             "annotation": annotation,
             "read_only": annotation.status != Annotation.Status.DRAFT,
             "emotions": emotions,
+            "review_outcome": selectors.annotation_disagreements_for_coder(
+                clip=clip, coder=request.user
+            ),
             "workbench_config": {
                 "frames": clip.frame_indices,
                 "fps": clip.fps,
@@ -271,3 +274,127 @@ def annotation_save(request: HttpRequest, annotation_id: int) -> HttpResponse:
 @require_POST
 def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
     return _annotation_save(request, annotation_id, submit=True)
+
+
+# --- Review ---------------------------------------------------------------------------------------
+
+
+@permission_required("annotator.adjudicate_annotation")
+@require_GET
+def review_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "annotator/review_list.html",
+        {"clips": selectors.clip_list_for_review(), "datasets": Dataset.objects.order_by("name")},
+    )
+
+
+def _adjudication_initial(clip: Clip, review: dict, start_id: str | None) -> dict:
+    source = review["adjudicated"]
+    if source is None:
+        candidates = {str(a.pk): a for a in review["submitted"]}
+        source = candidates.get(start_id) or (review["submitted"] or [None])[0]
+    if source is None:
+        return {}
+    return {
+        "revision": review["adjudicated"].revision if review["adjudicated"] else None,
+        "based_on": source.based_on_id
+        if source.status == Annotation.Status.ADJUDICATED
+        else source.pk,
+        "onset": source.onset,
+        "apex": source.apex,
+        "offset": source.offset,
+        "emotion": source.emotion_id,
+        "action_units": "+".join(str(code) for code in source.au_codes),
+        "notes": source.notes if source.status == Annotation.Status.ADJUDICATED else "",
+    }
+
+
+@permission_required("annotator.adjudicate_annotation")
+@require_http_methods(["GET", "POST"])
+def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
+    try:
+        clip = selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+    review = selectors.clip_review(clip=clip)
+    status = 200
+    if request.method == "POST":
+        form = AdjudicationForm(request.POST, clip=clip)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.annotation_adjudicate(
+                    clip=clip,
+                    reviewer=request.user,
+                    based_on=data["based_on"],
+                    revision=data["revision"],
+                    onset=data["onset"],
+                    apex=data["apex"],
+                    offset=data["offset"],
+                    emotion=data["emotion"],
+                    action_units=data["action_units"],
+                    comment=data["notes"],
+                )
+            except services.StaleRevisionError as error:
+                form.add_error(None, str(error))
+                status = 409
+            except ValidationError as error:
+                for field, messages in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, messages)
+                status = 422
+            else:
+                return redirect("clip-review", clip_id=clip.pk)
+        else:
+            status = 422
+    else:
+        form = AdjudicationForm(
+            initial=_adjudication_initial(clip, review, request.GET.get("start")), clip=clip
+        )
+    labelled = [("final", review["adjudicated"])] if review["adjudicated"] else []
+    labelled += [(a.coder.username, a) for a in review["submitted"]]
+    rows = [
+        {
+            "label": label,
+            "annotation": annotation,
+            "band_width": (
+                annotation.offset - annotation.onset + 1
+                if annotation.onset is not None and annotation.offset is not None
+                else None
+            ),
+        }
+        for label, annotation in labelled
+    ]
+    context = {
+        "clip": clip,
+        "review": review,
+        "form": form,
+        "timeline_rows": rows,
+        "frame_span": (clip.first_frame or 0, (clip.last_frame or 0) + 1),
+    }
+    return render(request, "annotator/review.html", context, status=status)
+
+
+@permission_required("annotator.adjudicate_annotation")
+@require_GET
+def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
+    try:
+        dataset = Dataset.objects.get(pk=dataset_id)
+    except Dataset.DoesNotExist:
+        raise Http404("No such dataset.") from None
+    tolerance_ms = _tolerance_ms(request)
+    report = selectors.dataset_agreement_report(dataset=dataset, tolerance_ms=tolerance_ms)
+    export = request.GET.get("format")
+    if export == "csv":
+        return reports.agreement_csv_response(report=report)
+    if export == "png":
+        return HttpResponse(reports.agreement_plot_png(report=report), content_type="image/png")
+    return render(request, "annotator/agreement.html", {"report": report})
+
+
+def _tolerance_ms(request: HttpRequest) -> float:
+    try:
+        value = float(request.GET.get("tolerance_ms", selectors.DEFAULT_TOLERANCE_MS))
+    except ValueError:
+        return selectors.DEFAULT_TOLERANCE_MS
+    return min(max(value, 0.0), 1000.0)

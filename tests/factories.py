@@ -63,6 +63,16 @@ class ClipFactory(factory.django.DjangoModelFactory):
     width = 640
     height = 480
     ingest_status = Clip.IngestStatus.READY
+    media_version = 1
+    # What preprocessing records for a ready clip (see mlcore.preprocess).
+    preprocess_meta = factory.LazyAttribute(
+        lambda clip: {
+            "sizes": [112, 224],
+            "onset_frame": clip.frame_indices[0],
+            "detector": "haar",
+            "box": [200.0, 100.0, 440.0, 380.0],
+        }
+    )
 
 
 class AnnotationFactory(factory.django.DjangoModelFactory):

@@ -162,3 +162,51 @@ def test_invalid_marks_show_field_errors(live_server, page, log_in, ready_clip, 
     expect(page.locator("#error-emotion")).to_contain_text("Required before submitting")
     page.screenshot(path="/tmp/workbench-errors.png", full_page=True)
     assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.DRAFT
+
+
+def test_reviewer_adjudicates_and_the_coder_then_sees_the_outcome(
+    live_server, chromium, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=20)  # frames 46..65
+    happiness = clip.subject.dataset.emotions.get(name="happiness")
+    second = UserFactory(username="coder2", role="coder")
+    for who, apex, aus in ((coder, 55, [{"au": 12}, {"au": 6}]), (second, 57, [{"au": 12}])):
+        Annotation.objects.create(
+            clip=clip,
+            coder=who,
+            onset=50,
+            apex=apex,
+            offset=60,
+            emotion=happiness,
+            action_units=aus,
+            status=Annotation.Status.SUBMITTED,
+        )
+    reviewer = UserFactory(username="rita", role="reviewer")
+
+    context = chromium.new_context()
+    page = context.new_page()
+    log_in(page, username=reviewer.username)
+    page.get_by_role("link", name="Review", exact=True).click()
+    page.locator("table").get_by_role("link", name=clip.name, exact=True).click()
+    expect(page.locator(".review-table")).to_contain_text("coder1")
+    expect(page.locator(".review-table")).to_contain_text("coder2")
+    expect(page.get_by_test_id("au-agreement")).to_have_text("0.67")
+    page.locator("tr", has_text="coder2").get_by_text("start from this").click()
+    expect(page.locator("input[name=apex]")).to_have_value("57")
+    page.fill("input[name=apex]", "56")
+    page.fill("textarea[name=notes]", "apex where AU12 peaks")
+    page.get_by_role("button", name="Save adjudication").click()
+    expect(page.locator(".final-row")).to_contain_text("Adjudicated by rita")
+    final = Annotation.objects.get(clip=clip, status=Annotation.Status.ADJUDICATED)
+    assert (final.apex, final.based_on.coder, final.notes) == (56, second, "apex where AU12 peaks")
+    context.close()
+
+    context = chromium.new_context()
+    page = context.new_page()
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    outcome = page.get_by_test_id("review-outcome")
+    expect(outcome).to_contain_text("Only you: 6")
+    expect(outcome).to_contain_text("apex: final is 1 frames")
+    expect(outcome).to_contain_text("apex where AU12 peaks")
+    context.close()

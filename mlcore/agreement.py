@@ -1,0 +1,76 @@
+"""Reliability between FACS coders: AU agreement, chance-corrected agreement on labels, and
+distances between frame marks.
+
+References: Ekman & Friesen's agreement ratio (FACS manual), Cohen's kappa, and Krippendorff's
+alpha from the coincidence matrix (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability").
+"""
+
+from collections import Counter
+from collections.abc import Hashable, Sequence
+from itertools import permutations
+
+import numpy as np
+from sklearn.metrics import cohen_kappa_score
+
+INTENSITY_ORDER = ("A", "B", "C", "D", "E")
+
+
+def ekman_friesen_ratio(first: set[Hashable], second: set[Hashable]) -> float:
+    """2 x AUs scored by both / AUs scored by either coder (summed); 1.0 when neither scored any."""
+    total = len(first) + len(second)
+    return 1.0 if total == 0 else 2 * len(first & second) / total
+
+
+def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable], *, weights=None) -> float:
+    """Cohen's kappa of two coders over the same units; `weights` "linear" or "quadratic" for
+    ordinal labels. NaN when there are no units or only one label in use (kappa is undefined)."""
+    if len(first) != len(second):
+        raise ValueError(
+            f"{len(first)} and {len(second)} labels: the coders must rate the same units"
+        )
+    if not first or len(set(first) | set(second)) < 2:
+        return float("nan")
+    return float(cohen_kappa_score(first, second, weights=weights))
+
+
+def krippendorff_alpha_nominal(units: Sequence[Sequence[Hashable | None]]) -> float:
+    """Alpha for nominal data; `units` holds each unit's values, one per coder, None = missing.
+
+    Units with fewer than two values carry no information about agreement and are skipped.
+    NaN when no unit is pairable or every pairable value is the same (no variation).
+    """
+    coincidences: Counter[tuple[Hashable, Hashable]] = Counter()
+    for unit in units:
+        values = [value for value in unit if value is not None]
+        if len(values) < 2:
+            continue
+        for a, b in permutations(values, 2):
+            coincidences[(a, b)] += 1.0 / (len(values) - 1)
+    total = sum(coincidences.values())
+    if total == 0:
+        return float("nan")
+    marginals: Counter[Hashable] = Counter()
+    for (a, _), weight in coincidences.items():
+        marginals[a] += weight
+    observed = sum(weight for (a, b), weight in coincidences.items() if a != b) / total
+    expected = (total**2 - sum(n * n for n in marginals.values())) / (total * (total - 1))
+    if expected == 0:
+        return float("nan")
+    return 1.0 - observed / expected
+
+
+def frame_distance_summary(distances: Sequence[int]) -> dict[str, float]:
+    """Median and 90th percentile of absolute frame differences (NaN when there are none)."""
+    if not distances:
+        return {"n": 0, "median": float("nan"), "p90": float("nan")}
+    values = np.abs(np.asarray(distances, dtype=float))
+    return {
+        "n": int(values.size),
+        "median": float(np.median(values)),
+        "p90": float(np.percentile(values, 90)),
+    }
+
+
+def tolerance_frames(*, tolerance_ms: float, fps: float) -> int:
+    """A tolerance in milliseconds as whole frames at `fps` (5 ms = 1 frame at 200 fps)."""
+    return int(np.floor(tolerance_ms * fps / 1000.0 + 1e-9))
