@@ -56,6 +56,7 @@ class ClipAdmin(admin.ModelAdmin):
     list_select_related = ["subject__dataset"]
     readonly_fields = [
         "source",
+        "source_path",
         "source_checksum",
         "frame_count",
         "frame_indices",
@@ -93,7 +94,7 @@ class ClipAdmin(admin.ModelAdmin):
 
     @admin.action(description="Preprocess the selected clips again")
     def reprocess(self, request, queryset):
-        clips = [clip for clip in queryset if clip.source]
+        clips = [clip for clip in queryset if clip.source_location is not None]
         for clip in clips:
             services.clip_preprocess_start(clip=clip, created_by=request.user)
         self.message_user(request, f"Queued preprocessing of {len(clips)} clip(s).")

@@ -1,5 +1,7 @@
 """The FACS data model: datasets of subjects' clips, coders' annotations, and job status rows."""
 
+from pathlib import Path
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -93,6 +95,8 @@ class Clip(models.Model):
     # Source numbering is kept: CASME II's img46.jpg is frame 46, so indices need not start at 0.
     frame_indices = models.JSONField(default=list, blank=True)
     source = models.FileField(upload_to="uploads/%Y/%m/", blank=True, max_length=300)
+    # Imported datasets stay where the researcher keeps them: a frame folder on the server's disk.
+    source_path = models.CharField(max_length=1000, blank=True)
     source_checksum = models.CharField(max_length=64, blank=True, help_text="SHA-256 of the source")
     # Bumped by every successful preprocessing; frame URLs carry it, so they can be cached forever.
     media_version = models.PositiveIntegerField(default=0)
@@ -123,6 +127,18 @@ class Clip(models.Model):
             raise ValidationError(
                 {"frame_count": f"The clip lists {len(indices)} frames, not {self.frame_count}."}
             )
+
+    def clean_fields(self, exclude=None) -> None:
+        super().clean_fields(exclude=exclude)
+        if self.source and self.source_path:
+            raise ValidationError("A clip comes from an upload or a folder on disk, not both.")
+
+    @property
+    def source_location(self) -> Path | None:
+        """The video file, zip or frame folder preprocessing reads."""
+        if self.source:
+            return Path(self.source.path)
+        return Path(self.source_path) if self.source_path else None
 
     @property
     def aligned_sizes(self) -> list[int]:

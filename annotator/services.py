@@ -294,7 +294,9 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
     out_dir = clip_dir / f"v{version}"
     shutil.rmtree(out_dir, ignore_errors=True)
     try:
-        source = Path(clip.source.path)
+        source = clip.source_location
+        if source is None:
+            raise ValueError(f"{clip} has neither an upload nor a frame folder to read.")
         if source.suffix.lower() == ".zip":
             frames_dir = clip_dir / "source_frames"
             shutil.rmtree(frames_dir, ignore_errors=True)
