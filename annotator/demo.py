@@ -1,13 +1,16 @@
 """Demo accounts and data for `manage.py rundemo`; idempotent, so a second start reuses them."""
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
 
-from annotator.models import Dataset, DatasetEmotion, Role, Subject
+from annotator import services
+from annotator.models import Clip, Dataset, DatasetEmotion, JobRun, Role, Subject
 from mlcore.labels import DATASET_EMOTIONS, default_mapping
+from mlcore.synth import TRUTH_NAME, generate, load_truth
 
 DEMO_DATASET = "Demo (synthetic CASME II)"
 
@@ -22,6 +25,7 @@ class DemoAccount:
 DEMO_ACCOUNTS = (
     DemoAccount(username="admin", password="mestudio-admin", role=Role.ADMIN),
     DemoAccount(username="coder", password="mestudio-coder", role=Role.CODER),
+    DemoAccount(username="reviewer", password="mestudio-reviewer", role=Role.REVIEWER),
 )
 
 
@@ -38,16 +42,44 @@ def demo_accounts_ensure() -> tuple[DemoAccount, ...]:
     return DEMO_ACCOUNTS
 
 
-@transaction.atomic
-def demo_dataset_ensure(*, subjects: int = 3) -> Dataset:
-    dataset, _ = Dataset.objects.get_or_create(
-        name=DEMO_DATASET,
-        defaults={"source_format": Dataset.SourceFormat.CASME2, "default_fps": 200.0},
-    )
-    for emotion, composite_class in default_mapping(DATASET_EMOTIONS["casme2"]).items():
-        DatasetEmotion.objects.get_or_create(
-            dataset=dataset, name=emotion, defaults={"composite_class": composite_class}
+def demo_dataset_ensure(
+    *, data_dir: Path, subjects: int = 3, clips_per_subject: int = 2
+) -> tuple[Dataset, list[JobRun]]:
+    """Synthetic CASME II-style clips (generated once into `data_dir`), imported like a dataset
+    on disk and queued for preprocessing on the worker."""
+    if not (data_dir / TRUTH_NAME).is_file():
+        generate(
+            out_dir=data_dir,
+            layout="casme2",
+            subjects=subjects,
+            clips_per_subject=clips_per_subject,
+            frames=60,
+            seed=0,
         )
-    for number in range(1, subjects + 1):
-        Subject.objects.get_or_create(dataset=dataset, code=f"{number:02d}")
-    return dataset
+    truth = load_truth(data_dir)
+    with transaction.atomic():
+        dataset, _ = Dataset.objects.get_or_create(
+            name=DEMO_DATASET,
+            defaults={"source_format": Dataset.SourceFormat.CASME2, "default_fps": 200.0},
+        )
+        for emotion, composite_class in default_mapping(DATASET_EMOTIONS["casme2"]).items():
+            DatasetEmotion.objects.get_or_create(
+                dataset=dataset, name=emotion, defaults={"composite_class": composite_class}
+            )
+        clips = []
+        for item in truth["clips"]:
+            subject, _ = Subject.objects.get_or_create(
+                dataset=dataset, code=item["subject"].removeprefix("sub")
+            )
+            clip, _ = Clip.objects.get_or_create(
+                subject=subject,
+                name=item["clip"],
+                defaults={"fps": item["fps"], "source_path": str(data_dir / item["frames_dir"])},
+            )
+            clips.append(clip)
+        job_runs = [
+            services.clip_preprocess_start(clip=clip, created_by=None)
+            for clip in clips
+            if clip.ingest_status != Clip.IngestStatus.READY
+        ]
+    return dataset, job_runs

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotator', '0003_review'),
+        ("annotator", "0003_review"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='clip',
-            name='source_path',
+            model_name="clip",
+            name="source_path",
             field=models.CharField(blank=True, max_length=1000),
         ),
     ]

@@ -74,15 +74,21 @@ def test_demo_serves_login_and_admin_with_a_consuming_worker(demo):
         except OSError:
             return False
 
-    wait_for(login_page_up, timeout=90, what="the login page")
+    wait_for(login_page_up, timeout=180, what="the login page")
 
-    def worker_checks_done():
+    def jobs_done():
         with sqlite3.connect(var / "db.sqlite3") as db:
-            rows = db.execute("SELECT queue, status FROM annotator_jobrun").fetchall()
-        return len(rows) == 3 and all(status == "succeeded" for _, status in rows) and rows
+            rows = db.execute("SELECT kind, queue, status FROM annotator_jobrun").fetchall()
+        finished = all(status in ("succeeded", "failed") for *_, status in rows)
+        return len(rows) == 3 + 6 and finished and rows
 
-    rows = wait_for(worker_checks_done, timeout=90, what="the worker to answer on every queue")
-    assert {queue for queue, _ in rows} == {"preprocess", "train", "infer"}
+    rows = wait_for(jobs_done, timeout=180, what="the worker to finish the demo's jobs")
+    assert all(status == "succeeded" for *_, status in rows), rows
+    checks = {queue for kind, queue, _ in rows if kind == "healthcheck"}
+    assert checks == {"preprocess", "train", "infer"}
+    with sqlite3.connect(var / "db.sqlite3") as db:
+        ready = db.execute("SELECT count(*) FROM annotator_clip WHERE ingest_status='ready'")
+        assert ready.fetchone()[0] == 6
 
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
     status, page = fetch(opener, f"{base}/admin/login/")
@@ -95,6 +101,17 @@ def test_demo_serves_login_and_admin_with_a_consuming_worker(demo):
     assert status == 200
     assert "Site administration" in page
     assert "Micro-expression annotation" in page
+
+    coder = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    status, page = fetch(coder, f"{base}/login/")
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    fetch(
+        coder,
+        f"{base}/login/",
+        {"csrfmiddlewaretoken": token, "username": "coder", "password": "mestudio-coder"},
+    )
+    status, page = fetch(coder, f"{base}/queue/")
+    assert status == 200 and page.count("/code/") == 6
 
     process.send_signal(signal.SIGTERM)
     output, _ = process.communicate(timeout=60)

@@ -24,7 +24,8 @@ class Command(BaseCommand):
     def handle(self, *args, addr: str, **options):
         call_command("migrate", interactive=False, verbosity=0)
         accounts = demo.demo_accounts_ensure()
-        dataset = demo.demo_dataset_ensure()
+        self.stdout.write("Preparing the demo dataset (synthetic clips, generated once)...")
+        dataset, preprocessing = demo.demo_dataset_ensure(data_dir=settings.VAR_DIR / "demo-data")
         for queue in services.QUEUES:
             services.worker_check_start(queue=queue, created_by=None)
 
@@ -33,7 +34,7 @@ class Command(BaseCommand):
             f"\nMEStudio demo on http://{addr}/\n"
             f"  database: {database['ENGINE'].rsplit('.', 1)[-1]} {database['NAME']}\n"
             f"  broker:   {settings.CELERY_BROKER_URL}\n"
-            f"  dataset:  {dataset.name}\n"
+            f"  dataset:  {dataset.name}, {len(preprocessing)} clips queued for preprocessing\n"
         )
         for account in accounts:
             self.stdout.write(
