@@ -3,7 +3,7 @@
 The platform's worker serves this layout, so it is a contract:
 
 ```
-out_dir/frames/{frame:06d}.jpg          every source frame, re-encoded JPEG (quality 90)
+out_dir/frames/{frame:06d}.jpg          every source frame (JPEG sources copied, others encoded)
 out_dir/aligned/{size}/{frame:06d}.jpg  aligned face crop per size
 out_dir/motion/{frame:06d}.jpg          heat map of the motion relative to the onset frame,
                                         over the aligned face at the smallest size
@@ -24,6 +24,7 @@ crop to each aligned crop: fast, and only shown to people; recognition inputs us
 
 import json
 import os
+import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -41,7 +42,7 @@ from mlcore.faces.detector import (
     FaceNotFoundError,
     configured_detector,
 )
-from mlcore.io import open_clip
+from mlcore.io import FrameFolderClip, open_clip
 from mlcore.motion import farneback_flow, flow_magnitude, motion_heatmap
 
 Progress = Callable[[float, str], None]
@@ -51,6 +52,7 @@ FRAMES_DIR = "frames"
 ALIGNED_DIR = "aligned"
 MOTION_DIR = "motion"
 JPEG_QUALITY = 90
+_JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 # The heat map colour scale ignores the top 1% of each frame's magnitudes: flow outliers at the
 # crop border would otherwise wash out the whole clip.
 _MOTION_SCALE_PERCENTILE = 99.0
@@ -147,8 +149,15 @@ def preprocess_clip(
         align_face(onset_image, transforms[motion_size], motion_size), cv2.COLOR_BGR2GRAY
     )
 
+    def keep_frame(index: int, image: np.ndarray) -> None:
+        # A JPEG source frame is copied byte for byte: the same pixels, without an encode.
+        if isinstance(clip, FrameFolderClip) and clip.file(index).suffix.lower() in _JPEG_SUFFIXES:
+            shutil.copyfile(clip.file(index), out_dir / FRAMES_DIR / frame_name(index))
+        else:
+            _write_jpeg(out_dir / FRAMES_DIR / frame_name(index), image)
+
     def process(index: int, image: np.ndarray) -> _FrameMotion:
-        _write_jpeg(out_dir / FRAMES_DIR / frame_name(index), image)
+        keep_frame(index, image)
         motion_crop = None
         for size in sizes:
             crop = align_face(image, transforms[size], size)

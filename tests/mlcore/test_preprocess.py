@@ -245,3 +245,16 @@ def test_cli_reports_bad_input_without_a_traceback(tmp_path: Path, capsys) -> No
     assert main([*argv, "--retinaface-weights", str(weights)]) == 2
     error = capsys.readouterr().err
     assert "missing.pth" in error and "RETINAFACE_WEIGHTS" in error
+
+
+def test_jpeg_source_frames_are_served_byte_for_byte(tmp_path):
+    from skimage import data
+
+    folder = tmp_path / "EP01_01"
+    folder.mkdir()
+    face = cv2.cvtColor(data.astronaut(), cv2.COLOR_RGB2BGR)
+    for number in (46, 47):
+        cv2.imwrite(str(folder / f"img{number}.jpg"), face)
+    out = tmp_path / "out"
+    preprocess_clip(source=folder, out_dir=out, sizes=(112,))
+    assert (out / "frames" / "000046.jpg").read_bytes() == (folder / "img46.jpg").read_bytes()
