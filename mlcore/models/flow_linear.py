@@ -1,0 +1,55 @@
+"""The floor every learned model must beat: a linear classifier on the raw optical flow.
+
+Input is TV-L1 flow onset -> apex as (u, v, magnitude) at a small size; the embedding is the
+flattened flow itself, so this model has no representation learning at all.
+"""
+
+from dataclasses import asdict, dataclass, fields, replace
+
+import torch
+from torch import nn
+
+from mlcore.models.base import InputSpec, MERModel
+from mlcore.models.registry import register_model
+
+
+@dataclass(frozen=True, slots=True)
+class FlowLinearConfig:
+    num_classes: int = 3
+    image_size: int = 28
+    dropout: float = 0.2
+
+
+class FlowLinear(MERModel):
+    def __init__(self, *, config: FlowLinearConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.num_classes = config.num_classes
+        self.input_spec = InputSpec(kind="flow", size=config.image_size)
+        self.embedding_dim = 3 * config.image_size * config.image_size
+        self.head = nn.Sequential(
+            nn.Dropout(config.dropout), nn.Linear(self.embedding_dim, config.num_classes)
+        )
+
+    def config_dict(self) -> dict[str, object]:
+        return asdict(self.config)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        self.check_input(x)
+        return x.flatten(1)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)
+
+
+_FIELDS = {f.name for f in fields(FlowLinearConfig)}
+
+
+@register_model("flow_linear", description="baseline floor: linear classifier on optical flow")
+def build_flow_linear(**overrides: object) -> FlowLinear:
+    unknown = set(overrides) - _FIELDS
+    if unknown:
+        raise ValueError(
+            f"unknown flow_linear option(s) {sorted(unknown)}; known: {sorted(_FIELDS)}"
+        )
+    return FlowLinear(config=replace(FlowLinearConfig(), **overrides))

@@ -1,0 +1,451 @@
+"""A training run: cross-validated scores (LOSO by default) plus a final all-data model.
+
+Run directory::
+
+    RUN_DIR/run.json               the run's settings; a rerun must match them to resume
+    RUN_DIR/folds/fold_NNN.json    a finished fold: clips used, predictions, losses
+    RUN_DIR/checkpoints/fold_NNN.pt
+    RUN_DIR/final.pt               trained on every labelled clip, for inference
+    RUN_DIR/metrics.json           pooled UF1/UAR (full + per dataset), per-fold numbers
+    RUN_DIR/plots/*.png
+
+A fold's JSON is written last, atomically, so its presence means the fold finished: a rerun
+after a crash skips finished folds. Each fold seeds itself from (seed, fold index), so a
+resumed run gives the same numbers as an uninterrupted one.
+"""
+
+import hashlib
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
+from mlcore.labels import CompositeClass
+from mlcore.models import MERModel, create_model
+from mlcore.training.apex import propose_clip_apex
+from mlcore.training.checkpoints import save_checkpoint, sha256_of
+from mlcore.training.data import InputCache, Normaliser, load_inputs
+from mlcore.training.loop import (
+    FitResult,
+    TrainSettings,
+    fit,
+    predict_logits,
+    resolve_device,
+    seed_everything,
+)
+from mlcore.training.metrics import confusion_matrix, pooled_scores, score
+from mlcore.training.plots import plot_confusion, plot_losses, plot_per_fold
+from mlcore.training.protocols import Fold, make_folds
+
+# (fold, n_folds, epoch, n_epochs, loss); folds and epochs count from 1, and when a final
+# all-data model is trained it is the last "fold" (fold == n_folds).
+TrainProgress = Callable[[int, int, int, int, float], None]
+
+APEX_POLICIES = ("skip", "propose")
+CLASS_NAMES = [member.name.lower() for member in CompositeClass]
+
+
+class RunMismatchError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class RunResult:
+    out_dir: Path
+    metrics: dict
+    metrics_path: Path
+    final_model_path: Path | None
+    folds_resumed: int
+
+
+def clip_id(sample: CompositeSample) -> str:
+    return f"{sample.dataset}/{sample.subject}/{sample.clip}"
+
+
+def _write_json(path: Path, payload: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
+    temporary.replace(path)
+
+
+def _resolve_apexes(
+    root: Path, samples: list[CompositeSample], policy: str
+) -> tuple[list[CompositeSample], list[int], list[dict[str, object]]]:
+    if policy not in APEX_POLICIES:
+        raise ValueError(f"unknown apex policy {policy!r}; expected one of {APEX_POLICIES}")
+    kept, apexes, proposals = [], [], []
+    for sample in samples:
+        if sample.apex is not None:
+            kept.append(sample)
+            apexes.append(sample.apex)
+        elif policy == "propose":
+            frame, confidence = propose_clip_apex(root, sample)
+            kept.append(sample)
+            apexes.append(frame)
+            proposals.append({"clip": clip_id(sample), "apex": frame, "confidence": confidence})
+    return kept, apexes, proposals
+
+
+def _check_run_settings(out_dir: Path, settings: dict[str, object]) -> None:
+    path = out_dir / "run.json"
+    if path.is_file():
+        previous = json.loads(path.read_text(encoding="utf-8"))
+        if previous != settings:
+            changed = sorted(
+                key
+                for key in set(previous) | set(settings)
+                if previous.get(key) != settings.get(key)
+            )
+            raise RunMismatchError(
+                f"{out_dir} holds a different run (differs in {', '.join(changed)}); "
+                "use a new output folder"
+            )
+    else:
+        _write_json(path, settings)
+
+
+def _train_one(
+    *,
+    model_name: str,
+    model_options: dict[str, object],
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    train: np.ndarray,
+    validation: np.ndarray,
+    settings: TrainSettings,
+    device: torch.device,
+    seed: int,
+    on_epoch: Callable[[int, float], None] | None,
+) -> tuple[MERModel, Normaliser, FitResult]:
+    seed_everything(seed)
+    model = create_model(model_name, **model_options)
+    normaliser = Normaliser.fit(inputs[train], model.input_spec)
+    val = None
+    if len(validation):
+        val = (normaliser.apply(inputs[validation]), labels[validation])
+    history = fit(
+        model,
+        inputs=normaliser.apply(inputs[train]),
+        labels=labels[train],
+        settings=settings,
+        device=device,
+        seed=seed,
+        validation=val,
+        on_epoch=on_epoch,
+    )
+    return model, normaliser, history
+
+
+def train_run(
+    *,
+    data_dir: Path,
+    out_dir: Path,
+    model_name: str,
+    protocol: str = "loso",
+    epochs: int = 30,
+    seed: int = 0,
+    device: str | None = None,
+    progress: TrainProgress | None = None,
+    model_options: dict[str, object] | None = None,
+    val_fraction: float = 0.0,
+    batch_size: int = 16,
+    learning_rate: float = 1e-3,
+    k_folds: int = 5,
+    test_fraction: float = 0.2,
+    apex_policy: str = "skip",
+    cache_dir: Path | None = None,
+    train_final: bool = True,
+    data_progress: Callable[[float, str], None] | None = None,
+) -> RunResult:
+    """Cross-validate ``model_name`` on a composite folder and train the final model.
+
+    ``apex_policy``: clips without an apex are skipped (``skip``) or get a proposed apex
+    (``propose``, see `mlcore.training.apex`). ``val_fraction`` > 0 holds out that share of
+    each fold's training subjects and restores the epoch with the best validation UF1.
+    """
+    started = time.perf_counter()
+    root, out_dir = Path(data_dir), Path(out_dir)
+    model_options = dict(model_options or {})
+    spec = create_model(model_name, **model_options).input_spec
+    all_samples = read_manifest(root)
+    samples, apexes, proposals = _resolve_apexes(root, all_samples, apex_policy)
+    if not samples:
+        raise ValueError(f"{root}: no clip with an apex to train on (try apex_policy='propose')")
+    settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    folds = make_folds(
+        samples,
+        protocol=protocol,
+        seed=seed,
+        val_fraction=val_fraction,
+        k=k_folds,
+        test_fraction=test_fraction,
+    )
+    manifest_digest = hashlib.sha256((root / MANIFEST_NAME).read_bytes()).hexdigest()
+    _check_run_settings(
+        out_dir,
+        {
+            "model": model_name,
+            "model_options": model_options,
+            "protocol": protocol,
+            "epochs": epochs,
+            "seed": seed,
+            "val_fraction": val_fraction,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "k_folds": k_folds if protocol == "kfold" else None,
+            "test_fraction": test_fraction if protocol == "holdout" else None,
+            "apex_policy": apex_policy,
+            "manifest_sha256": manifest_digest,
+        },
+    )
+    torch_device = resolve_device(device)
+    cache = InputCache(Path(cache_dir) if cache_dir is not None else out_dir / "input_cache")
+    inputs = load_inputs(
+        root=root, samples=samples, apexes=apexes, spec=spec, cache=cache, progress=data_progress
+    )
+    labels = np.array([sample.label for sample in samples], dtype=np.int64)
+    ids = [clip_id(sample) for sample in samples]
+    stages = len(folds) + (1 if train_final else 0)
+
+    records, resumed = [], 0
+    for fold in folds:
+        path = out_dir / "folds" / f"fold_{fold.index:03d}.json"
+        if path.is_file():
+            records.append(json.loads(path.read_text(encoding="utf-8")))
+            resumed += 1
+            continue
+        records.append(
+            _run_fold(
+                fold=fold,
+                path=path,
+                out_dir=out_dir,
+                model_name=model_name,
+                model_options=model_options,
+                inputs=inputs,
+                labels=labels,
+                ids=ids,
+                settings=settings,
+                device=torch_device,
+                seed=seed,
+                stages=stages,
+                progress=progress,
+            )
+        )
+
+    final_path = None
+    if train_final:
+        final_path = out_dir / "final.pt"
+        if not final_path.is_file():
+            selected = [record["selected_epoch"] for record in records]
+            final_epochs = round(statistics.median(selected)) if val_fraction > 0 else epochs
+            final_settings = TrainSettings(
+                epochs=final_epochs, batch_size=batch_size, learning_rate=learning_rate
+            )
+            every = np.arange(len(samples))
+            model, normaliser, history = _train_one(
+                model_name=model_name,
+                model_options=model_options,
+                inputs=inputs,
+                labels=labels,
+                train=every,
+                validation=every[:0],
+                settings=final_settings,
+                device=torch_device,
+                seed=seed * 1000 + len(folds),
+                on_epoch=_epoch_reporter(progress, stages, stages, final_epochs),
+            )
+            save_checkpoint(
+                final_path,
+                model_name=model_name,
+                model=model,
+                class_names=CLASS_NAMES,
+                normaliser=normaliser,
+                extra={"epochs": final_epochs, "epoch_losses": history.epoch_losses},
+            )
+
+    metrics = _metrics(
+        records=records,
+        samples=samples,
+        ids=ids,
+        model_name=model_name,
+        model_options=model_options,
+        protocol=protocol,
+        seed=seed,
+        epochs=epochs,
+        n_skipped=len(all_samples) - len(samples),
+        proposals=proposals,
+        final_path=final_path,
+        device=str(torch_device),
+        wall_time=time.perf_counter() - started,
+    )
+    _plots(out_dir, metrics, records)
+    metrics_path = out_dir / "metrics.json"
+    _write_json(metrics_path, metrics)
+    return RunResult(
+        out_dir=out_dir,
+        metrics=metrics,
+        metrics_path=metrics_path,
+        final_model_path=final_path,
+        folds_resumed=resumed,
+    )
+
+
+def _epoch_reporter(
+    progress: TrainProgress | None, stage: int, stages: int, epochs: int
+) -> Callable[[int, float], None] | None:
+    if progress is None:
+        return None
+    return lambda epoch, loss: progress(stage, stages, epoch, epochs, loss)
+
+
+def _run_fold(
+    *,
+    fold: Fold,
+    path: Path,
+    out_dir: Path,
+    model_name: str,
+    model_options: dict[str, object],
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    ids: list[str],
+    settings: TrainSettings,
+    device: torch.device,
+    seed: int,
+    stages: int,
+    progress: TrainProgress | None,
+) -> dict[str, object]:
+    train, validation, test = (
+        np.array(part, dtype=np.int64) for part in (fold.train, fold.validation, fold.test)
+    )
+    model, normaliser, history = _train_one(
+        model_name=model_name,
+        model_options=model_options,
+        inputs=inputs,
+        labels=labels,
+        train=train,
+        validation=validation,
+        settings=settings,
+        device=device,
+        seed=seed * 1000 + fold.index,
+        on_epoch=_epoch_reporter(progress, fold.index + 1, stages, settings.epochs),
+    )
+    logits = predict_logits(model, normaliser.apply(inputs[test]), device=device)
+    checkpoint = save_checkpoint(
+        out_dir / "checkpoints" / f"fold_{fold.index:03d}.pt",
+        model_name=model_name,
+        model=model,
+        class_names=CLASS_NAMES,
+        normaliser=normaliser,
+        extra={"fold": fold.index, "test_subjects": list(fold.test_subjects)},
+    )
+    exp = np.exp(logits - logits.max(1, keepdims=True))
+    record = {
+        "index": fold.index,
+        "name": fold.name,
+        "test_subjects": list(fold.test_subjects),
+        "validation_subjects": list(fold.validation_subjects),
+        # The clips actually sliced out of the input array for this fold.
+        "train_clips": [ids[i] for i in train],
+        "validation_clips": [ids[i] for i in validation],
+        "test_clips": [ids[i] for i in test],
+        "y_true": labels[test].tolist(),
+        "y_pred": logits.argmax(1).tolist(),
+        "probabilities": (exp / exp.sum(1, keepdims=True)).round(5).tolist(),
+        "epoch_losses": history.epoch_losses,
+        "validation_uf1": history.validation_uf1,
+        "selected_epoch": history.selected_epoch,
+        "checkpoint": str(checkpoint.relative_to(out_dir)),
+    }
+    _write_json(path, record)
+    return record
+
+
+def _metrics(
+    *,
+    records: list[dict],
+    samples: list[CompositeSample],
+    ids: list[str],
+    model_name: str,
+    model_options: dict[str, object],
+    protocol: str,
+    seed: int,
+    epochs: int,
+    n_skipped: int,
+    proposals: list[dict[str, object]],
+    final_path: Path | None,
+    device: str,
+    wall_time: float,
+) -> dict[str, object]:
+    dataset_of = {clip_id(sample): sample.dataset for sample in samples}
+    y_true = np.array([y for record in records for y in record["y_true"]], dtype=np.int64)
+    y_pred = np.array([y for record in records for y in record["y_pred"]], dtype=np.int64)
+    datasets = [dataset_of[clip] for record in records for clip in record["test_clips"]]
+    num_classes = len(CLASS_NAMES)
+    per_fold = []
+    for record in records:
+        fold_scores = score(
+            np.array(record["y_true"]), np.array(record["y_pred"]), num_classes=num_classes
+        )
+        per_fold.append(
+            {
+                "fold": record["index"],
+                "name": record["name"],
+                "test_subjects": record["test_subjects"],
+                **fold_scores.as_dict(),
+                "selected_epoch": record["selected_epoch"],
+            }
+        )
+    metrics: dict[str, object] = {
+        "model": model_name,
+        "model_options": model_options,
+        "protocol": protocol,
+        "seed": seed,
+        "epochs": epochs,
+        "device": device,
+        "class_names": CLASS_NAMES,
+        "n_clips": len(samples),
+        "n_clips_skipped_without_apex": n_skipped,
+        "proposed_apexes": proposals,
+        "n_folds": len(records),
+        "pooled": pooled_scores(
+            y_true=y_true, y_pred=y_pred, datasets=datasets, num_classes=num_classes
+        ),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, num_classes=num_classes).tolist(),
+        "per_fold_note": "per-fold scores; the MEGC score is the pooled one above",
+        "per_fold": per_fold,
+        "mean_of_per_fold_uf1_nonstandard": float(np.mean([f["uf1"] for f in per_fold])),
+        "wall_time_s": round(wall_time, 2),
+    }
+    if protocol != "holdout":
+        tested = sorted(clip for record in records for clip in record["test_clips"])
+        assert tested == sorted(ids), "every clip must be tested exactly once"
+    if final_path is not None:
+        metrics["final_model"] = {"path": final_path.name, "sha256": sha256_of(final_path)}
+    return metrics
+
+
+def _plots(out_dir: Path, metrics: dict, records: list[dict]) -> None:
+    plots = out_dir / "plots"
+    full = metrics["pooled"]["full"]
+    plot_confusion(
+        plots / "confusion.png",
+        matrix=np.array(metrics["confusion_matrix"]),
+        class_names=metrics["class_names"],
+        title=f"{metrics['model']} {metrics['protocol']}: "
+        f"UF1 {full['uf1']:.3f} UAR {full['uar']:.3f}",
+    )
+    plot_per_fold(
+        plots / "per_fold.png",
+        names=[fold["name"] for fold in metrics["per_fold"]],
+        uf1=[fold["uf1"] for fold in metrics["per_fold"]],
+        accuracy=[fold["accuracy"] for fold in metrics["per_fold"]],
+    )
+    curves = {record["name"]: record["epoch_losses"] for record in records}
+    plot_losses(plots / "losses.png", curves=curves)
