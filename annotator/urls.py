@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from annotator import views
 
@@ -23,4 +23,5 @@ urlpatterns = [
         views.clip_media,
         name="clip-media",
     ),
+    path("", include("annotator.urls_datasets")),
 ]

@@ -1,0 +1,799 @@
+"""Dataset import and export: published labels in, MEGC2019-style splits out, ELAN both ways.
+
+Import reads a dataset's annotation sheet and frame folders with `mlcore.datasets` and stores
+each clip's published label as ONE annotation with provenance ``imported`` and status
+``adjudicated`` (the dataset's ground truth), keyed by (clip, provenance): importing the same
+files again changes nothing, and a changed row updates its annotation and says so.
+
+Export writes the composite layout of `mlcore.composite` (manifest, LOSO folds, PNG crops),
+MEGC2019's ``combined_3class_gt.csv``, optionally STSTNet flow folders, and ``export.json``
+with checksums. Everything is sorted and dated by the annotations, never by the clock, so the
+same data exports to the same bytes.
+"""
+
+import hashlib
+import json
+import os
+import shutil
+import zipfile
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import cv2
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.text import slugify
+
+import mlcore
+from annotator import selectors, services
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
+from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
+from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
+from mlcore.datasets.common import ERROR, megc_class
+from mlcore.datasets.megc import (
+    GT_NAME,
+    GroundTruthRow,
+    ground_truth_bytes,
+    megc_clip,
+    megc_subject,
+    natural_key,
+)
+from mlcore.datasets.ststnet import FlowSample, flow_image, write_ststnet
+from mlcore.elan import ElanCoding, eaf_text, read_eaf
+from mlcore.facs import AUCode, format_au_string
+from mlcore.labels import composite_label
+
+Progress = Callable[[float, str], None]
+
+# Command-line and form names of the import formats -> Dataset.source_format.
+IMPORT_FORMATS = {"casme2": "casme2", "samm": "samm", "smic": "smic", "generic-csv": "generic"}
+DEFAULT_DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC-HS"}
+MEGC_DATASETS = ("casme2", "samm", "smic")
+
+EXPORT_JSON = "export.json"
+STSTNET_DIR = "ststnet"
+KEY_FRAMES_DIR = "full"  # onset, apex and offset frames as recorded, inside each clip's folder
+MIN_STATUSES = ("adjudicated", "submitted")
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+_FLOW_WORKERS = min(8, os.cpu_count() or 1)
+# Characters the ground-truth CSV or the per-clip folders cannot hold.
+_UNWRITABLE = frozenset(',"/\\\r\n')
+
+
+def _noop(fraction: float, message: str) -> None:
+    return None
+
+
+# --- Import ------------------------------------------------------------------------------------
+
+
+def _dataset_for_import(*, name: str, source_format: str, default_fps: float) -> Dataset:
+    dataset = Dataset.objects.filter(name=name).first()
+    if dataset is None:
+        return Dataset.objects.create(
+            name=name, source_format=source_format, default_fps=default_fps
+        )
+    if dataset.source_format != source_format:
+        raise ValueError(
+            f"Dataset {name!r} exists with format {dataset.source_format}, not {source_format}; "
+            "choose another dataset name."
+        )
+    return dataset
+
+
+def _ensure_emotions(*, dataset: Dataset, words: list[str]) -> dict[str, DatasetEmotion]:
+    """The dataset's vocabulary with ``words`` added (MEGC2019 mapping); edited mappings stay."""
+    existing = {emotion.name: emotion for emotion in dataset.emotions.all()}
+    for word in sorted(set(words) - set(existing)):
+        existing[word] = DatasetEmotion.objects.create(
+            dataset=dataset, name=word, composite_class=megc_class(word)
+        )
+    return existing
+
+
+def _issue(row: ImportRow, code: str, message: str) -> ImportIssue:
+    return ImportIssue(
+        row=row.row, subject=row.subject, clip=row.clip, severity=ERROR, code=code, message=message
+    )
+
+
+def _annotation_values(row: ImportRow, emotion: DatasetEmotion) -> dict[str, object]:
+    return {
+        "onset": row.onset,
+        "apex": row.apex,
+        "offset": row.offset,
+        "emotion": emotion,
+        "action_units": [code.as_dict() for code in row.action_units],
+        "notes": row.notes,
+    }
+
+
+def _describe(field: str, value: object) -> object:
+    if isinstance(value, DatasetEmotion):
+        return value.name
+    if field == "action_units":
+        return format_au_string([AUCode.from_dict(item) for item in value])
+    return value
+
+
+def _preprocess_pending(clip: Clip) -> bool:
+    return clip.job_runs.filter(
+        kind=JobRun.Kind.PREPROCESS, status__in=[JobRun.Status.QUEUED, JobRun.Status.RUNNING]
+    ).exists()
+
+
+def _import_row(
+    *,
+    row: ImportRow,
+    dataset: Dataset,
+    emotions: dict[str, DatasetEmotion],
+    user: AbstractBaseUser,
+    preprocess: bool,
+) -> dict[str, object]:
+    """Store one row; returns its outcome. Raises ValueError for a row that cannot be stored."""
+    subject, _ = Subject.objects.get_or_create(dataset=dataset, code=row.subject)
+    clip = Clip.objects.filter(subject=subject, name=row.clip).first()
+    source_path = str(row.frames.path.resolve())
+    frames = list(row.frames.frame_indices)
+    outcome: dict[str, object] = {"row": row.row, "subject": row.subject, "clip": row.clip}
+    frames_changed = False
+    if clip is None:
+        clip = Clip(
+            subject=subject,
+            name=row.clip,
+            fps=row.fps,
+            frame_indices=frames,
+            frame_count=len(frames),
+            source_path=source_path,
+            source_checksum=row.frames.checksum,
+        )
+        clip.full_clean(validate_constraints=False)
+        clip.save()
+        outcome["outcome"] = "created"
+    else:
+        if clip.source:
+            raise ValueError(f"clip {row.clip} of subject {row.subject} was uploaded, not imported")
+        if clip.source_path != source_path or clip.source_checksum != row.frames.checksum:
+            frames_changed = True
+            clip.source_path, clip.source_checksum = source_path, row.frames.checksum
+            clip.frame_indices, clip.frame_count = frames, len(frames)
+        if clip.fps != row.fps:
+            frames_changed = True
+            clip.fps = row.fps
+        if frames_changed:
+            clip.save(
+                update_fields=[
+                    "source_path",
+                    "source_checksum",
+                    "frame_indices",
+                    "frame_count",
+                    "fps",
+                    "updated_at",
+                ]
+            )
+
+    values = _annotation_values(row, emotions[row.emotion])
+    imported = clip.annotations.filter(provenance=Annotation.Provenance.IMPORTED).first()
+    if imported is None:
+        final = clip.annotations.filter(status=Annotation.Status.ADJUDICATED).first()
+        if final is not None:
+            raise ValueError(
+                f"clip {row.clip} already has an adjudicated annotation by {final.coder}; "
+                "the published label was not stored"
+            )
+        annotation = Annotation(
+            clip=clip,
+            coder=user,
+            status=Annotation.Status.ADJUDICATED,
+            provenance=Annotation.Provenance.IMPORTED,
+            **values,
+        )
+        annotation.full_clean(validate_constraints=False)
+        annotation.save()
+        outcome.setdefault("outcome", "created")
+    else:
+        changes = {
+            field: [_describe(field, getattr(imported, field)), _describe(field, value)]
+            for field, value in values.items()
+            if getattr(imported, field) != value
+        }
+        if changes:
+            services.annotation_update(
+                annotation=imported,
+                revision=imported.revision,
+                onset=row.onset,
+                apex=row.apex,
+                offset=row.offset,
+                emotion=emotions[row.emotion],
+                action_units=list(row.action_units),
+                notes=row.notes,
+            )
+            outcome["outcome"] = "updated"
+            outcome["changes"] = changes
+        elif frames_changed:
+            outcome["outcome"] = "frames_changed"
+        else:
+            outcome.setdefault("outcome", "unchanged")
+    if frames_changed and outcome["outcome"] == "updated":
+        outcome["frames_changed"] = True
+
+    needs_preprocessing = outcome["outcome"] == "created" or frames_changed
+    needs_preprocessing |= clip.media_version == 0 and not _preprocess_pending(clip)
+    if preprocess and needs_preprocessing:
+        services.clip_preprocess_start(clip=clip, created_by=user)
+        outcome["preprocess_queued"] = True
+    return outcome
+
+
+def dataset_import_run(
+    *,
+    import_format: str,
+    frames: Path,
+    annotations: Path | None,
+    user: AbstractBaseUser,
+    dataset_name: str | None = None,
+    default_fps: float | None = None,
+    preprocess: bool = True,
+    progress: Progress | None = None,
+) -> dict:
+    """Import a dataset; returns the validation report (JSON-ready).
+
+    ``import_format`` is casme2, samm, smic or generic-csv. Bad rows are listed under
+    ``issues`` and never stop the good ones; a file or folder that cannot be read at all raises
+    FileNotFoundError or ValueError naming it.
+    """
+    if import_format not in IMPORT_FORMATS:
+        raise ValueError(
+            f"Unknown format {import_format!r}; choose from {', '.join(IMPORT_FORMATS)}."
+        )
+    source_format = IMPORT_FORMATS[import_format]
+    report_progress = progress or _noop
+    frames, annotations = Path(frames), Path(annotations) if annotations else None
+    if source_format == "generic" and not dataset_name:
+        if annotations is None:
+            raise ValueError("The generic CSV format needs an annotation file.")
+        dataset_name = annotations.stem
+    name = dataset_name or DEFAULT_DATASET_NAMES[source_format]
+    existing = Dataset.objects.filter(name=name).first()
+    fps = default_fps or (existing.default_fps if existing else DEFAULT_FPS.get(source_format))
+    if fps is None:
+        raise ValueError("The generic CSV format needs a frame rate: give --fps.")
+
+    report_progress(0.0, f"reading {annotations or frames}")
+    sheet = read_dataset(
+        source_format=source_format, frames=frames, annotations=annotations, default_fps=fps
+    )
+    dataset = _dataset_for_import(name=name, source_format=source_format, default_fps=fps)
+    known = set(dataset.emotions.values_list("name", flat=True))
+    emotions = _ensure_emotions(
+        dataset=dataset, words=sheet.vocabulary + [row.emotion for row in sheet.rows]
+    )
+    issues = list(sheet.issues)
+    outcomes = []
+    total = max(len(sheet.rows), 1)
+    for number, row in enumerate(sheet.rows, start=1):
+        try:
+            with transaction.atomic():
+                outcomes.append(
+                    _import_row(
+                        row=row,
+                        dataset=dataset,
+                        emotions=emotions,
+                        user=user,
+                        preprocess=preprocess,
+                    )
+                )
+        except (ValueError, ValidationError) as error:
+            message = "; ".join(error.messages) if isinstance(error, ValidationError) else error
+            issues.append(_issue(row, "not_stored", str(message)))
+        report_progress(0.05 + 0.95 * number / total, f"{row.subject}/{row.clip}")
+
+    counts = Counter(str(outcome["outcome"]) for outcome in outcomes)
+    severity = Counter(issue.severity for issue in issues)
+    issues.sort(key=lambda i: (i.row is None, i.row or 0, i.subject, i.clip, i.code))
+    return {
+        "format": import_format,
+        "dataset": dataset.name,
+        "dataset_id": dataset.pk,
+        "annotations": str(annotations) if annotations else None,
+        "frames": str(frames),
+        "rows_read": sheet.rows_read,
+        "counts": {
+            "created": counts["created"],
+            "updated": counts["updated"],
+            "frames_changed": counts["frames_changed"],
+            "unchanged": counts["unchanged"],
+            "not_taken": severity[ERROR],
+            "interpreted": severity["warning"],
+            "preprocess_queued": sum(1 for o in outcomes if o.get("preprocess_queued")),
+        },
+        "emotions_added": sorted(set(emotions) - known),
+        "updated": [o for o in outcomes if o["outcome"] == "updated"],
+        "created": [o for o in outcomes if o["outcome"] == "created"],
+        "issues": [issue.as_dict() for issue in issues],
+        "notes": (
+            ["SMIC-HS publishes no apex: clips are imported with an empty apex."]
+            if source_format == "smic"
+            else []
+        ),
+    }
+
+
+def import_summary(report: dict) -> str:
+    counts = report["counts"]
+    return (
+        f"{report['dataset']}: {counts['created']} created, {counts['updated']} updated, "
+        f"{counts['unchanged']} unchanged, {counts['not_taken']} not taken, "
+        f"{counts['interpreted']} interpreted"
+    )
+
+
+def _job_create_with_options(
+    *, kind: str, created_by: AbstractBaseUser, options: dict, enqueue: Callable[[int], None]
+) -> JobRun:
+    # The options ride on the row (shown in the admin until the result replaces them); the
+    # atomic block makes the task, enqueued on commit, always find them.
+    with transaction.atomic():
+        job_run = services.job_run_create(
+            kind=kind, queue="preprocess", created_by=created_by, enqueue=enqueue
+        )
+        JobRun.objects.filter(pk=job_run.pk).update(result={"options": options})
+    job_run.refresh_from_db()
+    return job_run
+
+
+def job_options(*, job_run: JobRun) -> dict:
+    options = job_run.result.get("options")
+    if not isinstance(options, dict):
+        raise ValueError(f"Job #{job_run.pk} carries no options (was it started by its service?)")
+    return options
+
+
+def dataset_import_job(*, job_run: JobRun) -> None:
+    """The import task's service: run the import and keep the report on the job."""
+    options = job_options(job_run=job_run)
+    if job_run.created_by is None:
+        raise ValueError("An import needs the user who started it (the imported labels' coder).")
+    services.job_run_start(job_run=job_run, message=f"Importing {options['import_format']}")
+    report = dataset_import_run(
+        import_format=options["import_format"],
+        frames=Path(options["frames"]),
+        annotations=Path(options["annotations"]) if options.get("annotations") else None,
+        dataset_name=options.get("dataset_name") or None,
+        default_fps=options.get("default_fps"),
+        preprocess=bool(options.get("preprocess", True)),
+        user=job_run.created_by,
+        progress=services.job_run_progress_reporter(job_run=job_run),
+    )
+    services.job_run_finish(job_run=job_run, result=report, message=import_summary(report))
+
+
+def dataset_import_start(
+    *,
+    created_by: AbstractBaseUser,
+    import_format: str,
+    frames: str,
+    annotations: str | None,
+    dataset_name: str | None = None,
+    default_fps: float | None = None,
+    preprocess: bool = True,
+) -> JobRun:
+    """Queue an import on the preprocess queue; `dataset_import_job` runs it."""
+    from annotator.tasks import dataset_import
+
+    if import_format not in IMPORT_FORMATS:
+        raise ValueError(f"Unknown format {import_format!r}.")
+    options = {
+        "import_format": import_format,
+        "frames": frames,
+        "annotations": annotations,
+        "dataset_name": dataset_name,
+        "default_fps": default_fps,
+        "preprocess": preprocess,
+    }
+    return _job_create_with_options(
+        kind=JobRun.Kind.IMPORT,
+        created_by=created_by,
+        options=options,
+        enqueue=lambda pk: dataset_import.apply_async(args=[pk], queue="preprocess"),
+    )
+
+
+# --- Export ------------------------------------------------------------------------------------
+
+
+def _export_key(dataset: Dataset) -> str:
+    return (
+        dataset.source_format if dataset.source_format in MEGC_DATASETS else slugify(dataset.name)
+    )
+
+
+def _chosen_annotations(*, datasets: list[Dataset], min_status: str) -> tuple[list, list]:
+    """One annotation per clip (the adjudicated one; with ``submitted``, else the single
+    submitted one) and the clips left out, with why."""
+    clips = (
+        Clip.objects.filter(subject__dataset__in=datasets)
+        .select_related("subject__dataset")
+        .order_by("subject__dataset__name", "subject__code", "name")
+    )
+    annotations: dict[int, list[Annotation]] = {}
+    for annotation in (
+        Annotation.objects.filter(clip__in=clips)
+        .exclude(status=Annotation.Status.DRAFT)
+        .select_related("emotion")
+        .order_by("pk")
+    ):
+        annotations.setdefault(annotation.clip_id, []).append(annotation)
+    chosen, left_out = [], []
+    for clip in clips:
+        own = annotations.get(clip.pk, [])
+        final = [a for a in own if a.status == Annotation.Status.ADJUDICATED]
+        submitted = [a for a in own if a.status == Annotation.Status.SUBMITTED]
+        if final:
+            chosen.append((clip, final[0]))
+        elif min_status == "submitted" and len(submitted) == 1:
+            chosen.append((clip, submitted[0]))
+        else:
+            reason = (
+                "several submitted annotations and no adjudication"
+                if min_status == "submitted" and submitted
+                else f"no {min_status} annotation"
+            )
+            left_out.append((clip, reason))
+    return chosen, left_out
+
+
+def _prepare_out_dir(out_dir: Path) -> None:
+    if out_dir.exists():
+        if not out_dir.is_dir():
+            raise ValueError(f"{out_dir} is a file, not a folder")
+        if any(out_dir.iterdir()):
+            if not (out_dir / EXPORT_JSON).is_file():
+                raise ValueError(
+                    f"{out_dir} is not empty and holds no {EXPORT_JSON}: refusing to overwrite "
+                    "what is not an earlier export"
+                )
+            shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _write_clip_images(
+    *, clip: Clip, sample: CompositeSample, out_dir: Path, layer: str, apex: int | None
+) -> None:
+    folder = out_dir / sample.frames_dir
+    (folder / KEY_FRAMES_DIR).mkdir(parents=True, exist_ok=True)
+    for frame in clip.frame_indices:
+        if not sample.onset <= frame <= sample.offset:
+            continue
+        source = selectors.clip_media_file(
+            clip=clip, version=clip.media_version, layer=layer, frame=frame
+        )
+        image = cv2.imread(str(source)) if source is not None else None
+        if image is None:
+            raise ValueError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
+        if not cv2.imwrite(str(folder / crop_name(frame)), image):
+            raise OSError(f"cannot write {folder / crop_name(frame)}")
+    for frame in sorted({sample.onset, sample.offset} | ({apex} if apex is not None else set())):
+        source = selectors.clip_media_file(
+            clip=clip, version=clip.media_version, layer="frame", frame=frame
+        )
+        if source is None:
+            raise ValueError(f"{clip}: frame {frame} is missing from the preprocessed media")
+        shutil.copyfile(source, folder / KEY_FRAMES_DIR / f"{frame:06d}{source.suffix}")
+
+
+def _flow_apex(clip: Clip, sample: CompositeSample) -> tuple[int, bool]:
+    """The apex the flow goes to; without one (SMIC-HS), the frame of largest motion that
+    preprocessing measured, else the middle frame."""
+    if sample.apex is not None:
+        return sample.apex, False
+    peak = clip.preprocess_meta.get("motion_peak_frame")
+    if isinstance(peak, int) and sample.onset <= peak <= sample.offset:
+        return peak, True
+    inside = [f for f in clip.frame_indices if sample.onset <= f <= sample.offset]
+    return inside[len(inside) // 2], True
+
+
+def composite_export_run(
+    *,
+    out_dir: Path,
+    datasets: list[Dataset] | None = None,
+    min_status: str = "adjudicated",
+    flows: bool = False,
+    crop_size: int = 112,
+    progress: Progress | None = None,
+) -> dict:
+    """Write the composite export of ``datasets`` (default all) to ``out_dir``; returns the
+    contents of ``export.json``. ``out_dir`` must be empty, new, or an earlier export."""
+    if min_status not in MIN_STATUSES:
+        raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
+    report_progress = progress or _noop
+    out_dir = Path(out_dir)
+    datasets = sorted(datasets if datasets is not None else Dataset.objects.all(), key=str)
+    keys: dict[str, Dataset] = {}
+    for dataset in datasets:
+        key = _export_key(dataset)
+        if key in keys:
+            raise ValueError(
+                f"Datasets {keys[key].name!r} and {dataset.name!r} would both export as {key!r}; "
+                "export them separately."
+            )
+        keys[key] = dataset
+    _prepare_out_dir(out_dir)
+    chosen, not_annotated = _chosen_annotations(datasets=datasets, min_status=min_status)
+    layer = f"aligned-{crop_size}"
+    left_out = [
+        {"dataset": c.subject.dataset.name, "subject": c.subject.code, "clip": c.name, "reason": r}
+        for c, r in not_annotated
+    ]
+    samples: list[tuple[Clip, Annotation, CompositeSample]] = []
+    for clip, annotation in chosen:
+        reason = None
+        emotion = annotation.emotion
+        if emotion is None or emotion.composite_class == DatasetEmotion.CompositeClass.EXCLUDED:
+            reason = f"emotion {emotion.name if emotion else None!r} is excluded from the composite"
+        elif annotation.onset is None or annotation.offset is None:
+            reason = "no onset or offset"
+        elif clip.ingest_status != Clip.IngestStatus.READY or layer not in (
+            selectors.clip_media_layers(clip=clip)
+        ):
+            reason = f"not preprocessed ({clip.ingest_status}, no {layer} crops)"
+        elif any(char in f"{clip.subject.code}{clip.name}" for char in _UNWRITABLE):
+            reason = "subject or clip name holds a comma, quote, slash or line break"
+        if reason is not None:
+            left_out.append(
+                {
+                    "dataset": clip.subject.dataset.name,
+                    "subject": clip.subject.code,
+                    "clip": clip.name,
+                    "reason": reason,
+                }
+            )
+            continue
+        key = _export_key(clip.subject.dataset)
+        subject = megc_subject(dataset=key, subject=clip.subject.code)
+        name = megc_clip(dataset=key, subject=clip.subject.code, clip=clip.name)
+        sample = CompositeSample(
+            dataset=key,
+            subject=subject,
+            clip=name,
+            label=int(composite_label(emotion.composite_class)),
+            emotion=emotion.name,
+            onset=annotation.onset,
+            apex=annotation.apex,
+            offset=annotation.offset,
+            aus=format_au_string(annotation.au_codes),
+            fps=float(clip.fps),
+            frames_dir=f"{key}/{subject}/{name}",
+        )
+        samples.append((clip, annotation, sample))
+    samples.sort(key=lambda item: (item[2].dataset, natural_key(item[2].subject), item[2].clip))
+
+    total = max(len(samples), 1)
+    images_share = 0.45 if flows else 0.9
+    for number, (clip, _annotation, sample) in enumerate(samples, start=1):
+        _write_clip_images(clip=clip, sample=sample, out_dir=out_dir, layer=layer, apex=sample.apex)
+        report_progress(images_share * number / total, f"{sample.subject_key}/{sample.clip}")
+
+    apex_estimated = []
+    flow_samples = []
+    if flows:
+        subject_folders = _ststnet_subject_folders([s for _, _, s in samples])
+        apexes = [_flow_apex(clip, sample) for clip, _, sample in samples]
+        apex_estimated = [
+            f"{sample.subject_key}/{sample.clip}:{apex}"
+            for (_, _, sample), (apex, estimated) in zip(samples, apexes, strict=True)
+            if estimated
+        ]
+
+        def compute(index: int) -> FlowSample:
+            sample, (apex, _) = samples[index][2], apexes[index]
+            onset_image = cv2.imread(str(sample.frame_path(out_dir, sample.onset)))
+            apex_image = cv2.imread(str(sample.frame_path(out_dir, apex)))
+            return FlowSample(
+                subject=subject_folders[sample.subject_key],
+                label=sample.label,
+                name=f"{sample.dataset}_{sample.subject}_{sample.clip}",
+                image=flow_image(onset=onset_image, apex=apex_image),
+            )
+
+        # TV-L1 dominates the export (~0.3 s a clip on one core); OpenCV releases the GIL.
+        with ThreadPoolExecutor(max_workers=_FLOW_WORKERS) as pool:
+            for number, flow_sample in enumerate(pool.map(compute, range(len(samples))), 1):
+                flow_samples.append(flow_sample)
+                report_progress(0.45 + 0.45 * number / total, f"flow {number}/{len(samples)}")
+
+    composite = [sample for _, _, sample in samples]
+    write_manifest(out_dir, composite)
+    write_folds(out_dir, composite)
+    (out_dir / GT_NAME).write_bytes(
+        ground_truth_bytes(
+            [GroundTruthRow(s.dataset, s.subject, s.clip, s.label) for s in composite]
+        )
+    )
+    if flows:
+        report_progress(0.92, "writing STSTNet folders")
+        write_ststnet(root=out_dir / STSTNET_DIR, samples=flow_samples)
+
+    snapshot = max((a.updated_at for _, a, _ in samples), default=None)
+    per_class = Counter(s.label for s in composite)
+    per_dataset: dict[str, Counter] = {}
+    for sample in composite:
+        per_dataset.setdefault(sample.dataset, Counter())[sample.label] += 1
+    class_names = {0: "negative", 1: "positive", 2: "surprise"}
+    report_progress(0.95, "checksums")
+    files = {
+        path.relative_to(out_dir).as_posix(): _sha256(path)
+        for path in sorted(out_dir.rglob("*"))
+        if path.is_file()
+    }
+    summary = {
+        "platform_version": mlcore.__version__,
+        "annotation_snapshot": snapshot.isoformat() if snapshot else None,
+        "min_status": min_status,
+        "crop_size": crop_size,
+        "flows": flows,
+        "datasets": {key: keys[key].name for key in sorted(keys)},
+        "clips": len(composite),
+        "subjects": len({s.subject_key for s in composite}),
+        "folds": len(loso_folds(composite)),
+        "counts": {
+            "per_class": {class_names[c]: per_class[c] for c in sorted(class_names)},
+            "per_dataset": {
+                key: {class_names[c]: counter[c] for c in sorted(class_names)}
+                for key, counter in sorted(per_dataset.items())
+            },
+        },
+        "left_out": sorted(left_out, key=lambda i: (i["dataset"], i["subject"], i["clip"])),
+        "flow_apex_estimated": apex_estimated,
+        "files": files,
+    }
+    (out_dir / EXPORT_JSON).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
+    report_progress(1.0, f"{len(composite)} clips exported")
+    return summary
+
+
+def _ststnet_subject_folders(samples: list[CompositeSample]) -> dict[str, str]:
+    """LOSO folder per dataset-qualified subject: the MEGC spelling, qualified by the dataset
+    only where two datasets share a spelling."""
+    keys = sorted({s.subject_key for s in samples})
+    spellings = Counter(key.split("/", 1)[1] for key in keys)
+    return {
+        key: key.split("/", 1)[1] if spellings[key.split("/", 1)[1]] == 1 else key.replace("/", "_")
+        for key in keys
+    }
+
+
+def export_zip(*, out_dir: Path, zip_path: Path) -> Path:
+    """Zip an export with fixed timestamps and sorted entries: same files, same zip bytes."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = zip_path.with_name(zip_path.name + ".tmp")
+    with zipfile.ZipFile(temporary, "w") as archive:
+        for path in sorted(out_dir.rglob("*")):
+            if path.is_file():
+                entry = zipfile.ZipInfo(
+                    f"{out_dir.name}/{path.relative_to(out_dir).as_posix()}", date_time=ZIP_DATE
+                )
+                # PNG and JPEG are compressed already; the CSV and JSON files are small.
+                entry.compress_type = zipfile.ZIP_STORED
+                archive.writestr(entry, path.read_bytes())
+    temporary.replace(zip_path)
+    return zip_path
+
+
+def export_folder(*, job_run: JobRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / str(job_run.pk)
+
+
+def export_zip_path(*, job_run: JobRun) -> Path:
+    return export_folder(job_run=job_run) / "composite.zip"
+
+
+def composite_export_job(*, job_run: JobRun) -> None:
+    """The export task's service: export, zip for download, keep the summary on the job."""
+    options = job_options(job_run=job_run)
+    services.job_run_start(job_run=job_run, message="Exporting")
+    dataset_ids = options.get("dataset_ids")
+    datasets = list(Dataset.objects.filter(pk__in=dataset_ids)) if dataset_ids else None
+    folder = export_folder(job_run=job_run)
+    summary = composite_export_run(
+        out_dir=folder / "composite",
+        datasets=datasets,
+        min_status=options.get("min_status", "adjudicated"),
+        flows=bool(options.get("flows")),
+        progress=services.job_run_progress_reporter(job_run=job_run, end=0.95),
+    )
+    export_zip(out_dir=folder / "composite", zip_path=export_zip_path(job_run=job_run))
+    shutil.rmtree(folder / "composite")
+    result = {key: value for key, value in summary.items() if key != "files"}
+    result["file_count"] = len(summary["files"])
+    services.job_run_finish(
+        job_run=job_run,
+        result=result,
+        message=f"{summary['clips']} clips from {summary['subjects']} subjects exported",
+    )
+
+
+def composite_export_start(
+    *,
+    created_by: AbstractBaseUser,
+    dataset_ids: list[int] | None,
+    min_status: str,
+    flows: bool,
+) -> JobRun:
+    from annotator.tasks import composite_export
+
+    if min_status not in MIN_STATUSES:
+        raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
+    return _job_create_with_options(
+        kind=JobRun.Kind.EXPORT,
+        created_by=created_by,
+        options={"dataset_ids": dataset_ids, "min_status": min_status, "flows": flows},
+        enqueue=lambda pk: composite_export.apply_async(args=[pk], queue="preprocess"),
+    )
+
+
+# --- ELAN --------------------------------------------------------------------------------------
+
+
+def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
+    """(file name, EAF bytes) of one annotation of its clip."""
+    clip = annotation.clip
+    if clip.first_frame is None:
+        raise ValueError(f"{clip} has no frames yet: an EAF needs the clip's first frame.")
+    coding = ElanCoding(
+        clip=clip.name,
+        fps=clip.fps,
+        first_frame=clip.first_frame,
+        onset=annotation.onset,
+        apex=annotation.apex,
+        offset=annotation.offset,
+        emotion=annotation.emotion.name if annotation.emotion else "",
+        action_units=tuple(annotation.au_codes),
+        notes=annotation.notes,
+    )
+    name = f"{slugify(clip.subject.dataset.name)}_{clip.subject.code}_{clip.name}.eaf"
+    return name, eaf_text(coding).encode("utf-8")
+
+
+def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Annotation:
+    """Read an EAF into the coder's draft of ``clip`` (created if needed); others' work is
+    never touched. Raises ValidationError with a message for the user on a bad file."""
+    if clip.first_frame is None:
+        raise ValidationError(f"{clip} has no frames yet.")
+    try:
+        coding = read_eaf(data, fps=clip.fps, first_frame=clip.first_frame)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
+    if coding.clip and coding.clip != clip.name:
+        raise ValidationError(f"This EAF file codes clip {coding.clip!r}, not {clip.name!r}.")
+    emotion = None
+    if coding.emotion:
+        emotion = clip.subject.dataset.emotions.filter(name__iexact=coding.emotion).first()
+        if emotion is None:
+            raise ValidationError(
+                f"Emotion {coding.emotion!r} is not in the vocabulary of {clip.subject.dataset}."
+            )
+    draft = services.annotation_create_draft(clip=clip, coder=coder)
+    return services.annotation_update(
+        annotation=draft,
+        revision=draft.revision,
+        onset=coding.onset,
+        apex=coding.apex,
+        offset=coding.offset,
+        emotion=emotion,
+        action_units=list(coding.action_units),
+        notes=coding.notes,
+    )

@@ -1,0 +1,254 @@
+"""Dataset import and export pages (admins) and a clip's ELAN files (coders and reviewers)."""
+
+from pathlib import Path
+
+from django import forms
+from django.conf import settings
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotator import dataset_io, selectors
+from annotator.models import Annotation, Clip, Dataset, JobRun
+
+EAF_MAX_BYTES = 5 * 1024**2
+
+
+def _check_server_path(path: Path) -> None:
+    """Paths are read on the server; DATASET_IMPORT_ROOTS, when set, confines them."""
+    roots = getattr(settings, "DATASET_IMPORT_ROOTS", None)
+    if roots and not any(path.resolve().is_relative_to(Path(root).resolve()) for root in roots):
+        raise ValidationError(f"{path} is outside the folders imports may read.")
+
+
+class DatasetImportForm(forms.Form):
+    import_format = forms.ChoiceField(
+        label="Format", choices=[(name, name) for name in dataset_io.IMPORT_FORMATS]
+    )
+    annotations = forms.CharField(
+        label="Annotation file on the server",
+        required=False,
+        help_text="CASME II or SAMM coding sheet (.xlsx) or a generic CSV; SMIC-HS has none.",
+    )
+    frames = forms.CharField(
+        label="Frames folder on the server",
+        help_text="CASME2_RAW (sub01/EP02_01f/...), SAMM (006/006_1_2/...), SMIC HS (s1/micro/...)",
+    )
+    dataset_name = forms.CharField(
+        label="Dataset name", required=False, help_text="Default: CASME II, SAMM, SMIC-HS."
+    )
+    default_fps = forms.FloatField(
+        label="Frame rate", required=False, min_value=1.0, help_text="Required for generic CSV."
+    )
+    preprocess = forms.BooleanField(label="Queue preprocessing", required=False, initial=True)
+
+    def clean_frames(self) -> str:
+        path = Path(self.cleaned_data["frames"].strip())
+        if not path.is_dir():
+            raise ValidationError(f"Folder {path} not found on the server.")
+        _check_server_path(path)
+        return str(path)
+
+    def clean(self):
+        cleaned = super().clean()
+        text = (cleaned.get("annotations") or "").strip()
+        if cleaned.get("import_format") == "smic":
+            cleaned["annotations"] = None
+        elif not text:
+            self.add_error("annotations", "This format needs its annotation file.")
+        else:
+            path = Path(text)
+            if not path.is_file():
+                self.add_error("annotations", f"File {path} not found on the server.")
+            else:
+                try:
+                    _check_server_path(path)
+                except ValidationError as error:
+                    self.add_error("annotations", error)
+                cleaned["annotations"] = str(path)
+        return cleaned
+
+
+class CompositeExportForm(forms.Form):
+    datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.order_by("name"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked: every dataset.",
+    )
+    min_status = forms.ChoiceField(
+        label="Annotations", choices=[(s, s) for s in dataset_io.MIN_STATUSES]
+    )
+    flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
+
+
+def _job_of_kind(job_run_id: int, kind: str) -> JobRun:
+    try:
+        job_run = selectors.job_run_get(job_run_id=job_run_id)
+    except JobRun.DoesNotExist:
+        raise Http404("No such job.") from None
+    if job_run.kind != kind:
+        raise Http404("No such job.")
+    return job_run
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def dataset_import(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = DatasetImportForm(request.POST)
+        if form.is_valid():
+            job_run = dataset_io.dataset_import_start(created_by=request.user, **form.cleaned_data)
+            return redirect("dataset-import-report", job_run_id=job_run.pk)
+        status = 400
+    else:
+        form = DatasetImportForm()
+    return render(request, "annotator/datasets/import.html", {"form": form}, status=status)
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_GET
+def dataset_import_report(request: HttpRequest, job_run_id: int) -> HttpResponse:
+    job_run = _job_of_kind(job_run_id, JobRun.Kind.IMPORT)
+    report = job_run.result if job_run.status == JobRun.Status.SUCCEEDED else None
+    return render(
+        request, "annotator/datasets/import_report.html", {"job_run": job_run, "report": report}
+    )
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_GET
+def dataset_import_report_json(request: HttpRequest, job_run_id: int) -> HttpResponse:
+    job_run = _job_of_kind(job_run_id, JobRun.Kind.IMPORT)
+    if job_run.status != JobRun.Status.SUCCEEDED:
+        raise Http404("The import has not finished.")
+    response = JsonResponse(job_run.result, json_dumps_params={"indent": 1})
+    response["Content-Disposition"] = f'attachment; filename="import-{job_run.pk}-report.json"'
+    return response
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def composite_export(request: HttpRequest) -> HttpResponse:
+    status = 200
+    if request.method == "POST":
+        form = CompositeExportForm(request.POST)
+        if form.is_valid():
+            chosen = form.cleaned_data["datasets"]
+            job_run = dataset_io.composite_export_start(
+                created_by=request.user,
+                dataset_ids=sorted(d.pk for d in chosen) if chosen else None,
+                min_status=form.cleaned_data["min_status"],
+                flows=form.cleaned_data["flows"],
+            )
+            return redirect("composite-export-detail", job_run_id=job_run.pk)
+        status = 400
+    else:
+        form = CompositeExportForm()
+    return render(request, "annotator/datasets/export.html", {"form": form}, status=status)
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_GET
+def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
+    job_run = _job_of_kind(job_run_id, JobRun.Kind.EXPORT)
+    ready = (
+        job_run.status == JobRun.Status.SUCCEEDED
+        and dataset_io.export_zip_path(job_run=job_run).is_file()
+    )
+    return render(
+        request,
+        "annotator/datasets/export_detail.html",
+        {"job_run": job_run, "summary": job_run.result if ready else None, "ready": ready},
+    )
+
+
+@permission_required("annotator.add_dataset", raise_exception=True)
+@require_GET
+def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResponse:
+    job_run = _job_of_kind(job_run_id, JobRun.Kind.EXPORT)
+    path = dataset_io.export_zip_path(job_run=job_run)
+    if job_run.status != JobRun.Status.SUCCEEDED or not path.is_file():
+        raise Http404("The export has not finished or its file was removed.")
+    return FileResponse(
+        path.open("rb"),
+        as_attachment=True,
+        filename=f"composite-export-{job_run.pk}.zip",
+        content_type="application/zip",
+    )
+
+
+# --- ELAN ---------------------------------------------------------------------------------------
+
+
+def _eaf_annotations(*, clip: Clip, user) -> list[Annotation]:
+    """Reviewers see every coder's submitted work and the final one; a coder only their own,
+    because coding is blind."""
+    annotations = clip.annotations.select_related("coder", "emotion").order_by("status", "pk")
+    if user.has_perm("annotator.adjudicate_annotation"):
+        return list(annotations.exclude(status=Annotation.Status.DRAFT))
+    return list(annotations.filter(coder=user))
+
+
+def _clip_or_404(clip_id: int) -> Clip:
+    try:
+        return selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+
+
+@permission_required("annotator.change_annotation", raise_exception=True)
+@require_GET
+def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
+    clip = _clip_or_404(clip_id)
+    return render(
+        request,
+        "annotator/datasets/clip_eaf.html",
+        {"clip": clip, "annotations": _eaf_annotations(clip=clip, user=request.user)},
+    )
+
+
+@permission_required("annotator.change_annotation", raise_exception=True)
+@require_GET
+def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) -> HttpResponse:
+    clip = _clip_or_404(clip_id)
+    annotation = next(
+        (a for a in _eaf_annotations(clip=clip, user=request.user) if a.pk == annotation_id), None
+    )
+    if annotation is None:
+        raise Http404("No such annotation of this clip.")
+    try:
+        name, data = dataset_io.clip_eaf_export(annotation=annotation)
+    except ValueError as error:
+        return HttpResponse(str(error), status=409, content_type="text/plain")
+    response = HttpResponse(data, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
+
+
+@permission_required("annotator.change_annotation", raise_exception=True)
+@require_POST
+def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
+    clip = _clip_or_404(clip_id)
+    upload = request.FILES.get("eaf")
+    error = None
+    if upload is None:
+        error = "Choose an .eaf file."
+    elif upload.size > EAF_MAX_BYTES:
+        error = f"{upload.name} is larger than {EAF_MAX_BYTES // 1024**2} MiB."
+    else:
+        try:
+            dataset_io.clip_eaf_import(clip=clip, coder=request.user, data=upload.read())
+        except ValidationError as invalid:
+            error = "; ".join(invalid.messages)
+        else:
+            return redirect("clip-code", clip_id=clip.pk)
+    context = {
+        "clip": clip,
+        "annotations": _eaf_annotations(clip=clip, user=request.user),
+        "error": error,
+    }
+    return render(request, "annotator/datasets/clip_eaf.html", context, status=400)
