@@ -32,6 +32,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
+    "rest_framework.authtoken",
+    "django_filters",
+    "drf_spectacular",
     "annotator",
 ]
 
@@ -93,9 +96,51 @@ MAX_UPLOAD_BYTES = env_int("MESTUDIO_MAX_UPLOAD_MB", default=1024, minimum=1) * 
 # Workers on other machines read this file; the web process never loads weights.
 RETINAFACE_WEIGHTS = env_file("RETINAFACE_WEIGHTS")
 
+# The REST API (/api/v1/): tokens for scripts, the session for the browser. Token comes first so
+# an anonymous request is answered 401 with a WWW-Authenticate header, not 403.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    # JSON bodies everywhere; the clip upload alone takes multipart.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.CursorPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "rest_framework.filters.OrderingFilter",
+    ],
+    "EXCEPTION_HANDLER": "annotator.api.errors.api_exception_handler",
+    # Only the endpoints taking a password or handing out a token are throttled.
+    "DEFAULT_THROTTLE_RATES": {"login": "10/min", "tokens": "20/min"},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MEStudio API",
+    "DESCRIPTION": (
+        "Micro-expression coding: datasets, clips, frames, annotations, review and agreement. "
+        "Authenticate with `Authorization: Token <key>` (create the key on /profile/) or the "
+        'browser session. Errors are `{"errors": [{"field", "code", "message"}]}`.'
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "annotator.api.schema.add_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "AnnotationStatusEnum": "annotator.models.Annotation.Status",
+        "IngestStatusEnum": "annotator.models.Clip.IngestStatus",
+        "JobRunStatusEnum": "annotator.models.JobRun.Status",
+    },
 }
 
 # --- Celery -----------------------------------------------------------------------------------

@@ -1,0 +1,72 @@
+"""OpenAPI additions: every operation documents the error body for the failures any endpoint can
+answer with, so clients (and Schemathesis) know the shape of a 401 or a 404 too."""
+
+import threading
+
+from drf_spectacular.views import SpectacularAPIView
+
+ERROR_COMPONENT = "ErrorResponse"
+ERROR_SCHEMA = {
+    "type": "object",
+    "description": "Every failure: one item per problem, `field` null for the request as a whole.",
+    "properties": {
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {
+                        "type": "string",
+                        "nullable": True,
+                        "description": "Dotted path into the request, e.g. action_units.0.au",
+                    },
+                    "code": {"type": "string", "description": "Machine-readable, e.g. invalid"},
+                    "message": {"type": "string", "description": "For people"},
+                },
+                "required": ["field", "code", "message"],
+            },
+        }
+    },
+    "required": ["errors"],
+}
+COMMON_ERRORS = {
+    "400": "Invalid input (body, query parameters or filters).",
+    "401": "Not authenticated: send `Authorization: Token <key>` or log in.",
+    "403": "Your role does not allow this.",
+    "404": "Not found, or not yours to see.",
+    "406": "The Accept header asks for a format this endpoint does not produce.",
+    "429": "Too many requests; retry after the Retry-After header's seconds.",
+}
+BODY_ERRORS = {"415": "Unsupported request body media type."}
+METHODS = {"get", "put", "post", "patch", "delete"}
+
+
+def add_error_responses(result: dict, generator, request, public) -> dict:
+    result.setdefault("components", {}).setdefault("schemas", {})[ERROR_COMPONENT] = ERROR_SCHEMA
+    reference = {"$ref": f"#/components/schemas/{ERROR_COMPONENT}"}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in METHODS:
+                continue
+            errors = dict(COMMON_ERRORS)
+            if "requestBody" in operation:
+                errors.update(BODY_ERRORS)
+            responses = operation.setdefault("responses", {})
+            for code, description in errors.items():
+                responses.setdefault(code, {"description": description})
+            # Views declare their own 4xx (409, 413) by description only; the body is this one.
+            for code, response in responses.items():
+                if code.startswith("4"):
+                    response["content"] = {"application/json": {"schema": reference}}
+    return result
+
+
+class SchemaView(SpectacularAPIView):
+    """drf-spectacular resolves its extensions lazily and not thread-safely: two first requests
+    for the schema at once (threaded workers) can fail with a 500. One generation at a time."""
+
+    _lock = threading.Lock()
+
+    def _get_schema_response(self, request):
+        with self._lock:
+            return super()._get_schema_response(request)

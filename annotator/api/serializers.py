@@ -1,0 +1,391 @@
+"""Input serializers parse and check requests; output serializers shape responses. They are
+separate because what a client may send (a revision, a clip id) differs from what it reads back
+(counts, URLs, the coder's name), and one serializer doing both grows read_only flags everywhere.
+"""
+
+import math
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from annotator import selectors
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
+from mlcore.facs import INTENSITIES, LATERALITIES, AUCode, AUCodeError
+
+MAX_FRAME = 2**31 - 1
+
+
+class FiniteFloatField(serializers.FloatField):
+    """Agreement statistics are NaN when undefined (one coder, no pairs); JSON has no NaN."""
+
+    def to_representation(self, value):
+        value = super().to_representation(value)
+        return None if math.isnan(value) else value
+
+
+def _nullable_float(**kwargs) -> FiniteFloatField:
+    return FiniteFloatField(allow_null=True, **kwargs)
+
+
+# --- Output ----------------------------------------------------------------------------------
+
+
+class EmotionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    composite_class = serializers.ChoiceField(choices=DatasetEmotion.CompositeClass.choices)
+
+
+class DatasetOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    source_format = serializers.ChoiceField(choices=Dataset.SourceFormat.choices)
+    default_fps = serializers.FloatField()
+    created_at = serializers.DateTimeField()
+    subject_count = serializers.IntegerField()
+    clip_count = serializers.IntegerField()
+    ready_clip_count = serializers.IntegerField()
+    emotions = EmotionOutputSerializer(many=True)
+
+
+class SubjectOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.IntegerField(source="dataset_id")
+    code = serializers.CharField()
+    clip_count = serializers.IntegerField()
+
+
+class JobRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.ChoiceField(choices=JobRun.Kind.choices)
+    queue = serializers.CharField()
+    status = serializers.ChoiceField(choices=JobRun.Status.choices)
+    progress = serializers.FloatField(help_text="0..1")
+    message = serializers.CharField()
+    error = serializers.CharField()
+    result = serializers.JSONField()
+    clip = serializers.IntegerField(source="clip_id", allow_null=True)
+    is_finished = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ClipOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    dataset = serializers.IntegerField(source="subject.dataset_id")
+    subject = serializers.IntegerField(source="subject_id")
+    subject_code = serializers.CharField(source="subject.code")
+    name = serializers.CharField()
+    fps = serializers.FloatField()
+    frame_count = serializers.IntegerField()
+    frame_indices = serializers.ListField(
+        child=serializers.IntegerField(),
+        help_text="The source's own frame numbers (CASME II starts at img46: 46, 47, ...); "
+        "onset, apex and offset use these numbers.",
+    )
+    width = serializers.IntegerField()
+    height = serializers.IntegerField()
+    media_version = serializers.IntegerField()
+    aligned_sizes = serializers.ListField(child=serializers.IntegerField())
+    ingest_status = serializers.ChoiceField(choices=Clip.IngestStatus.choices)
+    ingest_error = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class ClipDetailOutputSerializer(ClipOutputSerializer):
+    latest_job = serializers.SerializerMethodField()
+
+    @extend_schema_field(JobRunOutputSerializer(allow_null=True))
+    def get_latest_job(self, clip: Clip) -> dict | None:
+        job_run = selectors.clip_job_run_latest(clip=clip)
+        return JobRunOutputSerializer(job_run).data if job_run else None
+
+
+class ClipUploadOutputSerializer(serializers.Serializer):
+    clip = ClipOutputSerializer()
+    job = JobRunOutputSerializer()
+
+
+class QueueClipOutputSerializer(ClipOutputSerializer):
+    my_status = serializers.ChoiceField(
+        choices=Annotation.Status.choices,
+        allow_null=True,
+        help_text="Your own annotation's state; other coders' work is never shown.",
+    )
+
+
+class FrameLayerOutputSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="frame, aligned-<size> or motion")
+    urls = serializers.ListField(
+        child=serializers.URLField(), help_text="One JPEG URL per frame, in frame_indices order."
+    )
+
+
+class ClipFramesOutputSerializer(serializers.Serializer):
+    clip = serializers.IntegerField()
+    media_version = serializers.IntegerField()
+    frame_indices = serializers.ListField(child=serializers.IntegerField())
+    layers = FrameLayerOutputSerializer(many=True)
+
+    @staticmethod
+    def build(*, clip: Clip, layers: list[str], request) -> dict:
+        def url(layer: str, frame: int) -> str:
+            path = reverse("api-clip-media", args=[clip.pk, clip.media_version, layer, frame])
+            return request.build_absolute_uri(path)
+
+        return {
+            "clip": clip.pk,
+            "media_version": clip.media_version,
+            "frame_indices": clip.frame_indices,
+            "layers": [
+                {"name": layer, "urls": [url(layer, frame) for frame in clip.frame_indices]}
+                for layer in layers
+            ],
+        }
+
+
+class ActionUnitOutputSerializer(serializers.Serializer):
+    au = serializers.IntegerField(source="number")
+    laterality = serializers.CharField(help_text="L, R or empty")
+    intensity = serializers.CharField(help_text="A..E or empty")
+
+
+class AnnotationOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    clip = serializers.IntegerField(source="clip_id")
+    coder = serializers.CharField(source="coder.username")
+    status = serializers.ChoiceField(choices=Annotation.Status.choices)
+    provenance = serializers.ChoiceField(choices=Annotation.Provenance.choices)
+    onset = serializers.IntegerField(allow_null=True)
+    apex = serializers.IntegerField(allow_null=True)
+    offset = serializers.IntegerField(allow_null=True)
+    emotion = serializers.IntegerField(source="emotion_id", allow_null=True)
+    emotion_name = serializers.CharField(source="emotion.name", allow_null=True, default=None)
+    action_units = ActionUnitOutputSerializer(source="au_codes", many=True)
+    notes = serializers.CharField()
+    based_on = serializers.IntegerField(source="based_on_id", allow_null=True)
+    revision = serializers.IntegerField(
+        help_text="Send it back with your next change; a stale one is refused with 409."
+    )
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class QueueClaimOutputSerializer(serializers.Serializer):
+    clip = ClipOutputSerializer()
+    annotation = AnnotationOutputSerializer(help_text="Your draft, which holds the clip for you")
+
+
+class MarkDifferenceOutputSerializer(serializers.Serializer):
+    frames = serializers.IntegerField(help_text="second minus first")
+    ms = serializers.FloatField()
+    within_tolerance = serializers.BooleanField()
+
+
+class PairMarksOutputSerializer(serializers.Serializer):
+    onset = MarkDifferenceOutputSerializer(allow_null=True)
+    apex = MarkDifferenceOutputSerializer(allow_null=True)
+    offset = MarkDifferenceOutputSerializer(allow_null=True)
+
+
+class PairAgreementOutputSerializer(serializers.Serializer):
+    first = serializers.IntegerField(source="first.pk")
+    second = serializers.IntegerField(source="second.pk")
+    first_coder = serializers.CharField(source="first.coder.username")
+    second_coder = serializers.CharField(source="second.coder.username")
+    emotion_match = serializers.BooleanField()
+    au_agreement = _nullable_float(help_text="Ekman-Friesen agreement ratio of the AU sets")
+    aus_only_first = serializers.ListField(child=serializers.CharField())
+    aus_only_second = serializers.ListField(child=serializers.CharField())
+    marks = PairMarksOutputSerializer()
+    tolerance_frames = serializers.IntegerField()
+
+
+class ReviewListOutputSerializer(ClipOutputSerializer):
+    submitted_count = serializers.IntegerField()
+    adjudicated_count = serializers.IntegerField()
+
+
+class ReviewOutputSerializer(serializers.Serializer):
+    clip = ClipOutputSerializer()
+    submitted = AnnotationOutputSerializer(many=True)
+    adjudicated = AnnotationOutputSerializer(allow_null=True)
+    pairs = PairAgreementOutputSerializer(many=True)
+    tolerance_ms = serializers.FloatField()
+
+
+class FrameDistanceOutputSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    median = _nullable_float()
+    p90 = _nullable_float()
+
+
+class FrameDistancesOutputSerializer(serializers.Serializer):
+    onset = FrameDistanceOutputSerializer()
+    apex = FrameDistanceOutputSerializer()
+    offset = FrameDistanceOutputSerializer()
+
+
+class AUBaseRateOutputSerializer(serializers.Serializer):
+    au = serializers.IntegerField()
+    rate = serializers.FloatField(help_text="Share of submitted annotations coding this AU")
+
+
+class AgreementReportOutputSerializer(serializers.Serializer):
+    dataset = serializers.IntegerField(source="dataset.pk")
+    clips_with_two_or_more = serializers.IntegerField()
+    annotations = serializers.IntegerField()
+    pair_count = serializers.SerializerMethodField()
+    emotion_kappa = _nullable_float()
+    emotion_alpha = _nullable_float()
+    au_presence_alpha = _nullable_float()
+    au_agreement_mean = _nullable_float()
+    intensity_weighted_kappa = _nullable_float()
+    intensity_pairs = serializers.IntegerField()
+    frame_distances = FrameDistancesOutputSerializer()
+    au_base_rates = serializers.SerializerMethodField()
+    tolerance_ms = serializers.FloatField()
+
+    def get_pair_count(self, report: dict) -> int:
+        return len(report["pairs"])
+
+    @extend_schema_field(AUBaseRateOutputSerializer(many=True))
+    def get_au_base_rates(self, report: dict) -> list[dict]:
+        return [{"au": number, "rate": rate} for number, rate in report["au_base_rates"]]
+
+
+class TokenOutputSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`.")
+    created = serializers.DateTimeField()
+
+
+class TokenInfoOutputSerializer(serializers.Serializer):
+    key_prefix = serializers.SerializerMethodField()
+    created = serializers.DateTimeField()
+
+    def get_key_prefix(self, token) -> str:
+        return token.key[:6]
+
+
+# --- Input -----------------------------------------------------------------------------------
+
+
+class ActionUnitInputSerializer(serializers.Serializer):
+    au = serializers.IntegerField(min_value=0, max_value=99, help_text="FACS AU number")
+    laterality = serializers.ChoiceField(choices=["", *LATERALITIES], default="")
+    intensity = serializers.ChoiceField(choices=["", *INTENSITIES], default="")
+
+    def validate(self, attrs: dict) -> AUCode:
+        try:
+            return AUCode(
+                number=attrs["au"], laterality=attrs["laterality"], intensity=attrs["intensity"]
+            )
+        except AUCodeError as error:
+            raise serializers.ValidationError({"au": [str(error)]}, code="unknown_au") from None
+
+
+def _frame_field() -> serializers.IntegerField:
+    return serializers.IntegerField(
+        min_value=0,
+        max_value=MAX_FRAME,
+        allow_null=True,
+        required=False,
+        help_text="A frame number from the clip's frame_indices",
+    )
+
+
+class AnnotationContentInputSerializer(serializers.Serializer):
+    """The editable content of an annotation. Fields left out keep their stored value."""
+
+    onset = _frame_field()
+    apex = _frame_field()
+    offset = _frame_field()
+    emotion = serializers.PrimaryKeyRelatedField(
+        queryset=DatasetEmotion.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="An emotion id from the clip's dataset vocabulary",
+    )
+    action_units = ActionUnitInputSerializer(many=True, required=False, max_length=64)
+    notes = serializers.CharField(allow_blank=True, required=False, max_length=5000)
+
+
+class AnnotationUpdateInputSerializer(AnnotationContentInputSerializer):
+    revision = serializers.IntegerField(
+        min_value=1, max_value=MAX_FRAME, help_text="The revision your edits start from"
+    )
+
+
+class AnnotationSubmitInputSerializer(AnnotationUpdateInputSerializer):
+    """Submitting may carry last edits; onset, offset and emotion are then required."""
+
+
+class AnnotationCreateInputSerializer(serializers.Serializer):
+    clip = serializers.PrimaryKeyRelatedField(queryset=Clip.objects.select_related("subject"))
+
+    def validate_clip(self, clip: Clip) -> Clip:
+        if clip.ingest_status != Clip.IngestStatus.READY:
+            raise serializers.ValidationError(
+                f"Clip {clip.pk} is {clip.ingest_status}, not ready for coding.", code="not_ready"
+            )
+        return clip
+
+
+class AdjudicationInputSerializer(AnnotationContentInputSerializer):
+    based_on = serializers.PrimaryKeyRelatedField(
+        queryset=Annotation.objects.filter(status=Annotation.Status.SUBMITTED),
+        allow_null=True,
+        required=False,
+        help_text="The submitted annotation the final one starts from",
+    )
+    revision = serializers.IntegerField(
+        min_value=1,
+        max_value=MAX_FRAME,
+        allow_null=True,
+        required=False,
+        help_text="Required when changing an existing adjudication: its revision",
+    )
+    comment = serializers.CharField(allow_blank=True, required=False, max_length=5000)
+    notes = None  # the reviewer's text is the comment
+
+
+class ClipUploadInputSerializer(serializers.Serializer):
+    dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
+    subject_code = serializers.RegexField(
+        r"^[\w.-]+$", max_length=50, help_text="e.g. 01, 006, s1 (created when new)"
+    )
+    name = serializers.RegexField(
+        r"^[\w. -]+$",
+        max_length=200,
+        required=False,
+        help_text="Defaults to the file name without extension.",
+    )
+    fps = serializers.FloatField(
+        min_value=1.0,
+        max_value=100_000.0,
+        required=False,
+        help_text="Videos carry their own; frame zips default to the dataset's.",
+    )
+    source = serializers.FileField(
+        help_text="mp4, mov or avi, or a zip holding one folder of jpg/png/bmp frames"
+    )
+
+
+class AgreementQueryInputSerializer(serializers.Serializer):
+    tolerance_ms = serializers.FloatField(
+        min_value=0.0, max_value=1000.0, default=selectors.DEFAULT_TOLERANCE_MS
+    )
+
+
+class FramesQueryInputSerializer(serializers.Serializer):
+    layer = serializers.CharField(
+        required=False, max_length=50, help_text="Only this layer (frame, aligned-224, motion)"
+    )
+
+
+class LoginInputSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(max_length=4096, style={"input_type": "password"})

@@ -1,0 +1,157 @@
+"""Tokens (API and profile page), login throttling, the next-clip queue, and error bodies for
+requests that never reach a view."""
+
+import pytest
+from rest_framework.test import APIClient
+
+from annotator.models import Annotation
+from tests.factories import AnnotationFactory, ClipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_lifecycle_over_the_api(client, coder):
+    client.force_login(coder)  # the browser session creates the first token
+    assert client.get("/api/v1/tokens/").status_code == 404
+    created = client.post("/api/v1/tokens/")
+    assert created.status_code == 201
+    key = created.json()["key"]
+    assert client.get("/api/v1/tokens/").json()["key_prefix"] == key[:6]
+
+    script = APIClient()
+    script.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert script.get("/api/v1/clips/").status_code == 200
+
+    replaced = script.post("/api/v1/tokens/").json()["key"]
+    assert replaced != key
+    assert script.get("/api/v1/clips/").status_code == 401  # the old key stopped working
+    script.credentials(HTTP_AUTHORIZATION=f"Token {replaced}")
+    assert script.delete("/api/v1/tokens/").status_code == 204
+    assert script.get("/api/v1/clips/").status_code == 401
+
+
+def test_session_writes_need_the_csrf_token(coder):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(coder)
+    refused = browser.post("/api/v1/tokens/")
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["errors"][0]["message"]
+
+
+def test_login_endpoint_trades_a_password_for_the_token_and_is_throttled(coder):
+    api = APIClient()
+    good = api.post(
+        "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
+    )
+    assert good.status_code == 200
+    same = api.post(
+        "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
+    )
+    assert same.json()["key"] == good.json()["key"]
+
+    bad = api.post("/api/v1/auth/token/", {"username": "coder1", "password": "x"}, format="json")
+    assert bad.status_code == 400
+    assert bad.json()["errors"] == [
+        {
+            "field": None,
+            "code": "invalid_credentials",
+            "message": "Unknown username or wrong password.",
+        }
+    ]
+    for _ in range(7):  # 10 per minute in all
+        api.post("/api/v1/auth/token/", {"username": "coder1", "password": "x"}, format="json")
+    throttled = api.post(
+        "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
+    )
+    assert throttled.status_code == 429
+    assert throttled.json()["errors"][0]["code"] == "throttled"
+    assert int(throttled["Retry-After"]) > 0
+
+
+def test_profile_page_creates_shows_once_and_revokes_the_token(client, coder):
+    from rest_framework.authtoken.models import Token
+
+    client.force_login(coder)
+    page = client.get("/profile/").content.decode()
+    assert "You have no API token." in page and "coder" in page
+    created = client.post("/profile/", {"action": "create"}).content.decode()
+    key = Token.objects.get(user=coder).key
+    assert f'<pre id="new-token">{key}</pre>' in created
+    later = client.get("/profile/").content.decode()
+    assert key not in later and f"<code>{key[:6]}…</code>" in later
+    client.post("/profile/", {"action": "revoke"})
+    assert not Token.objects.filter(user=coder).exists()
+    assert client.post("/profile/", {"action": "steal"}).status_code == 400
+    assert 'href="/profile/"' in client.get("/").content.decode()
+
+
+def test_next_clip_follows_the_coders_own_progress(api_as, coder, other_coder):
+    first, second = ClipFactory(), ClipFactory()
+    AnnotationFactory(clip=first, coder=other_coder, status="submitted", onset=50, offset=60)
+    api = api_as(coder)
+    claimed = api.post("/api/v1/queue/next/").json()  # others' submitted work is invisible
+    assert claimed["clip"]["id"] == first.pk
+    assert (claimed["annotation"]["status"], claimed["annotation"]["coder"]) == ("draft", "coder1")
+    again = api.post("/api/v1/queue/next/").json()  # the draft in progress comes first
+    assert again["annotation"]["id"] == claimed["annotation"]["id"]
+    Annotation.objects.filter(pk=claimed["annotation"]["id"]).update(
+        status="submitted", onset=50, offset=60
+    )
+    nxt = api.post("/api/v1/queue/next/").json()
+    assert nxt["clip"]["id"] == second.pk
+    Annotation.objects.filter(pk=nxt["annotation"]["id"]).update(
+        status="submitted", onset=50, offset=60
+    )
+    done = api.post("/api/v1/queue/next/")
+    assert done.status_code == 204 and done.content == b""
+    queue = api.get("/api/v1/queue/").json()["results"]
+    assert [(row["id"], row["my_status"]) for row in queue] == [
+        (first.pk, "submitted"),
+        (second.pk, "submitted"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/nothing-here/",
+        "/api/v1/clips",  # no trailing slash
+        "/api/v2/clips/",
+        "/api/v1/clips/abc/",
+        "/api/v1/clips/99999999999999999999999/",
+        "/api/v1/annotations/99999999999999999999999/",
+        "/api/v1/reviews/99999999999999999999999/",
+    ],
+)
+def test_unknown_urls_and_ids_answer_json_404(api_as, coder, reviewer, url):
+    api = api_as(reviewer)
+    response = api.get(url)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_malformed_json_is_a_parse_error(api_as, coder):
+    response = api_as(coder).generic(
+        "POST", "/api/v1/annotations/", b"{not json", content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "parse_error"
+
+
+def test_schema_and_docs_pages_are_served(client, coder):
+    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    assert "/api/v1/annotations/{id}/submit/" in paths and "/api/v1/queue/next/" in paths
+    client.force_login(coder)
+    assert b"swagger-ui" in client.get("/api/docs/").content
+    assert b"redoc" in client.get("/api/redoc/").content
+
+
+def test_a_post_to_an_unknown_api_url_with_a_session_cookie_is_a_json_404(coder):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.force_login(coder)
+    response = browser.post("/api/v1/annotations/0.5/submit/", {}, format="json")
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["code"] == "not_found"
