@@ -314,6 +314,14 @@ class JobRun(models.Model):
     clip = models.ForeignKey(
         Clip, on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
     )
+    training_run = models.ForeignKey(
+        "TrainingRun", on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
+    )
+    model_version = models.ForeignKey(
+        "ModelVersion", on_delete=models.CASCADE, null=True, blank=True, related_name="job_runs"
+    )
+    # The Celery worker (hostname) running the job: a restarted worker fails what it left.
+    worker = models.CharField(max_length=200, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -335,3 +343,130 @@ class JobRun(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in {self.Status.SUCCEEDED, self.Status.FAILED, self.Status.CANCELLED}
+
+
+class TrainingRun(models.Model):
+    """One retraining: a frozen snapshot of the chosen annotations, then LOSO evaluation and a
+    final model. Each attempt is a JobRun; a retry resumes from the last finished fold."""
+
+    class MinStatus(models.TextChoices):
+        ADJUDICATED = "adjudicated", "Adjudicated only"
+        SUBMITTED = "submitted", "Submitted or adjudicated"
+
+    class Protocol(models.TextChoices):
+        LOSO = "loso", "Leave one subject out"
+        KFOLD = "kfold", "Subject-grouped k-fold"
+        HOLDOUT = "holdout", "Subject hold-out"
+
+    datasets = models.ManyToManyField(Dataset, related_name="training_runs")
+    # Sorted dataset ids: only one run per selection may be queued or running at a time.
+    selection_key = models.CharField(max_length=200)
+    model_name = models.CharField(max_length=50)
+    model_options = models.JSONField(default=dict, blank=True)
+    protocol = models.CharField(max_length=10, choices=Protocol.choices, default=Protocol.LOSO)
+    epochs = models.PositiveIntegerField(default=30)
+    seed = models.PositiveIntegerField(default=0)
+    min_status = models.CharField(
+        max_length=12, choices=MinStatus.choices, default=MinStatus.ADJUDICATED
+    )
+    snapshot_at = models.DateTimeField(null=True, blank=True)
+    snapshot = models.JSONField(default=dict, blank=True, help_text="counts of the frozen labels")
+    metrics = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Training #{self.pk} ({self.model_name}, {self.protocol})"
+
+    @property
+    def latest_job_run(self) -> "JobRun | None":
+        return self.job_runs.order_by("-created_at").first()
+
+
+class ModelVersion(models.Model):
+    training_run = models.OneToOneField(
+        TrainingRun, on_delete=models.PROTECT, related_name="model_version"
+    )
+    model_name = models.CharField(max_length=50)
+    config = models.JSONField(default=dict, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    labelled_clips = models.PositiveIntegerField(default=0)
+    checkpoint = models.CharField(max_length=500, help_text="path under MEDIA_ROOT")
+    checkpoint_sha256 = models.CharField(max_length=64)
+    is_active = models.BooleanField(default=False)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_model_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} {self.model_name}"
+
+
+class Proposal(models.Model):
+    """What a model version says about a clip nobody has adjudicated: apex, class, uncertainty."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="proposals")
+    model_version = models.ForeignKey(
+        ModelVersion, on_delete=models.CASCADE, related_name="proposals"
+    )
+    onset = models.PositiveIntegerField()
+    apex = models.PositiveIntegerField()
+    apex_confidence = models.FloatField()
+    probabilities = models.JSONField(help_text='{"negative": p, "positive": p, "surprise": p}')
+    predicted_class = models.CharField(max_length=10)
+    entropy = models.FloatField()
+    margin = models.FloatField()
+    bald = models.FloatField()
+    # Distance of the embedding from the centre of the scored pool, 0..1: spreads the queue.
+    novelty = models.FloatField(default=0.0)
+    embedding = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clip", "model_version"], name="one_proposal_per_clip_and_version"
+            )
+        ]
+        indexes = [models.Index(fields=["model_version", "-entropy"], name="proposal_uncertainty")]
+
+    def __str__(self) -> str:
+        return f"{self.clip}: {self.predicted_class}, apex {self.apex} ({self.model_version})"
+
+
+class QueueSettings(models.Model):
+    """How "next clip" orders the work; one row, edited on the training page or in the admin."""
+
+    class Strategy(models.TextChoices):
+        UNCERTAINTY = "uncertainty", "Most uncertain first"
+        DIVERSITY = "diversity", "Uncertainty plus diversity"
+        RANDOM = "random", "Random"
+        SEQUENTIAL = "sequential", "Oldest first"
+
+    strategy = models.CharField(
+        max_length=12, choices=Strategy.choices, default=Strategy.UNCERTAINTY
+    )
+    diversity_weight = models.FloatField(default=0.5, validators=[MinValueValidator(0.0)])
+    subject_cap = models.PositiveIntegerField(
+        default=3, validators=[MinValueValidator(1)], help_text="top-ranked clips per subject"
+    )
+    # A draft younger than this holds its clip for its coder; an abandoned one frees it.
+    claim_minutes = models.PositiveIntegerField(default=30)
+
+    class Meta:
+        verbose_name_plural = "queue settings"
+
+    def __str__(self) -> str:
+        return f"Queue: {self.get_strategy_display()}"

@@ -2,12 +2,23 @@
 
 import json
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
 
-from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    DatasetEmotion,
+    JobRun,
+    ModelVersion,
+    Proposal,
+    QueueSettings,
+)
 from mlcore.agreement import (
     INTENSITY_ORDER,
     cohen_kappa,
@@ -105,13 +116,68 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
     )
 
 
-def clip_next_for_coder(*, coder) -> Clip | None:
-    """The next clip the coder has not submitted yet (active-learning order plugs in here)."""
-    return (
+def queue_settings() -> QueueSettings:
+    """The queue's settings row, or the defaults while nobody has saved any."""
+    return QueueSettings.objects.filter(pk=1).first() or QueueSettings(pk=1)
+
+
+def model_version_active() -> ModelVersion | None:
+    return ModelVersion.objects.filter(is_active=True).first()
+
+
+def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
+    """The clips the coder may code next, best first: ready, not submitted by this coder, not
+    adjudicated, not held by another coder's recent draft. Ordered by the chosen strategy with
+    the active model version's proposals; no subject gets more than `subject_cap` places ahead
+    of the others. The coder's own draft in progress always comes first."""
+    options = queue_settings()
+    held_by_other = Annotation.objects.filter(
+        clip=OuterRef("pk"),
+        status=Annotation.Status.DRAFT,
+        updated_at__gte=timezone.now() - timedelta(minutes=options.claim_minutes),
+    ).exclude(coder=coder)
+    candidates = (
         clip_queue_for_coder(coder=coder)
         .filter(Q(my_status__isnull=True) | Q(my_status=Annotation.Status.DRAFT))
-        .first()
+        .exclude(annotations__status=Annotation.Status.ADJUDICATED)
+        .exclude(Exists(held_by_other))
     )
+    active = model_version_active()
+    strategy = options.strategy
+    if (
+        strategy in (QueueSettings.Strategy.UNCERTAINTY, QueueSettings.Strategy.DIVERSITY)
+        and active
+    ):
+        proposal = Proposal.objects.filter(clip=OuterRef("pk"), model_version=active)
+        weight = options.diversity_weight if strategy == QueueSettings.Strategy.DIVERSITY else 0.0
+        candidates = candidates.annotate(
+            uncertainty=Subquery(proposal.values("entropy")[:1]),
+            novelty=Subquery(proposal.values("novelty")[:1]),
+        ).annotate(score=F("uncertainty") + weight * F("novelty"))
+        ordering = [F("score").desc(nulls_last=True), "created_at", "pk"]
+    elif strategy == QueueSettings.Strategy.RANDOM:
+        ordering = ["?"]
+    else:
+        ordering = ["created_at", "pk"]
+    ranked = list(candidates.order_by(*ordering)[:limit])
+    own_drafts = [clip for clip in ranked if clip.my_status == Annotation.Status.DRAFT]
+    per_subject: Counter[int] = Counter()
+    within_cap, over_cap = [], []
+    for clip in ranked:
+        if clip.my_status == Annotation.Status.DRAFT:
+            continue
+        per_subject[clip.subject_id] += 1
+        (within_cap if per_subject[clip.subject_id] <= options.subject_cap else over_cap).append(
+            clip
+        )
+    return own_drafts + within_cap + over_cap
+
+
+def proposal_for_clip(*, clip: Clip) -> Proposal | None:
+    active = model_version_active()
+    if active is None:
+        return None
+    return Proposal.objects.filter(clip=clip, model_version=active).first()
 
 
 def annotation_get_own(*, annotation_id: int, coder) -> Annotation:

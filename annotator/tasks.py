@@ -2,7 +2,8 @@
 
 import traceback
 
-from celery import shared_task
+from celery import current_task, shared_task
+from celery.signals import worker_ready
 
 from annotator import services
 from annotator.models import JobRun
@@ -10,6 +11,9 @@ from annotator.models import JobRun
 
 def _run_job(job_run_id: int, service) -> None:
     job_run = JobRun.objects.get(pk=job_run_id)
+    worker = getattr(current_task.request, "hostname", None) if current_task else None
+    if worker:
+        JobRun.objects.filter(pk=job_run.pk).update(worker=worker)
     try:
         service(job_run=job_run)
     except ValueError as error:
@@ -31,3 +35,39 @@ def worker_check(job_run_id: int) -> None:
 @shared_task(name="annotator.clip_preprocess", soft_time_limit=1800, time_limit=1900)
 def clip_preprocess(job_run_id: int) -> None:
     _run_job(job_run_id, services.clip_preprocess_run)
+
+
+@shared_task(name="annotator.dataset_import", soft_time_limit=3600, time_limit=3700)
+def dataset_import(job_run_id: int) -> None:
+    from annotator import dataset_io
+
+    _run_job(job_run_id, dataset_io.dataset_import_job)
+
+
+@shared_task(name="annotator.composite_export", soft_time_limit=3600, time_limit=3700)
+def composite_export(job_run_id: int) -> None:
+    from annotator import dataset_io
+
+    _run_job(job_run_id, dataset_io.composite_export_job)
+
+
+@shared_task(name="annotator.training_run", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
+def training_run_task(job_run_id: int) -> None:
+    from annotator import active_learning
+
+    _run_job(job_run_id, active_learning.training_run_execute)
+
+
+@shared_task(name="annotator.proposals", soft_time_limit=3600, time_limit=3700)
+def proposals_task(job_run_id: int) -> None:
+    from annotator import active_learning
+
+    _run_job(job_run_id, active_learning.proposals_compute)
+
+
+@worker_ready.connect
+def fail_jobs_left_by_this_worker(sender, **kwargs) -> None:
+    """A worker restarting under its old name fails the jobs it was running when it died."""
+    from annotator import active_learning
+
+    active_learning.job_runs_fail_orphaned(worker=sender.hostname)

@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import reports, selectors, services
+from annotator import active_learning, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from mlcore.facs import AU_NAMES
@@ -129,14 +129,19 @@ def coder_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "annotator/queue.html",
-        {"clips": selectors.clip_queue_for_coder(coder=request.user)},
+        {
+            "next_clips": selectors.clip_queue_ranked(coder=request.user, limit=50),
+            "clips": selectors.clip_queue_for_coder(coder=request.user),
+            "queue_settings": selectors.queue_settings(),
+            "model_version": selectors.model_version_active(),
+        },
     )
 
 
 @permission_required("annotator.change_annotation")
 @require_GET
 def coder_queue_next(request: HttpRequest) -> HttpResponse:
-    clip = selectors.clip_next_for_coder(coder=request.user)
+    clip = active_learning.coder_next_clip_claim(coder=request.user)
     if clip is None:
         return redirect(f"{reverse('coder-queue')}?done=1")
     return redirect("clip-code", clip_id=clip.pk)

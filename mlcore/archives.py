@@ -10,8 +10,8 @@ import shutil
 import stat
 import zipfile
 from dataclasses import dataclass
-from typing import BinaryIO
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
 

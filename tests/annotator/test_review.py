@@ -75,7 +75,7 @@ def test_review_page_shows_every_submitted_annotation(two_codings, reviewer_clie
 
 
 def test_adjudication_and_stale_second_reviewer(two_codings, reviewer_client, client):
-    clip, a, b = two_codings
+    clip, _, b = two_codings
     url = reverse("clip-review", args=[clip.pk])
     happiness = DatasetEmotion.objects.get(dataset=clip.subject.dataset, name="happiness")
     form = {

@@ -1,0 +1,403 @@
+"""Writes of the active-learning loop: retraining on a frozen snapshot, model versions, and the
+proposals that order the coders' queue. Celery tasks call the `*_execute` services."""
+
+import shutil
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import cv2
+import numpy as np
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from annotator import dataset_io, selectors, services
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    JobRun,
+    ModelVersion,
+    Proposal,
+    QueueSettings,
+    TrainingRun,
+)
+from mlcore.composite import CompositeSample, crop_name, write_manifest
+from mlcore.models import list_models
+
+ACTIVE_STATUSES = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
+INFER_CROP_SIZE = 112
+
+
+class TrainingCancelled(Exception):
+    """Raised inside the training progress callback once an admin cancelled the run."""
+
+
+class TrainingBusyError(ValueError):
+    """Another run on the same datasets is queued or running."""
+
+
+def training_root(*, training_run: TrainingRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "training" / str(training_run.pk)
+
+
+def _selection_key(datasets: list[Dataset]) -> str:
+    return ",".join(str(pk) for pk in sorted(d.pk for d in datasets))
+
+
+def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
+    from annotator.tasks import training_run_task
+
+    job_run = services.job_run_create(
+        kind=JobRun.Kind.TRAIN,
+        queue="train",
+        created_by=created_by,
+        enqueue=lambda pk: training_run_task.apply_async(args=[pk], queue="train"),
+    )
+    JobRun.objects.filter(pk=job_run.pk).update(training_run=training_run)
+    return job_run
+
+
+def training_run_start(
+    *,
+    datasets: list[Dataset],
+    model_name: str,
+    protocol: str = TrainingRun.Protocol.LOSO,
+    epochs: int = 30,
+    min_status: str = TrainingRun.MinStatus.ADJUDICATED,
+    seed: int = 0,
+    model_options: dict | None = None,
+    created_by: AbstractBaseUser | None,
+) -> TrainingRun:
+    if not datasets:
+        raise ValueError("Choose at least one dataset to train on.")
+    if model_name not in list_models():
+        raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(list_models())}.")
+    key = _selection_key(datasets)
+    with transaction.atomic():
+        # Locking the datasets serialises concurrent starts for the same selection.
+        list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in datasets]))
+        busy = JobRun.objects.filter(
+            kind=JobRun.Kind.TRAIN, status__in=ACTIVE_STATUSES, training_run__selection_key=key
+        )
+        if busy.exists():
+            raise TrainingBusyError(
+                "A training run on these datasets is already queued or running; wait for it or "
+                "cancel it."
+            )
+        training_run = TrainingRun.objects.create(
+            selection_key=key,
+            model_name=model_name,
+            model_options=model_options or {},
+            protocol=protocol,
+            epochs=epochs,
+            seed=seed,
+            min_status=min_status,
+            created_by=created_by,
+        )
+        training_run.datasets.set(datasets)
+        _enqueue_training(training_run=training_run, created_by=created_by)
+    return training_run
+
+
+def training_run_retry(*, training_run: TrainingRun, created_by) -> JobRun:
+    """A new attempt; training resumes after the folds the failed attempt finished."""
+    with transaction.atomic():
+        latest = JobRun.objects.select_for_update().filter(training_run=training_run)
+        if latest.filter(status__in=ACTIVE_STATUSES).exists():
+            raise TrainingBusyError("This run is still queued or running.")
+        if hasattr(training_run, "model_version"):
+            raise ValueError("This run finished; start a new one to train again.")
+        return _enqueue_training(training_run=training_run, created_by=created_by)
+
+
+def training_run_cancel(*, training_run: TrainingRun) -> bool:
+    """Mark the active attempt cancelled; the worker stops at its next progress report."""
+    return bool(
+        JobRun.objects.filter(training_run=training_run, status__in=ACTIVE_STATUSES).update(
+            status=JobRun.Status.CANCELLED, message="Cancelled", finished_at=timezone.now()
+        )
+    )
+
+
+def _training_progress(job_run: JobRun):
+    def report(fold: int, folds: int, epoch: int, epochs: int, loss: float) -> None:
+        status = JobRun.objects.values_list("status", flat=True).get(pk=job_run.pk)
+        if status == JobRun.Status.CANCELLED:
+            raise TrainingCancelled()
+        fraction = 0.1 + 0.9 * ((fold - 1) + epoch / epochs) / folds
+        stage = "final model" if fold == folds else f"fold {fold}/{folds - 1}"
+        services.job_run_report_progress(
+            job_run=job_run,
+            progress=fraction,
+            message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
+        )
+
+    return report
+
+
+def training_run_execute(*, job_run: JobRun) -> None:
+    """Freeze the snapshot (first attempt only), train with LOSO and a final model, register the
+    model version. A redelivered message for an attempt that is not queued does nothing."""
+    from mlcore.training.run import train_run
+
+    claimed = JobRun.objects.filter(pk=job_run.pk, status=JobRun.Status.QUEUED).update(
+        status=JobRun.Status.RUNNING, started_at=timezone.now(), message="Freezing the snapshot"
+    )
+    if not claimed:
+        return
+    training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
+    root = training_root(training_run=training_run)
+    snapshot_dir = root / "snapshot"
+    if training_run.snapshot_at is None:
+        export = dataset_io.composite_export_run(
+            out_dir=snapshot_dir,
+            datasets=list(training_run.datasets.all()),
+            min_status=training_run.min_status,
+            progress=services.job_run_progress_reporter(job_run=job_run, end=0.1),
+        )
+        TrainingRun.objects.filter(pk=training_run.pk).update(
+            snapshot_at=timezone.now(),
+            snapshot={
+                key: export[key]
+                for key in ("annotation_snapshot", "clips", "subjects", "counts", "left_out")
+            },
+        )
+        training_run.refresh_from_db()
+    try:
+        result = train_run(
+            data_dir=snapshot_dir,
+            out_dir=root / "run",
+            model_name=training_run.model_name,
+            model_options=training_run.model_options,
+            protocol=training_run.protocol,
+            epochs=training_run.epochs,
+            seed=training_run.seed,
+            apex_policy="propose",
+            progress=_training_progress(job_run),
+        )
+    except TrainingCancelled:
+        return
+    metrics = result.metrics
+    TrainingRun.objects.filter(pk=training_run.pk).update(metrics=metrics)
+    checkpoint = result.final_model_path
+    ModelVersion.objects.create(
+        training_run=training_run,
+        model_name=training_run.model_name,
+        config={
+            "model_options": training_run.model_options,
+            "protocol": training_run.protocol,
+            "epochs": training_run.epochs,
+            "seed": training_run.seed,
+            "min_status": training_run.min_status,
+        },
+        metrics=metrics,
+        labelled_clips=int(metrics.get("n_clips", 0)),
+        checkpoint=str(checkpoint.relative_to(settings.MEDIA_ROOT)),
+        checkpoint_sha256=metrics["final_model"]["sha256"],
+    )
+    full = metrics.get("pooled", {}).get("full", {})
+    services.job_run_finish(
+        job_run=job_run,
+        result={"uf1": full.get("uf1"), "uar": full.get("uar")},
+        message=f"UF1 {full.get('uf1', float('nan')):.3f}, UAR {full.get('uar', float('nan')):.3f}",
+    )
+
+
+def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
+    """Make `version` the one whose proposals order the queue, and score the unlabelled clips."""
+    from annotator.tasks import proposals_task
+
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
+        ModelVersion.objects.filter(pk=version.pk).update(
+            is_active=True, activated_at=timezone.now()
+        )
+        job_run = services.job_run_create(
+            kind=JobRun.Kind.INFER,
+            queue="infer",
+            created_by=activated_by,
+            enqueue=lambda pk: proposals_task.apply_async(args=[pk], queue="infer"),
+        )
+        JobRun.objects.filter(pk=job_run.pk).update(model_version=version)
+    return job_run
+
+
+def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
+    """A composite folder of the clips' aligned crops, every frame, for the model to score.
+    The label column is required by the layout but unknown here, so it is 0 and never read."""
+    samples = []
+    for clip in clips:
+        sample = CompositeSample(
+            dataset=str(clip.subject.dataset_id),
+            subject=clip.subject.code,
+            clip=f"{clip.pk}",
+            label=0,
+            emotion="",
+            onset=clip.first_frame,
+            apex=None,
+            offset=clip.last_frame,
+            aus="",
+            fps=clip.fps,
+            frames_dir=f"clips/{clip.pk}",
+        )
+        folder = root / sample.frames_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        for frame in clip.frame_indices:
+            source = selectors.clip_media_file(
+                clip=clip,
+                version=clip.media_version,
+                layer=f"aligned-{INFER_CROP_SIZE}",
+                frame=frame,
+            )
+            image = cv2.imread(str(source), cv2.IMREAD_GRAYSCALE) if source else None
+            if image is None:
+                raise ValueError(f"{clip}: aligned crop of frame {frame} is missing")
+            cv2.imwrite(str(folder / crop_name(frame)), image)
+        samples.append(sample)
+    write_manifest(root, samples)
+    return samples
+
+
+def proposals_compute(*, job_run: JobRun) -> None:
+    """Score every ready clip without an adjudicated annotation with the version's model."""
+    from mlcore.training.apex import propose_clip_apex
+    from mlcore.training.checkpoints import load_model, sha256_of
+    from mlcore.training.loop import resolve_device
+    from mlcore.training.uncertainty import clip_uncertainties
+
+    services.job_run_start(job_run=job_run, message="Loading the model")
+    version = ModelVersion.objects.get(pk=job_run.model_version_id)
+    checkpoint = Path(settings.MEDIA_ROOT) / version.checkpoint
+    if sha256_of(checkpoint) != version.checkpoint_sha256:
+        raise ValueError(f"{checkpoint} does not match the checksum recorded for {version}")
+    model = load_model(checkpoint, device=resolve_device(None))
+    clips = list(
+        Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
+        .exclude(annotations__status=Annotation.Status.ADJUDICATED)
+        .select_related("subject")
+        .order_by("pk")
+    )
+    root = Path(settings.MEDIA_ROOT) / "inference" / str(job_run.pk)
+    shutil.rmtree(root, ignore_errors=True)
+    try:
+        if clips:
+            services.job_run_report_progress(
+                job_run=job_run, progress=0.05, message="Writing crops"
+            )
+            samples = _inference_set(clips=clips, root=root)
+            services.job_run_report_progress(
+                job_run=job_run, progress=0.2, message="Proposing apexes"
+            )
+            apexes = [propose_clip_apex(root, sample) for sample in samples]
+            write_manifest(
+                root, [replace(s, apex=apex) for s, (apex, _) in zip(samples, apexes, strict=True)]
+            )
+            rows, embeddings = clip_uncertainties(
+                data_dir=root,
+                model=model,
+                progress=services.job_run_progress_reporter(job_run=job_run, start=0.3, end=0.95),
+            )
+            _proposals_store(
+                version=version,
+                clips=clips,
+                rows=rows,
+                confidences=[confidence for _, confidence in apexes],
+                class_names=model.class_names,
+                embeddings=embeddings,
+            )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    services.job_run_finish(
+        job_run=job_run, result={"clips": len(clips)}, message=f"{len(clips)} clips scored"
+    )
+
+
+def _proposals_store(
+    *, version, clips, rows, confidences, class_names, embeddings: np.ndarray
+) -> None:
+    centre = embeddings.mean(axis=0, keepdims=True)
+    distances = np.linalg.norm(embeddings - centre, axis=1)
+    novelty = distances / distances.max() if distances.max() > 0 else np.zeros_like(distances)
+    objects = []
+    for clip, row, confidence, vector, spread in zip(
+        clips, rows, confidences, embeddings, novelty, strict=True
+    ):
+        objects.append(
+            Proposal(
+                clip=clip,
+                model_version=version,
+                onset=clip.first_frame,
+                apex=int(row["apex"]),
+                apex_confidence=float(confidence),
+                probabilities=dict(
+                    zip(["negative", "positive", "surprise"], row["probabilities"], strict=True)
+                ),
+                predicted_class=row["predicted"],
+                entropy=row["entropy"],
+                margin=row["margin"],
+                bald=row["bald"],
+                novelty=float(spread),
+                embedding=[round(float(x), 5) for x in vector],
+            )
+        )
+    with transaction.atomic():
+        Proposal.objects.filter(model_version=version, clip__in=clips).delete()
+        Proposal.objects.bulk_create(objects)
+
+
+def queue_settings_update(
+    *, strategy: str, diversity_weight: float, subject_cap: int
+) -> QueueSettings:
+    if strategy not in QueueSettings.Strategy.values:
+        raise ValueError(f"Unknown queue strategy {strategy!r}.")
+    row, _ = QueueSettings.objects.update_or_create(
+        pk=1,
+        defaults={
+            "strategy": strategy,
+            "diversity_weight": diversity_weight,
+            "subject_cap": subject_cap,
+        },
+    )
+    return row
+
+
+def coder_next_clip_claim(*, coder) -> Clip | None:
+    """Give the coder the best clip nobody else holds: lock its row (skipping rows another
+    coder is claiming this instant) and create the coder's draft, which holds it."""
+    for candidate in selectors.clip_queue_ranked(coder=coder, limit=50):
+        if candidate.my_status == Annotation.Status.DRAFT:
+            return candidate  # already the coder's: nothing to claim or lock
+        with transaction.atomic():
+            clip = Clip.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
+            if clip is None:
+                continue
+            held = (
+                Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT)
+                .exclude(coder=coder)
+                .filter(
+                    updated_at__gte=timezone.now()
+                    - timedelta(minutes=selectors.queue_settings().claim_minutes)
+                )
+                .exists()
+            )
+            if held:
+                continue
+            services.annotation_create_draft(clip=clip, coder=coder)
+            return clip
+    return None
+
+
+def job_runs_fail_orphaned(*, worker: str) -> int:
+    """A worker that starts fails the jobs it was running when it stopped (killed, crashed)."""
+    return JobRun.objects.filter(worker=worker, status=JobRun.Status.RUNNING).update(
+        status=JobRun.Status.FAILED,
+        message="Failed",
+        error=(
+            f"The worker {worker} stopped while running this job (killed or crashed). "
+            "Retry to resume from the last finished fold."
+        ),
+        finished_at=timezone.now(),
+    )
