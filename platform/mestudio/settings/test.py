@@ -14,6 +14,4 @@ from mestudio.settings.env import env_path
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Worker processes started by the tests get the same MEDIA_ROOT through the environment.
-MEDIA_ROOT = env_path(
-    "MEDIA_ROOT", default=Path(tempfile.mkdtemp(prefix="mestudio-test-media-"))
-)
+MEDIA_ROOT = env_path("MEDIA_ROOT", default=Path(tempfile.mkdtemp(prefix="mestudio-test-media-")))
