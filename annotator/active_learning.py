@@ -24,6 +24,7 @@ from annotator.models import (
     QueueSettings,
     TrainingRun,
 )
+from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, write_manifest
 from mlcore.models import list_models
 
@@ -264,14 +265,14 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
 def proposals_compute(*, job_run: JobRun) -> None:
     """Score every ready clip without an adjudicated annotation with the version's model."""
     from mlcore.training.apex import propose_clip_apex
-    from mlcore.training.checkpoints import load_model, sha256_of
+    from mlcore.training.checkpoints import load_model
     from mlcore.training.loop import resolve_device
     from mlcore.training.uncertainty import clip_uncertainties
 
     services.job_run_start(job_run=job_run, message="Loading the model")
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
     checkpoint = Path(settings.MEDIA_ROOT) / version.checkpoint
-    if sha256_of(checkpoint) != version.checkpoint_sha256:
+    if file_sha256(checkpoint) != version.checkpoint_sha256:
         raise ValueError(f"{checkpoint} does not match the checksum recorded for {version}")
     model = load_model(checkpoint, device=resolve_device(None))
     clips = list(

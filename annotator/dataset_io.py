@@ -11,7 +11,6 @@ with checksums. Everything is sorted and dated by the annotations, never by the 
 same data exports to the same bytes.
 """
 
-import hashlib
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from django.utils.text import slugify
 import mlcore
 from annotator import selectors, services
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
+from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
 from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
 from mlcore.datasets.common import ERROR, megc_class
@@ -461,14 +461,6 @@ def _prepare_out_dir(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _write_clip_images(
     *, clip: Clip, sample: CompositeSample, out_dir: Path, layer: str, apex: int | None
 ) -> None:
@@ -635,7 +627,7 @@ def composite_export_run(
     class_names = {0: "negative", 1: "positive", 2: "surprise"}
     report_progress(0.95, "checksums")
     files = {
-        path.relative_to(out_dir).as_posix(): _sha256(path)
+        path.relative_to(out_dir).as_posix(): file_sha256(path)
         for path in sorted(out_dir.rglob("*"))
         if path.is_file()
     }

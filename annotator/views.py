@@ -14,6 +14,14 @@ from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadFor
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from mlcore.facs import AU_NAMES
 
+
+def _clip_or_404(clip_id: int) -> Clip:
+    try:
+        return selectors.clip_get(clip_id=clip_id)
+    except Clip.DoesNotExist:
+        raise Http404("No such clip.") from None
+
+
 # Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
 FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
@@ -89,10 +97,7 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
-    try:
-        clip = selectors.clip_get(clip_id=clip_id)
-    except Clip.DoesNotExist:
-        raise Http404("No such clip.") from None
+    clip = _clip_or_404(clip_id)
     context = {
         "clip": clip,
         "job_run": selectors.clip_job_run_latest(clip=clip),
@@ -108,10 +113,7 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, frame: int):
-    try:
-        clip = selectors.clip_get(clip_id=clip_id)
-    except Clip.DoesNotExist:
-        raise Http404("No such clip.") from None
+    clip = _clip_or_404(clip_id)
     path = selectors.clip_media_file(clip=clip, version=version, layer=layer, frame=frame)
     if path is None:
         raise Http404(f"Frame {frame} ({layer}) is not part of this clip.")
@@ -150,10 +152,7 @@ def coder_queue_next(request: HttpRequest) -> HttpResponse:
 @permission_required("annotator.change_annotation")
 @require_GET
 def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
-    try:
-        clip = selectors.clip_get(clip_id=clip_id)
-    except Clip.DoesNotExist:
-        raise Http404("No such clip.") from None
+    clip = _clip_or_404(clip_id)
     if clip.ingest_status != Clip.IngestStatus.READY:
         return redirect("clip-detail", clip_id=clip.pk)
     submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=request.user)
@@ -318,10 +317,7 @@ def _adjudication_initial(clip: Clip, review: dict, start_id: str | None) -> dic
 @permission_required("annotator.adjudicate_annotation")
 @require_http_methods(["GET", "POST"])
 def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
-    try:
-        clip = selectors.clip_get(clip_id=clip_id)
-    except Clip.DoesNotExist:
-        raise Http404("No such clip.") from None
+    clip = _clip_or_404(clip_id)
     review = selectors.clip_review(clip=clip)
     status = 200
     if request.method == "POST":

@@ -1,6 +1,5 @@
 """Checkpoints that rebuild themselves: model name + config + class names + normalisation."""
 
-import hashlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -77,11 +76,3 @@ def load_model(path: Path, *, device: str | torch.device = "cpu") -> LoadedModel
         normaliser=normaliser,
         device=device,
     )
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()

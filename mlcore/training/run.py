@@ -25,11 +25,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from mlcore.checksums import file_sha256
 from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
 from mlcore.labels import CompositeClass
 from mlcore.models import MERModel, create_model
 from mlcore.training.apex import propose_clip_apex
-from mlcore.training.checkpoints import save_checkpoint, sha256_of
+from mlcore.training.checkpoints import save_checkpoint
 from mlcore.training.data import InputCache, Normaliser, load_inputs
 from mlcore.training.loop import (
     FitResult,
@@ -427,7 +428,7 @@ def _metrics(
         tested = sorted(clip for record in records for clip in record["test_clips"])
         assert tested == sorted(ids), "every clip must be tested exactly once"
     if final_path is not None:
-        metrics["final_model"] = {"path": final_path.name, "sha256": sha256_of(final_path)}
+        metrics["final_model"] = {"path": final_path.name, "sha256": file_sha256(final_path)}
     return metrics
 
 

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
+from mlcore.checksums import file_sha256
 from mlcore.cli import main
 from mlcore.composite import read_manifest
 from mlcore.training import load_model, make_folds, train_run
-from mlcore.training.checkpoints import sha256_of
 from mlcore.training.run import RunMismatchError
 from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
@@ -169,7 +169,7 @@ def test_smoke_loso_via_the_cli_writes_metrics_checkpoints_plots_and_final_model
     ]
     for plot in ("confusion.png", "per_fold.png", "losses.png"):
         assert (out / "plots" / plot).stat().st_size > 1000
-    assert metrics["final_model"]["sha256"] == sha256_of(out / "final.pt")
+    assert metrics["final_model"]["sha256"] == file_sha256(out / "final.pt")
     loaded = load_model(out / "final.pt")
     assert loaded.class_names == ["negative", "positive", "surprise"]
     assert loaded.model.config_dict()["embed_dim"] == TINY_FRL_DGT["embed_dim"]
