@@ -372,6 +372,14 @@ def dataset_import_job(*, job_run: JobRun) -> None:
     services.job_run_finish(job_run=job_run, result=report, message=import_summary(report))
 
 
+def import_path_check(*, path: Path) -> None:
+    """Imports read folders on the server: MESTUDIO_IMPORT_ROOTS, when set, confines them, so an
+    admin account (or its API token) cannot make the workers read arbitrary files."""
+    roots = settings.DATASET_IMPORT_ROOTS
+    if roots and not any(path.resolve().is_relative_to(Path(root).resolve()) for root in roots):
+        raise ValueError(f"{path} is outside the folders imports may read ({', '.join(roots)}).")
+
+
 def dataset_import_start(
     *,
     created_by: AbstractBaseUser,
@@ -387,6 +395,9 @@ def dataset_import_start(
 
     if import_format not in IMPORT_FORMATS:
         raise ValueError(f"Unknown format {import_format!r}.")
+    for path in (frames, annotations):
+        if path:
+            import_path_check(path=Path(path))
     options = {
         "import_format": import_format,
         "frames": frames,

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from django import forms
-from django.conf import settings
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
@@ -17,10 +16,10 @@ EAF_MAX_BYTES = 5 * 1024**2
 
 
 def _check_server_path(path: Path) -> None:
-    """Paths are read on the server; DATASET_IMPORT_ROOTS, when set, confines them."""
-    roots = getattr(settings, "DATASET_IMPORT_ROOTS", None)
-    if roots and not any(path.resolve().is_relative_to(Path(root).resolve()) for root in roots):
-        raise ValidationError(f"{path} is outside the folders imports may read.")
+    try:
+        dataset_io.import_path_check(path=path)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 class DatasetImportForm(forms.Form):

@@ -320,3 +320,22 @@ def test_import_page_refuses_missing_paths(client, admin_user, tmp_path) -> None
     assert response.status_code == 400
     assert b"not found" in response.content
     assert not JobRun.objects.exists()
+
+
+def test_imports_read_only_inside_the_configured_roots(client, admin_user, tmp_path, settings):
+    allowed, elsewhere = tmp_path / "allowed", tmp_path / "elsewhere"
+    allowed.mkdir()
+    elsewhere.mkdir()
+    settings.DATASET_IMPORT_ROOTS = [str(allowed)]
+    client.force_login(admin_user)
+    response = client.post(
+        reverse("dataset-import"),
+        {"import_format": "smic", "frames": str(allowed / ".." / "elsewhere")},
+    )
+    assert response.status_code == 400
+    assert b"outside the folders imports may read" in response.content
+    with pytest.raises(ValueError, match="outside the folders"):
+        dataset_io.dataset_import_start(
+            created_by=admin_user, import_format="smic", frames=str(elsewhere), annotations=None
+        )
+    assert not JobRun.objects.exists()

@@ -12,6 +12,7 @@ from mestudio.settings.env import (
     env_file,
     env_hosts,
     env_int,
+    env_list,
     env_path,
     env_str,
 )
@@ -90,6 +91,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env_path("STATIC_ROOT", default=VAR_DIR / "staticfiles")
 MEDIA_URL = "media/"
 MEDIA_ROOT = env_path("MEDIA_ROOT", default=VAR_DIR / "media")
+
+# Folders that server-side dataset imports may read (comma-separated); empty: any folder.
+DATASET_IMPORT_ROOTS = env_list("MESTUDIO_IMPORT_ROOTS", default=[])
 
 MAX_UPLOAD_BYTES = env_int("MESTUDIO_MAX_UPLOAD_MB", default=1024, minimum=1) * 1024 * 1024
 
