@@ -189,6 +189,11 @@ class Annotation(models.Model):
     provenance = models.CharField(
         max_length=15, choices=Provenance.choices, default=Provenance.MANUAL
     )
+    # The model version whose proposal the coder had on screen when the annotation became
+    # model-assisted; proposals are replaced when a version rescores, its versions stay.
+    proposal_version = models.ForeignKey(
+        "ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Optimistic locking: a save names the revision it started from; a stale one is refused.
     revision = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(2**31 - 1)])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -470,3 +475,21 @@ class QueueSettings(models.Model):
 
     def __str__(self) -> str:
         return f"Queue: {self.get_strategy_display()}"
+
+
+class CoderPreferences(models.Model):
+    """How one coder sets up the workbench. Kept on the server, so coding blind follows the coder
+    across clips, reloads, browsers and logins: a proposal once seen cannot be unseen."""
+
+    coder = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="coder_preferences"
+    )
+    hide_proposals = models.BooleanField(
+        default=False, help_text="Code blind: show nothing of the model's proposals."
+    )
+
+    class Meta:
+        verbose_name_plural = "coder preferences"
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.coder}"

@@ -12,6 +12,7 @@ from django.utils import timezone
 from annotator.models import (
     Annotation,
     Clip,
+    CoderPreferences,
     Dataset,
     DatasetEmotion,
     JobRun,
@@ -371,3 +372,9 @@ def dataset_agreement_report(
         ],
         "tolerance_ms": tolerance_ms,
     }
+
+
+def coder_preferences(*, coder) -> CoderPreferences:
+    """The coder's workbench preferences, or the defaults while the coder has saved none."""
+    return CoderPreferences.objects.filter(coder=coder).first() or CoderPreferences(coder=coder)
+

@@ -17,7 +17,14 @@ from django.db.models import F
 from django.utils import timezone
 
 from annotator import selectors
-from annotator.models import Annotation, Clip, DatasetEmotion, JobRun
+from annotator.models import (
+    Annotation,
+    Clip,
+    CoderPreferences,
+    DatasetEmotion,
+    JobRun,
+    Proposal,
+)
 from mlcore.archives import UnsafeArchiveError, extract_frames, inspect_zip
 from mlcore.facs import AUCode
 
@@ -192,6 +199,31 @@ def annotation_update(
             raise StaleRevisionError(current_revision=current)
     annotation.refresh_from_db()
     return annotation
+
+
+def annotation_mark_model_assisted(*, annotation: Annotation, proposal: Proposal) -> None:
+    """Record that the coder had the model's proposal on screen while coding this draft.
+
+    Called when the workbench renders a proposal, so the mark follows what the coder saw, not
+    what the browser claims. It is never taken back, and it changes neither the coder's marks nor
+    the revision: an open workbench's next save is not refused because of it.
+    """
+    Annotation.objects.filter(
+        pk=annotation.pk,
+        clip=proposal.clip_id,
+        status=Annotation.Status.DRAFT,
+        provenance=Annotation.Provenance.MANUAL,
+    ).update(
+        provenance=Annotation.Provenance.MODEL_ASSISTED,
+        proposal_version=proposal.model_version_id,
+    )
+
+
+def coder_preferences_update(*, coder: AbstractBaseUser, hide_proposals: bool) -> CoderPreferences:
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        coder=coder, defaults={"hide_proposals": hide_proposals}
+    )
+    return preferences
 
 
 # --- Clips: upload and preprocessing -----------------------------------------------------------

@@ -13,6 +13,11 @@ urlpatterns = [
     path("datasets/<int:dataset_id>/agreement/", views.dataset_agreement, name="dataset-agreement"),
     path("queue/next/", views.coder_queue_next, name="coder-queue-next"),
     path("clips/<int:clip_id>/code/", views.clip_code, name="clip-code"),
+    path(
+        "clips/<int:clip_id>/code/proposals/",
+        views.clip_code_proposals,
+        name="clip-code-proposals",
+    ),
     path("annotations/<int:annotation_id>/save/", views.annotation_save, name="annotation-save"),
     path(
         "annotations/<int:annotation_id>/submit/", views.annotation_submit, name="annotation-submit"

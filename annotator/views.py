@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotator import active_learning, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
-from annotator.models import Annotation, Clip, Dataset, JobRun
+from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from mlcore.facs import AU_NAMES
 
 
@@ -149,26 +149,68 @@ def coder_queue_next(request: HttpRequest) -> HttpResponse:
     return redirect("clip-code", clip_id=clip.pk)
 
 
+def _workbench_annotation(*, clip: Clip, coder) -> Annotation:
+    """The coder's submitted annotation of the clip (read only), or the draft being coded."""
+    submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=coder)
+    return submitted or services.annotation_create_draft(clip=clip, coder=coder)
+
+
+def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
+    """What the workbench shows of the active model version's proposal for the clip. A coder who
+    codes blind gets nothing of it; showing it makes the coder's draft model-assisted."""
+    proposal = selectors.proposal_for_clip(clip=clip)
+    if proposal is None:
+        return {"proposal_available": False}
+    if selectors.coder_preferences(coder=coder).hide_proposals:
+        return {"proposal_available": True}
+    if annotation.status == Annotation.Status.DRAFT:
+        services.annotation_mark_model_assisted(annotation=annotation, proposal=proposal)
+    version = proposal.model_version
+    return {
+        "proposal_available": True,
+        "proposal": proposal,
+        "proposal_version": version,
+        "apex_confidence_percent": round(100 * proposal.apex_confidence),
+        "class_probabilities": [
+            {
+                "name": name,
+                "label": label,
+                "probability": proposal.probabilities.get(name, 0.0),
+                "percent": round(100 * proposal.probabilities.get(name, 0.0)),
+                "predicted": name == proposal.predicted_class,
+            }
+            for name, label in DatasetEmotion.CompositeClass.choices
+            if name != DatasetEmotion.CompositeClass.EXCLUDED
+        ],
+        "proposal_config": {
+            "apex": proposal.apex,
+            "confidence": proposal.apex_confidence,
+            "version": f"v{version.pk}",
+        },
+    }
+
+
 @permission_required("annotator.change_annotation")
 @require_GET
 def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
     if clip.ingest_status != Clip.IngestStatus.READY:
         return redirect("clip-detail", clip_id=clip.pk)
-    submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=request.user)
-    annotation = submitted or services.annotation_create_draft(clip=clip, coder=request.user)
+    annotation = _workbench_annotation(clip=clip, coder=request.user)
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
+    read_only = annotation.status != Annotation.Status.DRAFT
     return render(
         request,
         "annotator/workbench.html",
         {
             "clip": clip,
             "annotation": annotation,
-            "read_only": annotation.status != Annotation.Status.DRAFT,
+            "read_only": read_only,
             "emotions": emotions,
             "review_outcome": selectors.annotation_disagreements_for_coder(
                 clip=clip, coder=request.user
             ),
+            **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
             "workbench_config": {
                 "frames": clip.frame_indices,
                 "fps": clip.fps,
@@ -183,12 +225,32 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
                 "emotion": annotation.emotion_id,
                 "emotions": [{"id": e.pk, "name": e.name} for e in emotions],
                 "actionUnits": [str(code) for code in annotation.au_codes],
-                "readOnly": annotation.status != Annotation.Status.DRAFT,
+                "readOnly": read_only,
                 "auNumbers": sorted(AU_NAMES),
                 "faceBox": clip.preprocess_meta.get("box"),
             },
         },
     )
+
+
+@permission_required("annotator.change_annotation")
+@require_POST
+def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
+    """Hide or show the model's proposals; the choice is the coder's, for every clip."""
+    clip = _clip_or_404(clip_id)
+    hide = request.POST.get("hide_proposals")
+    if hide not in ("0", "1"):
+        return HttpResponse("hide_proposals must be 0 or 1.", status=400)
+    services.coder_preferences_update(coder=request.user, hide_proposals=hide == "1")
+    if not request.htmx:
+        return redirect("clip-code", clip_id=clip.pk)
+    annotation = _workbench_annotation(clip=clip, coder=request.user)
+    context = {
+        "clip": clip,
+        "read_only": annotation.status != Annotation.Status.DRAFT,
+        **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
+    }
+    return render(request, "annotator/partials/proposal_panel.html", context)
 
 
 ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")

@@ -10,6 +10,7 @@
   const DIFF_GAIN = 6;
   const FETCH_CONCURRENCY = 6;
   const SPEEDS = [0.125, 0.25, 0.5, 1];
+  const PROPOSAL_COLOR = "#0e9384";
 
   const layerUrl = (layer, frame) =>
     config.mediaUrl.replace("/LAYER/", `/${layer}/`).replace(/\/0\.jpg$/, `/${frame}.jpg`);
@@ -24,6 +25,8 @@
     emotion: config.emotion, aus: [...config.actionUnits],
   };
   const history = [];
+  // The active model's proposal as the server rendered it; null when absent or hidden.
+  let proposal = null;
   const bitmaps = new Map(); // layer -> Array(frames.length) of ImageBitmap
   const latencies = [];
   let pendingKeyTime = null;
@@ -172,11 +175,32 @@
       ctx.fillStyle = color;
       ctx.fillRect(Math.floor(xOf(at(state[mark]))) - 1, 0, 3, h);
     }
+    if (proposal && proposal.index >= 0) drawProposedApex(ctx, width, h);
     ctx.fillStyle = "#111";
     ctx.beginPath();
     const cx = xOf(position);
     ctx.moveTo(cx - 6, 0); ctx.lineTo(cx + 6, 0); ctx.lineTo(cx, 9); ctx.fill();
     ctx.fillRect(Math.floor(cx), 0, 1, h);
+  }
+
+  // A dashed line and a diamond, unlike the coder's solid apex bar, labelled with its confidence.
+  function drawProposedApex(ctx, width, h) {
+    const x = Math.floor(xOf(proposal.index)) + 0.5;
+    const y = 17;
+    ctx.strokeStyle = PROPOSAL_COLOR;
+    ctx.fillStyle = PROPOSAL_COLOR;
+    ctx.lineWidth = 1;
+    ctx.setLineDash([3, 3]);
+    ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, h); ctx.stroke();
+    ctx.setLineDash([]);
+    ctx.beginPath();
+    ctx.moveTo(x, y - 6); ctx.lineTo(x + 6, y); ctx.lineTo(x, y + 6); ctx.lineTo(x - 6, y);
+    ctx.fill();
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    const onLeft = x + 9 + ctx.measureText(proposal.percent).width > width;
+    ctx.textAlign = onLeft ? "right" : "left";
+    ctx.fillText(proposal.percent, onLeft ? x - 9 : x + 9, y);
   }
 
   function seekFromPointer(event) {
@@ -283,6 +307,12 @@
     change((s) => { s[mark] = frames[position]; });
   }
 
+  function acceptProposedApex() {
+    if (config.readOnly || !proposal || proposal.index < 0) return;
+    position = proposal.index;
+    setMark("apex");
+  }
+
   function jumpToMark(mark) {
     if (state[mark] != null && frames.includes(state[mark])) goTo(frames.indexOf(state[mark]));
   }
@@ -357,6 +387,11 @@
         case "Q": return jumpToMark("onset"), true;
         case "W": return jumpToMark("apex"), true;
         case "E": return jumpToMark("offset"), true;
+        case "A": return acceptProposedApex(), proposal !== null;
+        case "P": {
+          const toggle = document.getElementById("proposal-toggle");
+          return toggle ? (toggle.click(), true) : false;
+        }
         case "l": case "L": {
           const loop = document.getElementById("loop");
           loop.checked = !loop.checked;
@@ -413,6 +448,42 @@
   });
   window.addEventListener("resize", drawTimeline);
 
+  // --- the model's proposal -------------------------------------------------------------------
+  function legendFor(shown) {
+    const legend = document.createElement("p");
+    legend.id = "timeline-legend";
+    legend.className = "timeline-legend";
+    legend.dataset.testid = "timeline-legend";
+    const swatch = (kind) => Object.assign(document.createElement("span"), { className: `swatch ${kind}` });
+    legend.append(
+      swatch("coder-apex"), " your apex ",
+      swatch("proposed-apex"),
+      ` model's proposed apex: frame ${shown.apex}, confidence ${shown.percent} (${shown.version})`);
+    return legend;
+  }
+
+  // Reads what the server rendered into the proposal panel: at start, and after Hide/Show.
+  function applyProposal() {
+    const data = document.getElementById("proposal-data");
+    proposal = data ? JSON.parse(data.textContent) : null;
+    document.getElementById("timeline-legend")?.remove();
+    if (proposal) {
+      proposal.index = frames.indexOf(proposal.apex);
+      proposal.percent = `${Math.round(proposal.confidence * 100)}%`;
+      timeline.after(legendFor(proposal));
+      const accept = document.getElementById("accept-apex");
+      if (accept) accept.disabled = proposal.index < 0;
+    }
+    drawTimeline();
+  }
+
+  document.body.addEventListener("htmx:load", (event) => {
+    if (event.target.id === "proposal-panel") applyProposal();
+  });
+  document.addEventListener("click", (event) => {
+    if (event.target.closest("#accept-apex")) acceptProposedApex();
+  });
+
   if (config.readOnly) {
     for (const element of form.querySelectorAll("input, textarea")) element.disabled = true;
   }
@@ -425,6 +496,7 @@
   };
 
   syncForm();
+  applyProposal();
   draw();
   loadVisible();
   document.getElementById("workbench").focus();

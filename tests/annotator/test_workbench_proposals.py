@@ -1,0 +1,195 @@
+"""The active model version's proposal in the coder's workbench: what is shown, coding blind as a
+per-coder choice, and model-assisted provenance decided by what the server rendered."""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from annotator import selectors, services
+from annotator.models import Annotation
+from tests.annotator.proposals import model_version, propose
+from tests.factories import ClipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def coder_client(client, coder):
+    client.force_login(coder)
+    return client
+
+
+def workbench(client, clip) -> str:
+    response = client.get(reverse("clip-code", args=[clip.pk]))
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def save_form(annotation, **marks) -> dict:
+    return {"revision": annotation.revision, "action_units": "", "notes": "", **marks}
+
+
+def test_shown_proposal_lists_apex_probabilities_and_version(coder_client, coder):
+    clip = ClipFactory()
+    version = model_version()
+    propose(clip, version)
+    page = workbench(coder_client, clip)
+    assert 'data-testid="proposal-panel"' in page
+    assert re.search(r'data-testid="proposed-apex">58<', page)
+    assert 'data-testid="apex-confidence">87%<' in page
+    for label, percent in (("Negative", 12), ("Positive", 71), ("Surprise", 17)):
+        assert re.search(rf">{label}</label>\s*<meter[^>]*>{percent}%</meter>", page)
+    assert f'data-testid="model-version">v{version.pk}<' in page
+    assert "Accept apex" in page
+    assert "accept the model's proposed apex" in page  # in the keyboard help
+
+
+def test_showing_a_proposal_makes_the_draft_model_assisted_for_good(coder_client, coder):
+    clip = ClipFactory()
+    version = model_version()
+    propose(clip, version)
+    workbench(coder_client, clip)
+    draft = Annotation.objects.get(clip=clip, coder=coder)
+    assert draft.provenance == Annotation.Provenance.MODEL_ASSISTED
+    assert draft.proposal_version == version
+    assert draft.revision == 1  # the open page's next save is not refused because of it
+
+    # Hiding the proposals afterwards does not make the coding blind again.
+    coder_client.post(reverse("clip-code-proposals", args=[clip.pk]), {"hide_proposals": "1"})
+    response = coder_client.post(
+        reverse("annotation-save", args=[draft.pk]), save_form(draft, apex=58)
+    )
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert (draft.apex, draft.revision) == (58, 2)
+    assert draft.provenance == Annotation.Provenance.MODEL_ASSISTED
+
+
+def test_coding_blind_shows_nothing_and_saves_stay_manual(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), apex=93, confidence=0.42)
+    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    page = workbench(coder_client, clip)
+    assert "you are coding blind" in page
+    assert "Show proposals" in page
+    for leak in (
+        "proposal-data",
+        "proposed-apex",
+        "<h2>Model proposal</h2>",
+        "42%",
+        "<meter",
+        "Accept apex",
+    ):
+        assert leak not in page
+
+    draft = Annotation.objects.get(clip=clip, coder=coder)
+    response = coder_client.post(
+        reverse("annotation-save", args=[draft.pk]), save_form(draft, onset=50, apex=60)
+    )
+    assert response.status_code == 200
+    draft.refresh_from_db()
+    assert draft.apex == 60
+    assert draft.provenance == Annotation.Provenance.MANUAL
+    assert draft.proposal_version is None
+
+
+def test_hiding_is_the_coders_own_choice_on_every_clip(client, coder):
+    version = model_version()
+    first, second = ClipFactory(), ClipFactory()
+    propose(first, version)
+    propose(second, version)
+    other = UserFactory(username="coder2", role="coder")
+
+    client.force_login(coder)
+    response = client.post(reverse("clip-code-proposals", args=[first.pk]), {"hide_proposals": "1"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("clip-code", args=[first.pk])
+    assert selectors.coder_preferences(coder=coder).hide_proposals
+    assert "proposal-data" not in workbench(client, second)
+
+    client.force_login(other)
+    assert "proposal-data" in workbench(client, second)
+
+
+def test_showing_again_over_htmx_returns_the_panel_and_marks_the_draft(coder_client, coder):
+    clip = ClipFactory()
+    version = model_version()
+    propose(clip, version)
+    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    workbench(coder_client, clip)
+    assert Annotation.objects.get(clip=clip, coder=coder).provenance == "manual"
+
+    response = coder_client.post(
+        reverse("clip-code-proposals", args=[clip.pk]),
+        {"hide_proposals": "0"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    panel = response.content.decode()
+    assert panel.lstrip().startswith('<aside id="proposal-panel"')
+    assert 'data-testid="proposed-apex">58<' in panel
+    assert "Hide proposals" in panel
+    assert not selectors.coder_preferences(coder=coder).hide_proposals
+    draft = Annotation.objects.get(clip=clip, coder=coder)
+    assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)
+
+
+def test_a_malformed_toggle_is_refused_and_changes_nothing(coder_client, coder):
+    clip = ClipFactory()
+    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    response = coder_client.post(
+        reverse("clip-code-proposals", args=[clip.pk]), {"hide_proposals": "yes"}
+    )
+    assert response.status_code == 400
+    assert "hide_proposals must be 0 or 1" in response.content.decode()
+    assert selectors.coder_preferences(coder=coder).hide_proposals
+
+
+def _without_csrf(page: str) -> str:
+    page = re.sub(r'"X-CSRFToken": "[^"]+"', "", page)
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
+def test_without_a_proposal_of_the_active_version_the_workbench_is_unchanged(coder_client, coder):
+    clip = ClipFactory()
+    before = workbench(coder_client, clip)
+    # A proposal of a version that is not active, and an active version with nothing for it.
+    propose(clip, model_version(active=False))
+    assert _without_csrf(workbench(coder_client, clip)) == _without_csrf(before)
+    model_version(active=True)
+    page = workbench(coder_client, clip)
+    assert _without_csrf(page) == _without_csrf(before)
+    assert "proposal" not in page.lower()
+    assert Annotation.objects.get(clip=clip, coder=coder).provenance == "manual"
+
+
+def test_a_submitted_annotation_keeps_its_provenance_and_offers_no_accept(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version())
+    submitted = Annotation.objects.create(
+        clip=clip, coder=coder, onset=50, offset=70, status=Annotation.Status.SUBMITTED
+    )
+    page = workbench(coder_client, clip)
+    assert 'data-testid="proposed-apex">58<' in page
+    assert 'id="accept-apex"' not in page
+    submitted.refresh_from_db()
+    assert submitted.provenance == Annotation.Provenance.MANUAL
+    assert not Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).exists()
+
+
+def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
+    version = model_version()
+    draft = services.annotation_create_draft(clip=ClipFactory(), coder=coder)
+    other_clips_proposal = propose(ClipFactory(), version)
+    services.annotation_mark_model_assisted(annotation=draft, proposal=other_clips_proposal)
+    draft.refresh_from_db()
+    assert draft.provenance == Annotation.Provenance.MANUAL
+
+    first = propose(draft.clip, version)
+    services.annotation_mark_model_assisted(annotation=draft, proposal=first)
+    later = propose(draft.clip, model_version(active=False))
+    services.annotation_mark_model_assisted(annotation=draft, proposal=later)
+    draft.refresh_from_db()
+    # The first proposal the coder saw stays on record.
+    assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)

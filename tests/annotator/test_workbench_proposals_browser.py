@@ -1,0 +1,169 @@
+"""The model's proposal in the workbench, in Debian Chromium: the proposed apex on the timeline
+and the class probabilities, accepting the apex with a key, and coding blind."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from annotator.models import Annotation
+from tests.annotator.proposals import model_version, propose
+
+pytestmark = pytest.mark.browser
+
+PROPOSAL_RGB = (14, 147, 132)  # the proposed apex's colour on the timeline canvas
+
+
+def open_workbench(page, live_server, clip):
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    expect(page.get_by_test_id("load-status")).to_contain_text("frames loaded", timeout=20_000)
+
+
+def expect_saved(page):
+    expect(page.locator("#save-status")).to_have_attribute("data-state", "saved", timeout=10_000)
+
+
+def proposal_colour_columns(page) -> list[int]:
+    """Canvas columns where the timeline shows the proposal's colour."""
+    return page.evaluate(
+        """([r, g, b]) => {
+            const canvas = document.getElementById("timeline");
+            const { data, width, height } = canvas.getContext("2d")
+                .getImageData(0, 0, canvas.width, canvas.height);
+            const columns = new Set();
+            for (let y = 0; y < height; y++) {
+                for (let x = 0; x < width; x++) {
+                    const i = 4 * (y * width + x);
+                    if (data[i] === r && data[i + 1] === g && data[i + 2] === b) columns.add(x);
+                }
+            }
+            return [...columns].sort((a, b) => a - b);
+        }""",
+        list(PROPOSAL_RGB),
+    )
+
+
+def column_of(page, *, index: int, count: int) -> int:
+    width = page.evaluate("document.getElementById('timeline').width")
+    return int((index + 0.5) / count * width)
+
+
+def test_proposed_apex_is_drawn_and_accepted_with_a_key(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=20)  # frames 46..65
+    version = model_version()
+    propose(clip, version, apex=58, confidence=0.87)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+
+    panel = page.get_by_test_id("proposal-panel")
+    expect(panel.get_by_test_id("proposed-apex")).to_have_text("58")
+    expect(panel.get_by_test_id("apex-confidence")).to_have_text("87%")
+    expect(panel.get_by_test_id("model-version")).to_have_text(f"v{version.pk}")
+    probabilities = panel.get_by_test_id("class-probabilities")
+    expect(probabilities.locator("li")).to_have_text(
+        [
+            re.compile(r"^Negative\s+12%$"),
+            re.compile(r"^Positive\s+71%$"),
+            re.compile(r"^Surprise\s+17%$"),
+        ],
+        use_inner_text=True,
+    )
+    expect(probabilities.get_by_label("Positive")).to_have_attribute("value", "0.7100")
+    expect(page.get_by_test_id("timeline-legend")).to_contain_text(
+        "model's proposed apex: frame 58, confidence 87%"
+    )
+    columns = proposal_colour_columns(page)
+    marker = column_of(page, index=58 - 46, count=20)
+    assert columns and min(columns) >= marker - 7 and max(columns) <= marker + 40, columns
+    page.screenshot(path="/tmp/workbench-proposal.png", full_page=True)
+
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_contain_text("accept the model's proposed apex")
+    page.keyboard.press("Escape")
+
+    page.keyboard.press("Shift+A")
+    expect(page.locator("#apex")).to_have_value("58")
+    expect(page.get_by_test_id("frame-number")).to_have_text("58")
+    page.keyboard.press("u")
+    expect(page.locator("#apex")).to_have_value("")
+    page.keyboard.press("Home")
+    page.keyboard.press("Shift+A")
+    expect(page.locator("#apex")).to_have_value("58")
+    expect_saved(page)
+
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert stored.apex == 58
+    assert stored.provenance == Annotation.Provenance.MODEL_ASSISTED
+    assert stored.proposal_version == version
+
+
+def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, ready_clip, coder):
+    seen = ready_clip(frames=12, name="EP01_01")
+    blind = ready_clip(frames=12, name="EP01_02")
+    version = model_version()
+    propose(seen, version, apex=50, confidence=0.6)
+    propose(blind, version, apex=52, confidence=0.9)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, seen)
+    expect(page.get_by_test_id("proposed-apex")).to_have_text("50")
+
+    page.keyboard.press("Shift+P")
+    panel = page.get_by_test_id("proposal-panel")
+    expect(panel).to_contain_text("you are coding blind")
+    expect(page.get_by_test_id("proposed-apex")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-legend")).to_have_count(0)
+    assert proposal_colour_columns(page) == []
+    page.keyboard.press("Shift+A")  # nothing to accept
+    expect(page.locator("#apex")).to_have_value("")
+
+    page.reload()
+    expect(page.get_by_test_id("load-status")).to_contain_text("frames loaded", timeout=20_000)
+    expect(panel).to_contain_text("you are coding blind")
+    assert proposal_colour_columns(page) == []
+
+    open_workbench(page, live_server, blind)
+    expect(panel).to_contain_text("you are coding blind")
+    for hidden in ("52", "90%", "Accept apex"):
+        assert hidden not in panel.inner_text()
+    assert page.locator("#proposal-data, #accept-apex, meter").count() == 0
+    assert proposal_colour_columns(page) == []
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("w")
+    expect_saved(page)
+    coded_blind = Annotation.objects.get(clip=blind, coder=coder)
+    assert coded_blind.apex == 47
+    assert coded_blind.provenance == Annotation.Provenance.MANUAL
+    # The clip whose proposal the coder saw before hiding stays model-assisted.
+    seen_annotation = Annotation.objects.get(clip=seen, coder=coder)
+    assert seen_annotation.provenance == Annotation.Provenance.MODEL_ASSISTED
+
+    panel.get_by_role("button", name="Show proposals").click()
+    expect(page.get_by_test_id("proposed-apex")).to_have_text("52")
+    expect(page.get_by_test_id("timeline-legend")).to_contain_text("frame 52, confidence 90%")
+    assert proposal_colour_columns(page) != []
+    page.get_by_role("button", name="Accept apex").click()
+    expect(page.locator("#apex")).to_have_value("52")
+    expect(page.locator("#save-status")).to_have_text("Saved (revision 3)", timeout=10_000)
+    shown = Annotation.objects.get(clip=blind, coder=coder)
+    assert (shown.apex, shown.provenance) == (52, Annotation.Provenance.MODEL_ASSISTED)
+
+
+def test_without_a_proposal_there_is_no_panel(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    propose(clip, model_version(active=False))
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    expect(page.get_by_test_id("proposal-panel")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-legend")).to_have_count(0)
+    assert proposal_colour_columns(page) == []
+    page.keyboard.press("Shift+A")
+    page.keyboard.press("Shift+P")
+    expect(page.locator("#apex")).to_have_value("")
+    page.keyboard.press("?")
+    expect(page.locator("#help")).not_to_contain_text("proposed apex")
+    page.keyboard.press("Escape")
+    page.keyboard.press("w")
+    expect_saved(page)
+    assert Annotation.objects.get(clip=clip, coder=coder).provenance == "manual"
