@@ -5,6 +5,8 @@
 (() => {
   const config = JSON.parse(document.getElementById("workbench-config").textContent);
   const frames = config.frames;
+  const positionOf = new Map(frames.map((frame, index) => [frame, index]));
+  const indexOf = (frame) => positionOf.get(frame) ?? -1;
   const form = document.getElementById("annotation-form");
   const RESERVED_KEYS = new Set(["q", "w", "e", "t", "l", "u", "v", "z"]);
   const DIFF_GAIN = 6;
@@ -30,6 +32,10 @@
   const bitmaps = new Map(); // layer -> Array(frames.length) of ImageBitmap
   const latencies = [];
   let pendingKeyTime = null;
+  // Background decoding competes with drawing for the main thread: it waits while the coder
+  // steps, so a key press never queues behind an image decode.
+  let lastInteraction = 0;
+  const INTERACTION_QUIET_MS = 300;
 
   // --- frame loading --------------------------------------------------------------------------
   function store(layer) {
@@ -37,7 +43,13 @@
     return bitmaps.get(layer);
   }
 
-  async function loadLayer(layer, startAt) {
+  function quietMoment() {
+    const wait = lastInteraction + INTERACTION_QUIET_MS - performance.now();
+    if (wait <= 0) return null;
+    return new Promise((resolve) => setTimeout(resolve, wait)).then(quietMoment);
+  }
+
+  async function loadLayer(layer, startAt, { background = false } = {}) {
     const slots = store(layer);
     const order = [...frames.keys()].sort(
       (a, b) => ((a - startAt + frames.length) % frames.length) - ((b - startAt + frames.length) % frames.length));
@@ -46,6 +58,7 @@
       while (next < order.length) {
         const index = order[next++];
         if (slots[index]) continue;
+        if (background) await quietMoment();
         const response = await fetch(layerUrl(layer, frames[index]), { credentials: "same-origin" });
         if (!response.ok) throw new Error(`frame ${frames[index]} (${layer}): HTTP ${response.status}`);
         slots[index] = await createImageBitmap(await response.blob());
@@ -70,7 +83,9 @@
         await loadLayer(layer, position);
       }
       // The other layers follow in the background, so switching views is instant too.
-      for (const layer of new Set(Object.values(sourceLayer))) await loadLayer(layer, position);
+      for (const layer of new Set(Object.values(sourceLayer))) {
+        await loadLayer(layer, position, { background: true });
+      }
     } catch (error) {
       document.getElementById("load-status").textContent = `Could not load frames: ${error.message}`;
     }
@@ -96,7 +111,7 @@
 
   function drawDifference(canvas, bitmap) {
     const reference = state.onset ?? config.onsetReference ?? frames[0];
-    const referenceBitmap = store(sourceLayer.diff)[frames.indexOf(reference)];
+    const referenceBitmap = store(sourceLayer.diff)[indexOf(reference)];
     if (!referenceBitmap) return false;
     if (onsetPixels.frame !== reference) {
       onsetPixels.frame = reference;
@@ -154,16 +169,25 @@
     return ((index + 0.5) / frames.length) * timeline.width;
   }
 
-  function drawTimeline() {
-    const width = timeline.clientWidth;
-    if (timeline.width !== width) timeline.width = width;
-    const ctx = timeline.getContext("2d");
-    const h = timeline.height;
-    ctx.clearRect(0, 0, width, h);
-    const at = (frame) => frames.indexOf(frame);
-    if (state.onset != null && state.offset != null && at(state.onset) >= 0 && at(state.offset) >= 0) {
+  // Ticks, interval, marks and the proposal change only on edits; stepping moves the playhead
+  // alone, so each step copies this cached strip instead of redrawing every tick.
+  const timelineStrip = new OffscreenCanvas(1, 1);
+  let timelineStripKey = "";
+  let timelineWidth = timeline.clientWidth;
+  new ResizeObserver(([entry]) => {
+    timelineWidth = Math.round(entry.contentRect.width);
+    drawTimeline();
+  }).observe(timeline);
+
+  function drawTimelineStrip(width, h) {
+    timelineStrip.width = width;
+    timelineStrip.height = h;
+    const ctx = timelineStrip.getContext("2d");
+    const onset = indexOf(state.onset);
+    const offset = indexOf(state.offset);
+    if (onset >= 0 && offset >= 0) {
       ctx.fillStyle = "rgba(36, 99, 235, 0.22)";
-      ctx.fillRect(xOf(at(state.onset)), 0, xOf(at(state.offset)) - xOf(at(state.onset)), h);
+      ctx.fillRect(xOf(onset), 0, xOf(offset) - xOf(onset), h);
     }
     ctx.fillStyle = "#8a94a3";
     for (let i = 0; i < frames.length; i++) {
@@ -171,11 +195,26 @@
       ctx.fillRect(Math.floor(xOf(i)), tall ? h - 16 : h - 8, 1, tall ? 16 : 8);
     }
     for (const [mark, color] of [["onset", "#2463eb"], ["apex", "#d92d20"], ["offset", "#2463eb"]]) {
-      if (state[mark] == null || at(state[mark]) < 0) continue;
+      const index = indexOf(state[mark]);
+      if (index < 0) continue;
       ctx.fillStyle = color;
-      ctx.fillRect(Math.floor(xOf(at(state[mark]))) - 1, 0, 3, h);
+      ctx.fillRect(Math.floor(xOf(index)) - 1, 0, 3, h);
     }
     if (proposal && proposal.index >= 0) drawProposedApex(ctx, width, h);
+  }
+
+  function drawTimeline() {
+    const width = timelineWidth;
+    if (timeline.width !== width) timeline.width = width;
+    const h = timeline.height;
+    const key = [width, h, state.onset, state.apex, state.offset, proposal?.index, proposal?.percent].join();
+    if (key !== timelineStripKey) {
+      drawTimelineStrip(width, h);
+      timelineStripKey = key;
+    }
+    const ctx = timeline.getContext("2d");
+    ctx.clearRect(0, 0, width, h);
+    ctx.drawImage(timelineStrip, 0, 0);
     ctx.fillStyle = "#111";
     ctx.beginPath();
     const cx = xOf(position);
@@ -210,6 +249,7 @@
   }
 
   timeline.addEventListener("pointerdown", (event) => {
+    lastInteraction = performance.now();
     timeline.setPointerCapture(event.pointerId);
     seekFromPointer(event);
   });
@@ -225,7 +265,7 @@
 
   function loopRange() {
     const useLoop = document.getElementById("loop").checked && state.onset != null && state.offset != null;
-    return useLoop ? [frames.indexOf(state.onset), frames.indexOf(state.offset)] : [0, frames.length - 1];
+    return useLoop ? [indexOf(state.onset), indexOf(state.offset)] : [0, frames.length - 1];
   }
 
   function togglePlay() {
@@ -314,7 +354,7 @@
   }
 
   function jumpToMark(mark) {
-    if (state[mark] != null && frames.includes(state[mark])) goTo(frames.indexOf(state[mark]));
+    if (state[mark] != null && indexOf(state[mark]) >= 0) goTo(indexOf(state[mark]));
   }
 
   // --- AU entry -------------------------------------------------------------------------------
@@ -416,6 +456,7 @@
       }
     })();
     if (handled) {
+      lastInteraction = performance.now();
       event.preventDefault();
       if (key.startsWith("Arrow") || key === "Home" || key === "End") pendingKeyTime = event.timeStamp;
     }
@@ -446,7 +487,6 @@
     status.textContent = "Not saved: the server cannot be reached. Your edits are kept here.";
     status.dataset.state = "offline";
   });
-  window.addEventListener("resize", drawTimeline);
 
   // --- the model's proposal -------------------------------------------------------------------
   function legendFor(shown) {
@@ -468,7 +508,7 @@
     proposal = data ? JSON.parse(data.textContent) : null;
     document.getElementById("timeline-legend")?.remove();
     if (proposal) {
-      proposal.index = frames.indexOf(proposal.apex);
+      proposal.index = indexOf(proposal.apex);
       proposal.percent = `${Math.round(proposal.confidence * 100)}%`;
       timeline.after(legendFor(proposal));
       const accept = document.getElementById("accept-apex");
