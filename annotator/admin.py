@@ -1,9 +1,19 @@
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 
-from annotator import services
-from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
+from annotator import active_learning, services
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    DatasetEmotion,
+    JobRun,
+    ModelVersion,
+    QueueSettings,
+    Subject,
+    TrainingRun,
+)
 
 
 class DatasetEmotionInline(admin.TabularInline):
@@ -156,3 +166,78 @@ class JobRunAdmin(admin.ModelAdmin):
     list_filter = ["kind", "status", "queue"]
     search_fields = ["message", "error"]
     readonly_fields = [f.name for f in JobRun._meta.fields]
+
+
+@admin.register(TrainingRun)
+class TrainingRunAdmin(admin.ModelAdmin):
+    """Runs start on the training page or with `manage.py train`; here they are retried or
+    cancelled, never edited: their settings and scores belong to the model version they made."""
+
+    list_display = [
+        "id",
+        "model_name",
+        "protocol",
+        "epochs",
+        "min_status",
+        "created_by",
+        "created_at",
+    ]
+    list_filter = ["model_name", "protocol", "min_status"]
+    search_fields = ["model_name", "selection_key", "datasets__name"]
+    readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["datasets"]
+    actions = ["retry", "cancel"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Retry (resume from the last finished fold)")
+    def retry(self, request, queryset):
+        for training_run in queryset:
+            try:
+                job_run = active_learning.training_run_retry(
+                    training_run=training_run, created_by=request.user
+                )
+            except ValueError as error:  # still active, or finished with a model version
+                self.message_user(request, f"{training_run}: {error}", messages.ERROR)
+            else:
+                self.message_user(request, f"{training_run}: queued again as job #{job_run.pk}.")
+
+    @admin.action(description="Cancel")
+    def cancel(self, request, queryset):
+        for training_run in queryset:
+            if active_learning.training_run_cancel(training_run=training_run):
+                self.message_user(request, f"{training_run}: cancelled.")
+            else:
+                self.message_user(
+                    request, f"{training_run}: not queued or running.", messages.WARNING
+                )
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "model_name", "labelled_clips", "is_active", "created_at"]
+    list_filter = ["is_active", "model_name"]
+    search_fields = ["model_name", "checkpoint_sha256"]
+    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    actions = ["activate"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Activate (order the queue by its proposals)")
+    def activate(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, "Select exactly one model version to activate.", messages.ERROR
+            )
+            return
+        version = queryset.get()
+        job_run = active_learning.model_version_activate(version=version, activated_by=request.user)
+        self.message_user(
+            request, f"{version} is active; scoring the unlabelled clips (job #{job_run.pk})."
+        )
+
+
+@admin.register(QueueSettings)
+class QueueSettingsAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "diversity_weight", "subject_cap", "claim_minutes"]

@@ -3,8 +3,17 @@ from pathlib import Path
 from django import forms
 
 from annotator import services
-from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Subject
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    DatasetEmotion,
+    QueueSettings,
+    Subject,
+    TrainingRun,
+)
 from mlcore.facs import AUCode, AUCodeError, parse_au_string
+from mlcore.models import describe_model, list_models
 
 
 class ClipUploadForm(forms.Form):
@@ -94,3 +103,26 @@ class AdjudicationForm(AnnotationInputForm):
             status=Annotation.Status.SUBMITTED
         ).select_related("coder")
         self.fields["based_on"].label_from_instance = lambda a: f"{a.coder.username}'s annotation"
+
+
+class TrainingStartForm(forms.Form):
+    datasets = forms.ModelMultipleChoiceField(
+        queryset=Dataset.objects.order_by("name"), widget=forms.CheckboxSelectMultiple
+    )
+    model_name = forms.ChoiceField(
+        label="Model",
+        choices=[(name, f"{name}: {describe_model(name)}") for name in list_models()],
+        initial="frl_dgt",
+    )
+    protocol = forms.ChoiceField(choices=TrainingRun.Protocol.choices)
+    epochs = forms.IntegerField(min_value=1, max_value=1000, initial=30, help_text="per fold")
+    min_status = forms.ChoiceField(label="Annotations", choices=TrainingRun.MinStatus.choices)
+    seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
+
+
+class QueueSettingsForm(forms.ModelForm):
+    """Validates with the model's own limits; the view saves through the service."""
+
+    class Meta:
+        model = QueueSettings
+        fields = ["strategy", "diversity_weight", "subject_cap"]

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from annotator.models import (
@@ -19,6 +19,7 @@ from annotator.models import (
     ModelVersion,
     Proposal,
     QueueSettings,
+    TrainingRun,
 )
 from mlcore.agreement import (
     INTENSITY_ORDER,
@@ -378,3 +379,115 @@ def coder_preferences(*, coder) -> CoderPreferences:
     """The coder's workbench preferences, or the defaults while the coder has saved none."""
     return CoderPreferences.objects.filter(coder=coder).first() or CoderPreferences(coder=coder)
 
+
+# --- Training ---------------------------------------------------------------------------------
+
+# The figures mlcore writes for a run (mlcore.training.run._plots), by the name in their URL.
+TRAINING_RUN_PLOTS = {
+    "confusion": "Confusion matrix (pooled over the folds)",
+    "per_fold": "Per-fold UF1 and accuracy",
+    "losses": "Training loss per epoch",
+}
+
+
+def _attempts_prefetch() -> Prefetch:
+    return Prefetch("job_runs", queryset=JobRun.objects.order_by("-created_at"), to_attr="attempts")
+
+
+def training_run_list(*, limit: int = 50) -> list[TrainingRun]:
+    """The latest runs, newest first; `run.attempts[0]` is the current attempt's JobRun."""
+    return list(
+        TrainingRun.objects.select_related("created_by", "model_version")
+        .prefetch_related("datasets", _attempts_prefetch())
+        .order_by("-created_at")[:limit]
+    )
+
+
+def training_run_get(*, training_run_id: int) -> TrainingRun:
+    return (
+        TrainingRun.objects.select_related("created_by", "model_version")
+        .prefetch_related("datasets", _attempts_prefetch())
+        .get(pk=training_run_id)
+    )
+
+
+def training_run_report(*, training_run: TrainingRun) -> dict | None:
+    """The finished run's scores as tables: pooled (full and per dataset part), per fold, and
+    the confusion matrix with its class names. None until the run has metrics."""
+    metrics = training_run.metrics
+    if not metrics:
+        return None
+    pooled = metrics.get("pooled", {})
+    class_names = metrics.get("class_names", [])
+    return {
+        "full": pooled.get("full"),
+        "parts": [(name, scores) for name, scores in sorted(pooled.items()) if name != "full"],
+        "per_fold": metrics.get("per_fold", []),
+        "class_names": class_names,
+        "confusion": list(zip(class_names, metrics.get("confusion_matrix", []), strict=False)),
+        "n_clips": metrics.get("n_clips"),
+        "n_folds": metrics.get("n_folds"),
+        "skipped": metrics.get("n_clips_skipped_without_apex", 0),
+        "proposed_apexes": len(metrics.get("proposed_apexes", [])),
+        "device": metrics.get("device"),
+        "wall_time_s": metrics.get("wall_time_s"),
+    }
+
+
+def training_run_plot_file(*, training_run: TrainingRun, name: str) -> Path | None:
+    """The PNG mlcore wrote for one of TRAINING_RUN_PLOTS, or None (unknown name, no file)."""
+    from annotator.active_learning import training_root  # active_learning imports this module
+
+    if name not in TRAINING_RUN_PLOTS:
+        return None
+    path = training_root(training_run=training_run) / "run" / "plots" / f"{name}.png"
+    return path if path.is_file() else None
+
+
+def training_run_plots(*, training_run: TrainingRun) -> list[tuple[str, str]]:
+    """(name, title) of the run's figures that are on disk."""
+    return [
+        (name, title)
+        for name, title in TRAINING_RUN_PLOTS.items()
+        if training_run_plot_file(training_run=training_run, name=name) is not None
+    ]
+
+
+def model_version_list() -> list[ModelVersion]:
+    """Every version, newest first; `version.infer_runs[0]` is its latest scoring job."""
+    return list(
+        ModelVersion.objects.select_related("training_run")
+        .prefetch_related(
+            "training_run__datasets",
+            Prefetch(
+                "job_runs",
+                queryset=JobRun.objects.filter(kind=JobRun.Kind.INFER).order_by("-created_at"),
+                to_attr="infer_runs",
+            ),
+        )
+        .order_by("-created_at")
+    )
+
+
+def model_version_get(*, version_id: int) -> ModelVersion:
+    return ModelVersion.objects.get(pk=version_id)
+
+
+def model_version_scores() -> list[dict]:
+    """Pooled UF1/UAR of every version that has them, oldest first, for the comparison plots."""
+    rows = []
+    for version in ModelVersion.objects.order_by("created_at", "pk"):
+        full = version.metrics.get("pooled", {}).get("full", {})
+        if "uf1" not in full or "uar" not in full:
+            continue
+        rows.append(
+            {
+                "label": f"v{version.pk}",
+                "created_at": version.created_at,
+                "labelled_clips": version.labelled_clips,
+                "uf1": full["uf1"],
+                "uar": full["uar"],
+                "is_active": version.is_active,
+            }
+        )
+    return rows

@@ -29,4 +29,5 @@ urlpatterns = [
         name="clip-media",
     ),
     path("", include("annotator.urls_datasets")),
+    path("", include("annotator.urls_training")),
 ]

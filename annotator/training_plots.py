@@ -1,0 +1,65 @@
+"""Figures comparing model versions on the training page: scores over time and a learning curve.
+
+Each takes the rows of `selectors.model_version_scores` and returns PNG bytes (matplotlib's Agg
+backend: the web server has no display)."""
+
+import io
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from django.utils import timezone
+from matplotlib.ticker import MaxNLocator
+
+# The figures by the name in their URL, with their titles.
+VERSION_PLOTS = {
+    "history": "UF1 and UAR of each model version over time",
+    "learning-curve": "UF1 and UAR against the number of labelled clips (learning curve)",
+}
+
+
+def version_plot_png(*, name: str, rows: list[dict]) -> bytes:
+    if name not in VERSION_PLOTS:
+        raise ValueError(f"Unknown plot {name!r}; choose one of {', '.join(VERSION_PLOTS)}.")
+    if not rows:
+        raise ValueError("No model version has scores yet.")
+    figure, axes = plt.subplots(figsize=(6, 3.4), dpi=100)
+    if name == "history":
+        # One place per version in training order: versions trained minutes apart stay apart.
+        x = list(range(len(rows)))
+        ticks = [
+            f"{row['label']}\n{timezone.localtime(row['created_at']):%m-%d %H:%M}" for row in rows
+        ]
+        axes.set_xticks(x, ticks, fontsize=7)
+        axes.set_xlabel("model version, trained")
+    else:
+        rows = sorted(rows, key=lambda row: (row["labelled_clips"], row["created_at"]))
+        x = [row["labelled_clips"] for row in rows]
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("labelled clips in the training snapshot")
+    axes.plot(x, [row["uf1"] for row in rows], marker="o", label="UF1", color="#2463eb")
+    axes.plot(x, [row["uar"] for row in rows], marker="s", label="UAR", color="#b54708")
+    for row, position in zip(rows, x, strict=True):
+        if name == "learning-curve" or row["is_active"]:
+            axes.annotate(
+                row["label"] + (" (active)" if row["is_active"] else ""),
+                (position, row["uf1"]),
+                textcoords="offset points",
+                xytext=(0, 7),
+                ha="center",
+                fontsize=7,
+                fontweight="bold" if row["is_active"] else "normal",
+            )
+    if len(rows) == 1:
+        axes.set_xlim(x[0] - 1, x[0] + 1)
+    axes.set_ylim(0, 1.15)
+    axes.set_ylabel("pooled score")
+    axes.set_title(VERSION_PLOTS[name], fontsize=9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()

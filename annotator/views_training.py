@@ -1,0 +1,210 @@
+"""The training page (admins): retrain on a frozen snapshot, follow, cancel and retry runs,
+compare and activate model versions, and choose how the coders' queue is ordered."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from annotator import active_learning, selectors, training_plots
+from annotator.forms import QueueSettingsForm, TrainingStartForm
+from annotator.models import ModelVersion, TrainingRun
+
+TRAINING_PERMISSION = "annotator.add_trainingrun"
+# Sent when a run's attempt has finished, so the parts of the page that only change then
+# (its scores, the model versions) fetch themselves once instead of polling.
+RUN_FINISHED_EVENT = "training-run-finished"
+
+
+def training_admin_required(view):
+    """Signed-out visitors go to the login page; signed-in users without the permission get 403."""
+    return login_required(permission_required(TRAINING_PERMISSION, raise_exception=True)(view))
+
+
+def _training_run_or_404(training_run_id: int) -> TrainingRun:
+    try:
+        return selectors.training_run_get(training_run_id=training_run_id)
+    except TrainingRun.DoesNotExist:
+        raise Http404("No such training run.") from None
+
+
+def _versions_context() -> dict:
+    rows = selectors.model_version_scores()
+    active = next((row["label"] for row in rows if row["is_active"]), "")
+    return {
+        "versions": selectors.model_version_list(),
+        "version_plots": list(training_plots.VERSION_PLOTS.items()) if rows else [],
+        # Part of the figures' URLs: a new or newly active version changes them.
+        "plots_key": f"{len(rows)}-{active}",
+    }
+
+
+def _dashboard(request, *, start_form=None, queue_form=None, status: int = 200) -> HttpResponse:
+    context = {
+        "start_form": start_form or TrainingStartForm(),
+        "queue_form": queue_form or QueueSettingsForm(instance=selectors.queue_settings()),
+        "runs": selectors.training_run_list(),
+        **_versions_context(),
+    }
+    return render(request, "annotator/training/dashboard.html", context, status=status)
+
+
+@training_admin_required
+@require_http_methods(["GET", "POST"])
+def training_dashboard(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        return _dashboard(request)
+    form = TrainingStartForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            training_run = active_learning.training_run_start(
+                datasets=list(data["datasets"]),
+                model_name=data["model_name"],
+                protocol=data["protocol"],
+                epochs=data["epochs"],
+                min_status=data["min_status"],
+                seed=data["seed"],
+                created_by=request.user,
+            )
+        except ValueError as error:  # TrainingBusyError included: another run holds these
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, f"{training_run} queued.")
+            return redirect("training")
+    return _dashboard(request, start_form=form, status=400)
+
+
+@training_admin_required
+@require_POST
+def queue_settings_save(request: HttpRequest) -> HttpResponse:
+    form = QueueSettingsForm(request.POST, instance=selectors.queue_settings())
+    if not form.is_valid():
+        return _dashboard(request, queue_form=form, status=400)
+    saved = active_learning.queue_settings_update(**form.cleaned_data)
+    messages.success(request, f"Queue order saved: {saved.get_strategy_display()}.")
+    return redirect(f"{reverse('training')}#queue-settings")
+
+
+def _run_partial(request: HttpRequest, training_run_id: int, *, action_error: str = ""):
+    training_run = _training_run_or_404(training_run_id)
+    response = render(
+        request,
+        "annotator/training/partials/run.html",
+        {"run": training_run, "action_error": action_error},
+    )
+    attempt = training_run.attempts[0] if training_run.attempts else None
+    if attempt is None or attempt.is_finished:
+        response["HX-Trigger"] = RUN_FINISHED_EVENT
+    return response
+
+
+@training_admin_required
+@require_GET
+def training_run_status(request: HttpRequest, training_run_id: int) -> HttpResponse:
+    if not request.htmx:
+        return redirect("training-run-detail", training_run_id=training_run_id)
+    return _run_partial(request, training_run_id)
+
+
+def _run_action_done(request, training_run_id: int, *, error: str, done: str) -> HttpResponse:
+    if request.htmx:
+        return _run_partial(request, training_run_id, action_error=error)
+    if error:
+        messages.error(request, error)
+    else:
+        messages.success(request, done)
+    return redirect("training")
+
+
+@training_admin_required
+@require_POST
+def training_run_cancel(request: HttpRequest, training_run_id: int) -> HttpResponse:
+    training_run = _training_run_or_404(training_run_id)
+    cancelled = active_learning.training_run_cancel(training_run=training_run)
+    return _run_action_done(
+        request,
+        training_run.pk,
+        error="" if cancelled else "Nothing to cancel: this run is not queued or running.",
+        done=f"{training_run} cancelled.",
+    )
+
+
+@training_admin_required
+@require_POST
+def training_run_retry(request: HttpRequest, training_run_id: int) -> HttpResponse:
+    training_run = _training_run_or_404(training_run_id)
+    try:
+        active_learning.training_run_retry(training_run=training_run, created_by=request.user)
+    except ValueError as error:  # still active, or already finished with a model version
+        message = str(error)
+    else:
+        message = ""
+    return _run_action_done(
+        request, training_run.pk, error=message, done=f"{training_run} queued again."
+    )
+
+
+@training_admin_required
+@require_GET
+def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpResponse:
+    training_run = _training_run_or_404(training_run_id)
+    context = {
+        "run": training_run,
+        "report": selectors.training_run_report(training_run=training_run),
+        "plots": selectors.training_run_plots(training_run=training_run),
+    }
+    template = (
+        "annotator/training/partials/run_report.html"
+        if request.htmx
+        else "annotator/training/run_detail.html"
+    )
+    return render(request, template, context)
+
+
+@training_admin_required
+@require_GET
+def training_run_plot(request: HttpRequest, training_run_id: int, name: str) -> FileResponse:
+    training_run = _training_run_or_404(training_run_id)
+    path = selectors.training_run_plot_file(training_run=training_run, name=name)
+    if path is None:
+        raise Http404(f"This run has no {name!r} figure.")
+    return FileResponse(path.open("rb"), content_type="image/png")
+
+
+@training_admin_required
+@require_GET
+def model_versions(request: HttpRequest) -> HttpResponse:
+    if not request.htmx:
+        return redirect(f"{reverse('training')}#model-versions")
+    return render(request, "annotator/training/partials/versions.html", _versions_context())
+
+
+@training_admin_required
+@require_POST
+def model_version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
+    try:
+        version = selectors.model_version_get(version_id=version_id)
+    except ModelVersion.DoesNotExist:
+        raise Http404("No such model version.") from None
+    job_run = active_learning.model_version_activate(version=version, activated_by=request.user)
+    if request.htmx:
+        return render(request, "annotator/training/partials/versions.html", _versions_context())
+    messages.success(
+        request, f"{version} is active; scoring the unlabelled clips (job #{job_run.pk})."
+    )
+    return redirect(f"{reverse('training')}#model-versions")
+
+
+@training_admin_required
+@require_GET
+def model_version_plot(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in training_plots.VERSION_PLOTS:
+        raise Http404(f"No figure named {name!r}.")
+    rows = selectors.model_version_scores()
+    if not rows:
+        raise Http404("No model version has scores yet.")
+    png = training_plots.version_plot_png(name=name, rows=rows)
+    return HttpResponse(png, content_type="image/png")
