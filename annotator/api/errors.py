@@ -31,6 +31,14 @@ class Conflict(exceptions.APIException):
         super().__init__({field or "detail": [exceptions.ErrorDetail(detail, code=code)]})
 
 
+class Invalid(exceptions.ValidationError):
+    """Input that passed the serializer but is wrong in context (a duplicate name, an unknown
+    layer): 400 with one error on `field`, or on the request as a whole."""
+
+    def __init__(self, detail: str, *, code: str, field: str | None = None) -> None:
+        super().__init__({field or "detail": [exceptions.ErrorDetail(detail, code=code)]})
+
+
 class PayloadTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_code = "too_large"

@@ -2,7 +2,16 @@
 
 import django_filters
 
-from annotator.models import Annotation, Clip, Dataset, JobRun, Subject
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    JobRun,
+    ModelVersion,
+    Proposal,
+    Subject,
+    TrainingRun,
+)
 
 
 class DatasetFilter(django_filters.FilterSet):
@@ -55,3 +64,40 @@ class JobRunFilter(django_filters.FilterSet):
     class Meta:
         model = JobRun
         fields = ["kind", "status", "clip"]
+
+
+class JobStatusFilter(django_filters.FilterSet):
+    """Imports and exports: jobs of one kind already."""
+
+    class Meta:
+        model = JobRun
+        fields = ["status"]
+
+
+class TrainingRunFilter(django_filters.FilterSet):
+    dataset = django_filters.ModelChoiceFilter(
+        field_name="datasets", queryset=Dataset.objects.all(), help_text="Runs that train on it"
+    )
+
+    class Meta:
+        model = TrainingRun
+        fields = ["dataset", "model_name", "protocol"]
+
+
+class ModelVersionFilter(django_filters.FilterSet):
+    class Meta:
+        model = ModelVersion
+        fields = ["is_active", "model_name"]
+
+
+class ProposalFilter(django_filters.FilterSet):
+    model_version = django_filters.ModelChoiceFilter(
+        queryset=ModelVersion.objects.all(), help_text="Default: the active version"
+    )
+    dataset = django_filters.ModelChoiceFilter(
+        field_name="clip__subject__dataset", queryset=Dataset.objects.all()
+    )
+
+    class Meta:
+        model = Proposal
+        fields = ["clip", "model_version", "dataset", "predicted_class"]

@@ -4,7 +4,8 @@ and the role follows:
 
 - coders: view datasets and clips, change (their own) annotations;
 - reviewers: also `adjudicate_annotation` and `view_jobrun`;
-- admins: every annotator permission (upload, reprocess; later train, activate, import, export).
+- admins: every annotator permission (upload, reprocess, train, activate model versions, read
+  proposals, import, export).
 
 An action a view does not list is refused, so a new action is closed until someone opens it.
 """

@@ -5,13 +5,23 @@ separate because what a client may send (a revision, a clip id) differs from wha
 
 import math
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotator import selectors
-from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
+from annotator import dataset_io, selectors
+from annotator.models import (
+    Annotation,
+    Clip,
+    Dataset,
+    DatasetEmotion,
+    JobRun,
+    TrainingRun,
+)
+from annotator.views_datasets import DatasetImportForm
 from mlcore.facs import INTENSITIES, LATERALITIES, AUCode, AUCodeError
+from mlcore.models import list_models
 
 MAX_FRAME = 2**31 - 1
 
@@ -66,6 +76,8 @@ class JobRunOutputSerializer(serializers.Serializer):
     error = serializers.CharField()
     result = serializers.JSONField()
     clip = serializers.IntegerField(source="clip_id", allow_null=True)
+    training_run = serializers.IntegerField(source="training_run_id", allow_null=True)
+    model_version = serializers.IntegerField(source="model_version_id", allow_null=True)
     is_finished = serializers.BooleanField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
@@ -257,6 +269,82 @@ class AgreementReportOutputSerializer(serializers.Serializer):
         return [{"au": number, "rate": rate} for number, rate in report["au_base_rates"]]
 
 
+class TrainingRunOutputSerializer(serializers.Serializer):
+    """A run read with its attempts prefetched newest first as `attempts` (the views' queryset
+    and selectors.training_run_get do so): the first is the attempt the run's state is."""
+
+    id = serializers.IntegerField()
+    datasets = serializers.SerializerMethodField()
+    model_name = serializers.CharField()
+    model_options = serializers.JSONField()
+    protocol = serializers.ChoiceField(choices=TrainingRun.Protocol.choices)
+    epochs = serializers.IntegerField()
+    seed = serializers.IntegerField()
+    min_status = serializers.ChoiceField(choices=TrainingRun.MinStatus.choices)
+    snapshot_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the annotations were frozen (the first attempt)."
+    )
+    snapshot = serializers.JSONField(help_text="Counts of the frozen labels")
+    metrics = serializers.JSONField(help_text="LOSO scores once the run finished; {} before")
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    created_at = serializers.DateTimeField()
+    model_version = serializers.SerializerMethodField()
+    latest_job = serializers.SerializerMethodField()
+
+    def get_datasets(self, training_run: TrainingRun) -> list[int]:
+        return [dataset.pk for dataset in training_run.datasets.all()]
+
+    def get_model_version(self, training_run: TrainingRun) -> int | None:
+        version = getattr(training_run, "model_version", None)
+        return version.pk if version else None
+
+    @extend_schema_field(JobRunOutputSerializer(allow_null=True))
+    def get_latest_job(self, training_run: TrainingRun) -> dict | None:
+        attempts = training_run.attempts
+        return JobRunOutputSerializer(attempts[0]).data if attempts else None
+
+
+class ModelVersionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    training_run = serializers.IntegerField(source="training_run_id")
+    model_name = serializers.CharField()
+    config = serializers.JSONField()
+    metrics = serializers.JSONField()
+    labelled_clips = serializers.IntegerField()
+    checkpoint_sha256 = serializers.CharField()
+    is_active = serializers.BooleanField(
+        help_text="The version whose proposals order the coding queue"
+    )
+    activated_at = serializers.DateTimeField(allow_null=True)
+    created_at = serializers.DateTimeField()
+    proposal_count = serializers.IntegerField()
+
+
+class ProposalOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    clip = serializers.IntegerField(source="clip_id")
+    model_version = serializers.IntegerField(source="model_version_id")
+    onset = serializers.IntegerField()
+    apex = serializers.IntegerField(help_text="The proposed apex frame")
+    apex_confidence = serializers.FloatField()
+    probabilities = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text="Per composite class: negative, positive, surprise",
+    )
+    predicted_class = serializers.CharField()
+    entropy = serializers.FloatField(help_text="Higher: more uncertain")
+    margin = serializers.FloatField(help_text="Top two probabilities apart; lower: more uncertain")
+    bald = serializers.FloatField(help_text="MC-dropout disagreement; higher: more uncertain")
+    novelty = serializers.FloatField(help_text="0..1, distance from the scored pool's centre")
+    created_at = serializers.DateTimeField()
+
+
+class ProposalDetailOutputSerializer(ProposalOutputSerializer):
+    embedding = serializers.ListField(
+        child=serializers.FloatField(), help_text="The model's feature vector of the clip"
+    )
+
+
 class TokenOutputSerializer(serializers.Serializer):
     key = serializers.CharField(help_text="Send as `Authorization: Token <key>`.")
     created = serializers.DateTimeField()
@@ -384,6 +472,88 @@ class FramesQueryInputSerializer(serializers.Serializer):
     layer = serializers.CharField(
         required=False, max_length=50, help_text="Only this layer (frame, aligned-224, motion)"
     )
+
+
+class TrainingRunStartInputSerializer(serializers.Serializer):
+    datasets = serializers.PrimaryKeyRelatedField(
+        many=True, queryset=Dataset.objects.all(), help_text="Dataset ids to train on"
+    )
+    model_name = serializers.ChoiceField(choices=list_models())
+    protocol = serializers.ChoiceField(
+        choices=TrainingRun.Protocol.choices, default=TrainingRun.Protocol.LOSO
+    )
+    epochs = serializers.IntegerField(min_value=1, max_value=1000, default=30, help_text="per fold")
+    min_status = serializers.ChoiceField(
+        choices=TrainingRun.MinStatus.choices,
+        default=TrainingRun.MinStatus.ADJUDICATED,
+        help_text="Which annotations the snapshot takes",
+    )
+    seed = serializers.IntegerField(min_value=0, max_value=MAX_FRAME, default=0)
+
+    def validate_datasets(self, datasets: list[Dataset]) -> list[Dataset]:
+        # A repeated id would make another selection, slipping past "one run per selection".
+        return list({dataset.pk: dataset for dataset in datasets}.values())
+
+
+class DatasetImportInputSerializer(serializers.Serializer):
+    """The import page's fields. Its form also checks the server paths (they exist, and lie
+    inside MESTUDIO_IMPORT_ROOTS when set), so both ways in check them alike."""
+
+    import_format = serializers.ChoiceField(choices=list(dataset_io.IMPORT_FORMATS))
+    frames = serializers.CharField(
+        max_length=1000,
+        help_text="Frames folder on the server: CASME2_RAW, SAMM, SMIC/HS or a generic layout",
+    )
+    annotations = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        help_text="Coding sheet (.xlsx) or generic CSV on the server; SMIC-HS has none",
+    )
+    dataset_name = serializers.CharField(
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        help_text="Default: CASME II, SAMM, SMIC-HS; a generic CSV's file name",
+    )
+    default_fps = serializers.FloatField(
+        min_value=1.0,
+        max_value=100_000.0,
+        required=False,
+        allow_null=True,
+        help_text="Required for generic CSV",
+    )
+    preprocess = serializers.BooleanField(default=True, help_text="Queue preprocessing")
+
+    def validate(self, attrs: dict) -> dict:
+        form = DatasetImportForm(data=attrs)
+        try:
+            valid = form.is_valid()
+        except OSError as error:
+            # A path the operating system refuses to look up (a name too long, a folder it may
+            # not enter) is bad input, not a server failure.
+            raise serializers.ValidationError(
+                f"The server cannot look up {error.filename}: {error.strerror}.",
+                code="unreadable_path",
+            ) from None
+        if not valid:
+            raise DjangoValidationError(form.errors.as_data())
+        return form.cleaned_data
+
+
+class CompositeExportInputSerializer(serializers.Serializer):
+    datasets = serializers.PrimaryKeyRelatedField(
+        many=True,
+        queryset=Dataset.objects.all(),
+        required=False,
+        help_text="Dataset ids; empty or left out: every dataset",
+    )
+    # The same choice as a training run's: its snapshot is this export.
+    min_status = serializers.ChoiceField(
+        choices=TrainingRun.MinStatus.choices, default=TrainingRun.MinStatus.ADJUDICATED
+    )
+    flows = serializers.BooleanField(default=False, help_text="Add STSTNet optical-flow folders")
 
 
 class LoginInputSerializer(serializers.Serializer):

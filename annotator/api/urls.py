@@ -14,6 +14,11 @@ router.register("annotations", views.AnnotationViewSet, basename="api-annotation
 router.register("queue", views.QueueViewSet, basename="api-queue")
 router.register("reviews", views.ReviewViewSet, basename="api-review")
 router.register("jobs", views.JobRunViewSet, basename="api-job")
+router.register("training-runs", views.TrainingRunViewSet, basename="api-training-run")
+router.register("model-versions", views.ModelVersionViewSet, basename="api-model-version")
+router.register("proposals", views.ProposalViewSet, basename="api-proposal")
+router.register("imports", views.DatasetImportViewSet, basename="api-import")
+router.register("exports", views.CompositeExportViewSet, basename="api-export")
 
 urlpatterns = [
     *router.urls,

@@ -2,14 +2,14 @@
 output serializer. Errors raised by services (ValidationError, StaleRevisionError) become error
 bodies in annotator.api.errors, so views do not catch them.
 
-Each resource is one viewset registered in annotator.api.urls; a new resource (training runs,
-model versions, proposals, imports, exports) is one more viewset with its `required_perms`.
+Each resource is one viewset registered in annotator.api.urls, with the permissions each of its
+actions needs.
 """
 
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
@@ -24,12 +24,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from annotator import active_learning, selectors, services
-from annotator.api import filters, tokens
+from annotator import active_learning, dataset_io, selectors, services
+from annotator.api import filters, logins, tokens
 from annotator.api import serializers as s
-from annotator.api.errors import Conflict, PayloadTooLarge
+from annotator.api.errors import Conflict, Invalid, PayloadTooLarge
 from annotator.api.permissions import ActionPermissions, is_reviewer
-from annotator.models import Annotation, Clip, JobRun, Subject
+from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
 from annotator.views import FRAME_CACHE_CONTROL
 
 
@@ -44,6 +44,29 @@ class RoleViewSet(viewsets.GenericViewSet):
         return self.output_serializers.get(self.action, self.serializer_class)
 
 
+# List and retrieve, both open to `read_perms`; further actions name theirs in `required_perms`.
+# (Not a docstring: the schema would show it as the description of every resource without one.)
+class ReadViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
+    read_perms: list[str] = []
+
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.required_perms = {
+            **cls.required_perms,
+            "list": cls.read_perms,
+            "retrieve": cls.read_perms,
+        }
+
+
+def _accepted(body: dict, *, location: str, request: Request) -> Response:
+    """202: the work is queued; Location is where to follow it."""
+    return Response(
+        body,
+        status=status.HTTP_202_ACCEPTED,
+        headers={"Location": request.build_absolute_uri(location)},
+    )
+
+
 def _parse(serializer_class, data, **kwargs) -> dict:
     serializer = serializer_class(data=data, **kwargs)
     serializer.is_valid(raise_exception=True)
@@ -53,12 +76,9 @@ def _parse(serializer_class, data, **kwargs) -> dict:
 # --- Datasets and subjects ------------------------------------------------------------------------
 
 
-class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
-    required_perms = {
-        "list": ["annotator.view_dataset"],
-        "retrieve": ["annotator.view_dataset"],
-        "agreement": ["annotator.adjudicate_annotation"],
-    }
+class DatasetViewSet(ReadViewSet):
+    read_perms = ["annotator.view_dataset"]
+    required_perms = {"agreement": ["annotator.adjudicate_annotation"]}
     serializer_class = s.DatasetOutputSerializer
     filterset_class = filters.DatasetFilter
     ordering_fields = ["name", "created_at", "id"]
@@ -82,11 +102,8 @@ class DatasetViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewS
         return Response(s.AgreementReportOutputSerializer(report).data)
 
 
-class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
-    required_perms = {
-        "list": ["annotator.view_subject"],
-        "retrieve": ["annotator.view_subject"],
-    }
+class SubjectViewSet(ReadViewSet):
+    read_perms = ["annotator.view_subject"]
     serializer_class = s.SubjectOutputSerializer
     filterset_class = filters.SubjectFilter
     ordering_fields = ["code", "id"]
@@ -99,10 +116,9 @@ class SubjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewS
 # --- Clips ----------------------------------------------------------------------------------------
 
 
-class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
+class ClipViewSet(ReadViewSet):
+    read_perms = ["annotator.view_clip"]
     required_perms = {
-        "list": ["annotator.view_clip"],
-        "retrieve": ["annotator.view_clip"],
         "frames": ["annotator.view_clip"],
         "create": ["annotator.add_clip"],
         "reprocess": ["annotator.change_clip"],
@@ -138,28 +154,23 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet)
         except DjangoValidationError as error:
             if error.code == "too_large":
                 raise PayloadTooLarge(error.messages[0]) from None
-            raise exceptions.ValidationError(
-                {"source": [exceptions.ErrorDetail(error.messages[0], code=error.code)]}
-            ) from None
+            raise Invalid(error.messages[0], code=error.code, field="source") from None
         dataset, code = data["dataset"], data["subject_code"]
         name = data.get("name") or upload.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         if Clip.objects.filter(subject__dataset=dataset, subject__code=code, name=name).exists():
-            raise exceptions.ValidationError(
-                {
-                    "name": [
-                        exceptions.ErrorDetail(
-                            f"{dataset} already has a clip {name!r} for subject {code}.",
-                            code="unique",
-                        )
-                    ]
-                }
+            raise Invalid(
+                f"{dataset} already has a clip {name!r} for subject {code}.",
+                code="unique",
+                field="name",
             )
         subject, _ = Subject.objects.get_or_create(dataset=dataset, code=code)
         clip = Clip(subject=subject, name=name, fps=data.get("fps") or dataset.default_fps)
         job_run = services.clip_upload(clip=clip, upload=upload, created_by=request.user)
-        body = s.ClipUploadOutputSerializer({"clip": clip, "job": job_run}).data
-        location = request.build_absolute_uri(reverse("api-clip-detail", args=[clip.pk]))
-        return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": location})
+        return _accepted(
+            s.ClipUploadOutputSerializer({"clip": clip, "job": job_run}).data,
+            location=reverse("api-clip-detail", args=[clip.pk]),
+            request=request,
+        )
 
     @extend_schema(
         request=None,
@@ -199,15 +210,10 @@ class ClipViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet)
         layers = selectors.clip_media_layers(clip=clip)
         if "layer" in query:
             if query["layer"] not in layers:
-                raise exceptions.ValidationError(
-                    {
-                        "layer": [
-                            exceptions.ErrorDetail(
-                                f"{query['layer']!r} is not one of {', '.join(layers)}.",
-                                code="invalid_choice",
-                            )
-                        ]
-                    }
+                raise Invalid(
+                    f"{query['layer']!r} is not one of {', '.join(layers)}.",
+                    code="invalid_choice",
+                    field="layer",
                 )
             layers = [query["layer"]]
         body = s.ClipFramesOutputSerializer.build(clip=clip, layers=layers, request=request)
@@ -250,15 +256,14 @@ class ClipMediaView(APIView):
 # --- Annotations ----------------------------------------------------------------------------------
 
 
-class AnnotationViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
+class AnnotationViewSet(ReadViewSet):
     """Coders see and edit only their own annotations (coding is blind); reviewers also see every
     submitted and adjudicated one. Another coder's draft is never visible: it answers 404."""
 
     # The rows depend on the user (get_queryset); this names the model for the schema.
     queryset = Annotation.objects.none()
+    read_perms = ["annotator.view_annotation"]
     required_perms = {
-        "list": ["annotator.view_annotation"],
-        "retrieve": ["annotator.view_annotation"],
         "create": ["annotator.change_annotation"],
         "partial_update": ["annotator.change_annotation"],
         "submit": ["annotator.change_annotation"],
@@ -394,15 +399,12 @@ class QueueViewSet(mixins.ListModelMixin, RoleViewSet):
 # --- Review ---------------------------------------------------------------------------------------
 
 
-class ReviewViewSet(mixins.ListModelMixin, RoleViewSet):
+class ReviewViewSet(ReadViewSet):
     """Per clip: the submitted annotations side by side, pairwise agreement, and the final
     (adjudicated) annotation, which reviewers record with POST .../adjudication/."""
 
-    required_perms = {
-        "list": ["annotator.adjudicate_annotation"],
-        "retrieve": ["annotator.adjudicate_annotation"],
-        "adjudication": ["annotator.adjudicate_annotation"],
-    }
+    read_perms = ["annotator.adjudicate_annotation"]
+    required_perms = {"adjudication": ["annotator.adjudicate_annotation"]}
     serializer_class = s.ReviewListOutputSerializer
     filterset_class = filters.ReviewFilter
     ordering_fields = ["created_at", "id"]
@@ -440,15 +442,10 @@ class ReviewViewSet(mixins.ListModelMixin, RoleViewSet):
         data = _parse(s.AdjudicationInputSerializer, request.data)
         based_on = data.get("based_on")
         if based_on is not None and based_on.clip_id != clip.pk:
-            raise exceptions.ValidationError(
-                {
-                    "based_on": [
-                        exceptions.ErrorDetail(
-                            f"Annotation {based_on.pk} is not of clip {clip.pk}.",
-                            code="wrong_clip",
-                        )
-                    ]
-                }
+            raise Invalid(
+                f"Annotation {based_on.pk} is not of clip {clip.pk}.",
+                code="wrong_clip",
+                field="based_on",
             )
         existed = selectors.annotation_adjudicated(clip=clip) is not None
         final = services.annotation_adjudicate(
@@ -472,12 +469,11 @@ class ReviewViewSet(mixins.ListModelMixin, RoleViewSet):
 # --- Jobs -----------------------------------------------------------------------------------------
 
 
-class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSet):
+class JobRunViewSet(ReadViewSet):
     """Progress of long jobs. Reviewers and admins see every job; others the jobs they started."""
 
     # The rows depend on the user (get_queryset); this names the model for the schema.
     queryset = JobRun.objects.none()
-    required_perms = {"list": [], "retrieve": []}
     serializer_class = s.JobRunOutputSerializer
     filterset_class = filters.JobRunFilter
     ordering_fields = ["created_at", "id"]
@@ -488,6 +484,249 @@ class JobRunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, RoleViewSe
         if user.has_perm("annotator.view_jobrun"):
             return JobRun.objects.all()
         return JobRun.objects.filter(created_by=user)
+
+
+# --- Training and model versions (admins) ---------------------------------------------------------
+
+
+class TrainingRunViewSet(ReadViewSet):
+    """Retraining on a frozen snapshot of the chosen datasets' annotations. Each attempt is a job;
+    `latest_job` is the current one, and a retry resumes after the folds already finished."""
+
+    read_perms = ["annotator.view_trainingrun"]
+    required_perms = {
+        "create": ["annotator.add_trainingrun"],
+        "cancel": ["annotator.change_trainingrun"],
+        "retry": ["annotator.change_trainingrun"],
+    }
+    serializer_class = s.TrainingRunOutputSerializer
+    filterset_class = filters.TrainingRunFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        attempts = Prefetch(
+            "job_runs", queryset=JobRun.objects.order_by("-created_at"), to_attr="attempts"
+        )
+        return TrainingRun.objects.select_related("created_by", "model_version").prefetch_related(
+            "datasets", attempts
+        )
+
+    def _body(self, training_run: TrainingRun) -> dict:
+        return s.TrainingRunOutputSerializer(self.get_queryset().get(pk=training_run.pk)).data
+
+    @extend_schema(
+        request=s.TrainingRunStartInputSerializer,
+        responses={
+            202: s.TrainingRunOutputSerializer,
+            409: OpenApiResponse(description="A run on these datasets is queued or running."),
+        },
+        summary="Start a training run (queued on the train queue)",
+    )
+    def create(self, request: Request) -> Response:
+        data = _parse(s.TrainingRunStartInputSerializer, request.data)
+        try:
+            training_run = active_learning.training_run_start(created_by=request.user, **data)
+        except active_learning.TrainingBusyError as error:
+            raise Conflict(str(error), code="training_busy") from None
+        except ValueError as error:
+            raise Invalid(str(error), code="invalid") from None
+        return _accepted(
+            self._body(training_run),
+            location=reverse("api-training-run-detail", args=[training_run.pk]),
+            request=request,
+        )
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: s.TrainingRunOutputSerializer,
+            409: OpenApiResponse(description="The run is not queued or running."),
+        },
+        summary="Cancel the run's current attempt (the worker stops at its next epoch)",
+    )
+    @action(detail=True, methods=["post"])
+    def cancel(self, request: Request, pk=None) -> Response:
+        training_run = self.get_object()
+        if not active_learning.training_run_cancel(training_run=training_run):
+            raise Conflict(
+                f"Training run {training_run.pk} is not queued or running.", code="not_running"
+            )
+        return Response(self._body(training_run))
+
+    @extend_schema(
+        request=None,
+        responses={
+            202: s.TrainingRunOutputSerializer,
+            409: OpenApiResponse(description="Still queued or running, or already finished."),
+        },
+        summary="Try a failed or cancelled run again, resuming after its finished folds",
+    )
+    @action(detail=True, methods=["post"])
+    def retry(self, request: Request, pk=None) -> Response:
+        training_run = self.get_object()
+        try:
+            active_learning.training_run_retry(training_run=training_run, created_by=request.user)
+        except active_learning.TrainingBusyError as error:
+            raise Conflict(str(error), code="training_busy") from None
+        except ValueError as error:
+            raise Conflict(str(error), code="already_finished") from None
+        return _accepted(
+            self._body(training_run),
+            location=reverse("api-training-run-detail", args=[training_run.pk]),
+            request=request,
+        )
+
+
+class ModelVersionViewSet(ReadViewSet):
+    """The model each successful training run produced; the active one orders the queue."""
+
+    read_perms = ["annotator.view_modelversion"]
+    required_perms = {"activate": ["annotator.change_modelversion"]}
+    serializer_class = s.ModelVersionOutputSerializer
+    filterset_class = filters.ModelVersionFilter
+    ordering_fields = ["created_at", "labelled_clips", "id"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        return ModelVersion.objects.annotate(proposal_count=Count("proposals"))
+
+    @extend_schema(
+        request=None,
+        responses={202: s.JobRunOutputSerializer},
+        summary="Make this the active version and score the unlabelled clips with it",
+    )
+    @action(detail=True, methods=["post"])
+    def activate(self, request: Request, pk=None) -> Response:
+        job_run = active_learning.model_version_activate(
+            version=self.get_object(), activated_by=request.user
+        )
+        job_run.refresh_from_db()  # the service links the version to the row with an UPDATE
+        return _accepted(
+            s.JobRunOutputSerializer(job_run).data,
+            location=reverse("api-job-detail", args=[job_run.pk]),
+            request=request,
+        )
+
+
+class ProposalViewSet(ReadViewSet):
+    """What a model version says about each clip nobody adjudicated: apex, class, uncertainty.
+    The most uncertain first (`ordering=-entropy`); also `margin` (small: uncertain), `-bald`.
+
+    Coders do not read these here: the workbench shows a coder the proposal of the clip being
+    coded, unless they code blind, and records that their draft became model-assisted."""
+
+    read_perms = ["annotator.view_proposal"]
+    serializer_class = s.ProposalOutputSerializer
+    # The embedding is hundreds of numbers per clip: only a single proposal carries it.
+    output_serializers = {"retrieve": s.ProposalDetailOutputSerializer}
+    filterset_class = filters.ProposalFilter
+    ordering_fields = ["entropy", "margin", "bald", "novelty", "created_at", "id"]
+    ordering = ["-entropy"]
+
+    def get_queryset(self):
+        if self.action != "list":
+            return Proposal.objects.all()
+        proposals = Proposal.objects.defer("embedding")
+        if not self.request.query_params.get("model_version"):
+            proposals = proposals.filter(model_version__is_active=True)
+        return proposals
+
+
+# --- Dataset imports and exports (admins) ---------------------------------------------------------
+
+
+class JobKindViewSet(ReadViewSet):
+    """The jobs of one kind, started with POST and followed like any job: status, progress,
+    message, and the result (the import's report, the export's summary) once it succeeded."""
+
+    job_kind: str
+    read_perms = ["annotator.add_dataset"]
+    required_perms = {"create": ["annotator.add_dataset"]}
+    serializer_class = s.JobRunOutputSerializer
+    filterset_class = filters.JobStatusFilter
+    ordering_fields = ["created_at", "id"]
+    ordering = ["-created_at"]
+
+    def get_queryset(self):
+        return JobRun.objects.filter(kind=self.job_kind)
+
+    def _started(self, job_run: JobRun) -> Response:
+        return _accepted(
+            s.JobRunOutputSerializer(job_run).data,
+            location=reverse(f"{self.basename}-detail", args=[job_run.pk]),
+            request=self.request,
+        )
+
+
+class DatasetImportViewSet(JobKindViewSet):
+    job_kind = JobRun.Kind.IMPORT
+
+    @extend_schema(
+        request=s.DatasetImportInputSerializer,
+        responses={202: s.JobRunOutputSerializer},
+        summary="Import a dataset from folders on the server (its report is the job's result)",
+    )
+    def create(self, request: Request) -> Response:
+        data = _parse(s.DatasetImportInputSerializer, request.data)
+        try:
+            job_run = dataset_io.dataset_import_start(created_by=request.user, **data)
+        except ValueError as error:
+            raise Invalid(str(error), code="invalid") from None
+        return self._started(job_run)
+
+
+class CompositeExportViewSet(JobKindViewSet):
+    job_kind = JobRun.Kind.EXPORT
+    required_perms = {**JobKindViewSet.required_perms, "download": ["annotator.add_dataset"]}
+
+    @extend_schema(
+        request=s.CompositeExportInputSerializer,
+        responses={202: s.JobRunOutputSerializer},
+        summary="Export the composite set (MEGC2019 ground truth, LOSO folds, crops) as a zip",
+    )
+    def create(self, request: Request) -> Response:
+        data = _parse(s.CompositeExportInputSerializer, request.data)
+        chosen = data.get("datasets")
+        job_run = dataset_io.composite_export_start(
+            created_by=request.user,
+            dataset_ids=sorted({dataset.pk for dataset in chosen}) if chosen else None,
+            min_status=data["min_status"],
+            flows=data["flows"],
+        )
+        return self._started(job_run)
+
+    @extend_schema(
+        responses={
+            (200, "application/zip"): OpenApiTypes.BINARY,
+            404: OpenApiResponse(description="No such export, or its file was removed."),
+            409: OpenApiResponse(description="The export has not succeeded (yet)."),
+        },
+        summary="Download the finished export's zip",
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        filter_backends=[],
+        pagination_class=None,
+        content_negotiation_class=JSONErrorsOnly,
+    )
+    def download(self, request: Request, pk=None) -> FileResponse:
+        job_run = self.get_object()
+        if job_run.status != JobRun.Status.SUCCEEDED:
+            raise Conflict(
+                f"Export {job_run.pk} is {job_run.status}; only a succeeded export has a file.",
+                code="not_finished" if not job_run.is_finished else "not_succeeded",
+            )
+        path = dataset_io.export_zip_path(job_run=job_run)
+        if not path.is_file():
+            raise exceptions.NotFound(f"The file of export {job_run.pk} was removed.")
+        return FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=f"composite-export-{job_run.pk}.zip",
+            content_type="application/zip",
+        )
 
 
 # --- Tokens ---------------------------------------------------------------------------------------
@@ -536,7 +775,8 @@ class TokenView(APIView):
 
 
 class LoginTokenView(APIView):
-    """For scripts: trade a username and password for the user's token (throttled)."""
+    """For scripts: trade a username and password for the user's token. Throttled per client,
+    and failed passwords count with the log-in page's (annotator.api.logins)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -551,12 +791,16 @@ class LoginTokenView(APIView):
     )
     def post(self, request: Request) -> Response:
         data = _parse(s.LoginInputSerializer, request.data)
-        user = authenticate(request, username=data["username"], password=data["password"])
+        username = data["username"]
+        wait = logins.login_refusal_seconds(request=request, username=username)
+        if wait:
+            refused = exceptions.Throttled(detail=logins.refusal_message(wait=wait))
+            refused.wait = wait  # sets Retry-After; the message already says how long
+            raise refused
+        user = authenticate(request, username=username, password=data["password"])
         if user is None:
-            raise exceptions.ValidationError(
-                exceptions.ErrorDetail(
-                    "Unknown username or wrong password.", code="invalid_credentials"
-                )
-            )
+            logins.login_failure_record(request=request, username=username)
+            raise Invalid("Unknown username or wrong password.", code="invalid_credentials")
+        logins.login_failures_forget(username=username)
         token = tokens.token_get(user=user) or tokens.token_create(user=user)
         return Response(s.TokenOutputSerializer(token).data)

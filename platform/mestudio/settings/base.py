@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "annotator",
 ]
 
@@ -126,6 +127,14 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": "10/min", "tokens": "20/min"},
 }
 
+# Failed password checks on the log-in page and the token endpoint (annotator.api.logins): per
+# username, and per client address, which an office behind one address shares. The counts live
+# in the default cache, per process unless CACHES names a shared one (Redis): with several
+# gunicorn workers each then counts on its own.
+LOGIN_FAILURE_LIMIT = 5
+LOGIN_CLIENT_FAILURE_LIMIT = 20
+LOGIN_FAILURE_WINDOW_SECONDS = 300
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "MEStudio API",
     "DESCRIPTION": (
@@ -135,6 +144,10 @@ SPECTACULAR_SETTINGS = {
     ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs pages load Swagger UI and Redoc from our static files, not from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "SCHEMA_PATH_PREFIX": r"/api/v[0-9]+",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
@@ -144,6 +157,7 @@ SPECTACULAR_SETTINGS = {
         "AnnotationStatusEnum": "annotator.models.Annotation.Status",
         "IngestStatusEnum": "annotator.models.Clip.IngestStatus",
         "JobRunStatusEnum": "annotator.models.JobRun.Status",
+        "MinStatusEnum": "annotator.models.TrainingRun.MinStatus",
     },
 }
 

@@ -26,9 +26,17 @@ MAX_EXAMPLES = 8
 
 @pytest.fixture
 def populated(ready_clip):
-    """Rows for the fuzzer to find: a preprocessed clip, drafts, submitted and final codings."""
+    """Rows for the fuzzer to find: a preprocessed clip, drafts, submitted and final codings,
+    a finished and a failed training run, the active model version and its proposal."""
     from annotator.api.tokens import token_create
-    from annotator.models import Annotation, DatasetEmotion
+    from annotator.models import (
+        Annotation,
+        DatasetEmotion,
+        JobRun,
+        ModelVersion,
+        Proposal,
+        TrainingRun,
+    )
     from tests.factories import AnnotationFactory, ClipFactory, UserFactory
 
     clip = ready_clip(frames=4)
@@ -50,6 +58,32 @@ def populated(ready_clip):
                 emotion=happiness,
                 action_units=[{"au": 12, "laterality": "R", "intensity": "B"}],
             )
+    finished, failed = (
+        TrainingRun.objects.create(selection_key=str(clip.subject.dataset_id), model_name=name)
+        for name in ("flow_linear", "ststnet")
+    )
+    JobRun.objects.create(kind="train", queue="train", training_run=failed, status="failed")
+    version = ModelVersion.objects.create(
+        training_run=finished,
+        model_name="flow_linear",
+        labelled_clips=2,
+        checkpoint=f"training/{finished.pk}/run/final.pt",
+        checkpoint_sha256="0" * 64,
+        is_active=True,
+    )
+    Proposal.objects.create(
+        clip=clip,
+        model_version=version,
+        onset=clip.frame_indices[0],
+        apex=clip.frame_indices[1],
+        apex_confidence=0.6,
+        probabilities={"negative": 0.3, "positive": 0.3, "surprise": 0.4},
+        predicted_class="surprise",
+        entropy=1.08,
+        margin=0.1,
+        bald=0.02,
+        embedding=[0.1, 0.2],
+    )
     return {user.username: token_create(user=user).key for user in (coder, reviewer, admin)}
 
 

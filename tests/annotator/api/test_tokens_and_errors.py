@@ -58,8 +58,10 @@ def test_login_endpoint_trades_a_password_for_the_token_and_is_throttled(coder):
             "message": "Unknown username or wrong password.",
         }
     ]
-    for _ in range(7):  # 10 per minute in all
-        api.post("/api/v1/auth/token/", {"username": "coder1", "password": "x"}, format="json")
+    for _ in range(7):  # 10 per minute in all, right password or not
+        api.post(
+            "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
+        )
     throttled = api.post(
         "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
     )
