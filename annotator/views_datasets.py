@@ -15,11 +15,24 @@ from annotator.models import Annotation, Clip, Dataset, JobRun
 EAF_MAX_BYTES = 5 * 1024**2
 
 
-def _check_server_path(path: Path) -> None:
+def _server_path(text: str, *, folder: bool) -> Path:
+    """A path on the server that imports may read, or a ValidationError saying why not."""
+    path = Path(text.strip())
+    kind = "Folder" if folder else "File"
+    try:
+        found = path.is_dir() if folder else path.is_file()
+    except OSError as error:
+        # A name too long or a folder the server may not enter is bad input, not a crash.
+        raise ValidationError(
+            f"The server cannot look up {path}: {error.strerror}.", code="unreadable_path"
+        ) from None
+    if not found:
+        raise ValidationError(f"{kind} {path} not found on the server.")
     try:
         dataset_io.import_path_check(path=path)
     except ValueError as error:
         raise ValidationError(str(error)) from None
+    return path
 
 
 class DatasetImportForm(forms.Form):
@@ -44,11 +57,7 @@ class DatasetImportForm(forms.Form):
     preprocess = forms.BooleanField(label="Queue preprocessing", required=False, initial=True)
 
     def clean_frames(self) -> str:
-        path = Path(self.cleaned_data["frames"].strip())
-        if not path.is_dir():
-            raise ValidationError(f"Folder {path} not found on the server.")
-        _check_server_path(path)
-        return str(path)
+        return str(_server_path(self.cleaned_data["frames"], folder=True))
 
     def clean(self):
         cleaned = super().clean()
@@ -58,15 +67,10 @@ class DatasetImportForm(forms.Form):
         elif not text:
             self.add_error("annotations", "This format needs its annotation file.")
         else:
-            path = Path(text)
-            if not path.is_file():
-                self.add_error("annotations", f"File {path} not found on the server.")
-            else:
-                try:
-                    _check_server_path(path)
-                except ValidationError as error:
-                    self.add_error("annotations", error)
-                cleaned["annotations"] = str(path)
+            try:
+                cleaned["annotations"] = str(_server_path(text, folder=False))
+            except ValidationError as error:
+                self.add_error("annotations", error)
         return cleaned
 
 

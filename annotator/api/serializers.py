@@ -528,16 +528,7 @@ class DatasetImportInputSerializer(serializers.Serializer):
 
     def validate(self, attrs: dict) -> dict:
         form = DatasetImportForm(data=attrs)
-        try:
-            valid = form.is_valid()
-        except OSError as error:
-            # A path the operating system refuses to look up (a name too long, a folder it may
-            # not enter) is bad input, not a server failure.
-            raise serializers.ValidationError(
-                f"The server cannot look up {error.filename}: {error.strerror}.",
-                code="unreadable_path",
-            ) from None
-        if not valid:
+        if not form.is_valid():
             raise DjangoValidationError(form.errors.as_data())
         return form.cleaned_data
 

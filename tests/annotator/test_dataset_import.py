@@ -319,6 +319,11 @@ def test_import_page_refuses_missing_paths(client, admin_user, tmp_path) -> None
     )
     assert response.status_code == 400
     assert b"not found" in response.content
+    unreadable = client.post(
+        reverse("dataset-import"), {"import_format": "smic", "frames": "x" * 300}
+    )
+    assert unreadable.status_code == 400
+    assert b"File name too long" in unreadable.content
     assert not JobRun.objects.exists()
 
 

@@ -115,7 +115,7 @@ def test_import_paths_are_checked_on_the_server_and_nothing_is_queued(
         }
     ]
     [too_long] = refused(import_format="smic", frames="x" * 300)
-    assert too_long["code"] == "unreadable_path"
+    assert (too_long["field"], too_long["code"]) == ("frames", "unreadable_path")
     assert "File name too long" in too_long["message"]
     [unknown] = refused(import_format="casme3", frames=str(casme2 / "CASME2_RAW"))
     assert unknown["field"] == "import_format"
