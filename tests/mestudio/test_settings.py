@@ -40,6 +40,7 @@ def run_django(settings_module: str, env: dict[str, str], *args: str):
         ("ALLOWED_HOSTS", "https://mestudio.example.org/"),
         ("DJANGO_DEBUG", "maybe"),
         ("CELERY_TASK_SOFT_TIME_LIMIT", "ten"),
+        ("CACHE_URL", "memcached://127.0.0.1:11211"),
     ],
 )
 def test_malformed_value_stops_start_up_naming_the_variable(variable, value, tmp_path):
@@ -89,3 +90,25 @@ def test_local_defaults_use_sqlite_under_var(tmp_path):
     assert Path(name) == tmp_path / "db.sqlite3"
     assert broker == "filesystem://"
     assert Path(media) == tmp_path / "media"
+
+
+def test_cache_url_shares_the_cache_between_processes(tmp_path):
+    env = {"CACHE_URL": "redis://127.0.0.1:6379/9", "MESTUDIO_VAR_DIR": str(tmp_path)}
+    written = run_django(
+        "mestudio.settings.local",
+        env,
+        "shell",
+        "-c",
+        "from django.core.cache import cache; cache.set('shared-probe', 'seen', 30)",
+    )
+    assert written.returncode == 0, written.stderr
+    read = run_django(
+        "mestudio.settings.local",
+        env,
+        "shell",
+        "-c",
+        "from django.core.cache import cache; print(cache.get('shared-probe')); "
+        "cache.delete('shared-probe')",
+    )
+    assert read.returncode == 0, read.stderr
+    assert read.stdout.splitlines()[-1] == "seen"

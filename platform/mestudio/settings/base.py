@@ -8,6 +8,7 @@ from kombu import Exchange, Queue
 from mestudio.settings.env import (
     env_bool,
     env_broker_url,
+    env_cache,
     env_database,
     env_file,
     env_hosts,
@@ -127,10 +128,11 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"login": "10/min", "tokens": "20/min"},
 }
 
+CACHES = {"default": env_cache("CACHE_URL")}
+
 # Failed password checks on the log-in page and the token endpoint (annotator.api.logins): per
 # username, and per client address, which an office behind one address shares. The counts live
-# in the default cache, per process unless CACHES names a shared one (Redis): with several
-# gunicorn workers each then counts on its own.
+# in the default cache: set CACHE_URL (Redis) so that several gunicorn workers share them.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_CLIENT_FAILURE_LIMIT = 20
 LOGIN_FAILURE_WINDOW_SECONDS = 300

@@ -100,6 +100,17 @@ def env_broker_url(name: str, *, default: str) -> str:
     return url
 
 
+def env_cache(name: str) -> dict:
+    """A Redis URL shares the cache (log-in failure counts) between processes and machines;
+    unset keeps one in-memory cache per process."""
+    url = _raw(name, None)
+    if not url:
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if urlsplit(url).scheme not in {"redis", "rediss"}:
+        raise ImproperlyConfigured(f"{name} must be a redis:// or rediss:// URL, not {url!r}.")
+    return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+
+
 def env_path(name: str, *, default: Path | None) -> Path | None:
     value = _raw(name, None)
     if value is None or value == "":
