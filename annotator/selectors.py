@@ -184,7 +184,7 @@ def proposal_for_clip(*, clip: Clip) -> Proposal | None:
 
 def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
     """The coder's own annotation; anyone else's is reported as missing, never shown."""
-    return Annotation.objects.select_related("clip__subject__dataset", "emotion").get(
+    return Annotation.objects.select_related("clip__subject__dataset", "emotion", "coder").get(
         pk=annotation_id, coder=coder
     )
 

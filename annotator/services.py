@@ -149,6 +149,7 @@ def worker_check_run(*, job_run: JobRun) -> None:
 # --- Annotations ----------------------------------------------------------------------------
 
 _EDITABLE_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes")
+_UNCHANGED_REFERENCES = ["clip", "coder", "based_on", "proposal_version"]
 
 
 def annotation_create_draft(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
@@ -184,20 +185,28 @@ def annotation_update(
     candidate.notes = notes
     if submit:
         candidate.status = Annotation.Status.SUBMITTED
-    candidate.full_clean(validate_constraints=False)
+    # The row's own references do not change here: checking that they still exist would cost a
+    # query each on every autosave.
+    candidate.full_clean(exclude=_UNCHANGED_REFERENCES, validate_constraints=False)
 
     changes = {field: getattr(candidate, field) for field in _EDITABLE_FIELDS}
+    now = timezone.now()
     with transaction.atomic():
         updated = Annotation.objects.filter(pk=annotation.pk, revision=revision).update(
             **changes,
             status=candidate.status,
             revision=F("revision") + 1,
-            updated_at=timezone.now(),
+            updated_at=now,
         )
         if updated == 0:
             current = Annotation.objects.values_list("revision", flat=True).get(pk=annotation.pk)
             raise StaleRevisionError(current_revision=current)
-    annotation.refresh_from_db()
+    # The revision matched, so nobody else wrote the row: it now holds exactly these values.
+    for field, value in changes.items():
+        setattr(annotation, field, value)
+    annotation.status = candidate.status
+    annotation.revision = revision + 1
+    annotation.updated_at = now
     return annotation
 
 
