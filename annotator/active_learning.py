@@ -32,8 +32,9 @@ ACTIVE_STATUSES = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
 INFER_CROP_SIZE = 112
 
 
-class TrainingCancelled(Exception):
-    """Raised inside the training progress callback once an admin cancelled the run."""
+class TrainingStopped(Exception):
+    """Raised inside the training progress callback once the attempt is no longer running: an
+    admin cancelled it, or its worker restarted and failed it as orphaned."""
 
 
 class TrainingBusyError(ValueError):
@@ -125,16 +126,25 @@ def training_run_cancel(*, training_run: TrainingRun) -> bool:
 
 def _training_progress(job_run: JobRun):
     def report(fold: int, folds: int, epoch: int, epochs: int, loss: float) -> None:
-        status = JobRun.objects.values_list("status", flat=True).get(pk=job_run.pk)
-        if status == JobRun.Status.CANCELLED:
-            raise TrainingCancelled()
         fraction = 0.1 + 0.9 * ((fold - 1) + epoch / epochs) / folds
         stage = "final model" if fold == folds else f"fold {fold}/{folds - 1}"
-        services.job_run_report_progress(
-            job_run=job_run,
-            progress=fraction,
-            message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
-        )
+        # The row stays locked from the check to the write, so a cancel landing in between
+        # keeps its "Cancelled" message.
+        with transaction.atomic():
+            status = (
+                JobRun.objects.select_for_update()
+                .values_list("status", flat=True)
+                .get(pk=job_run.pk)
+            )
+            # Failed too stops it (a worker restarted under its name while this process lived):
+            # it must not train on into the folder a retry resumes from.
+            if status != JobRun.Status.RUNNING:
+                raise TrainingStopped()
+            services.job_run_report_progress(
+                job_run=job_run,
+                progress=fraction,
+                message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
+            )
 
     return report
 
@@ -153,6 +163,8 @@ def training_run_execute(*, job_run: JobRun) -> None:
     root = training_root(training_run=training_run)
     snapshot_dir = root / "snapshot"
     if training_run.snapshot_at is None:
+        # An attempt killed while freezing leaves a partial folder the export would refuse.
+        shutil.rmtree(snapshot_dir, ignore_errors=True)
         export = dataset_io.composite_export_run(
             out_dir=snapshot_dir,
             datasets=list(training_run.datasets.all()),
@@ -179,32 +191,39 @@ def training_run_execute(*, job_run: JobRun) -> None:
             apex_policy="propose",
             progress=_training_progress(job_run),
         )
-    except TrainingCancelled:
+    except TrainingStopped:
         return
     metrics = result.metrics
-    TrainingRun.objects.filter(pk=training_run.pk).update(metrics=metrics)
-    checkpoint = result.final_model_path
-    ModelVersion.objects.create(
-        training_run=training_run,
-        model_name=training_run.model_name,
-        config={
-            "model_options": training_run.model_options,
-            "protocol": training_run.protocol,
-            "epochs": training_run.epochs,
-            "seed": training_run.seed,
-            "min_status": training_run.min_status,
-        },
-        metrics=metrics,
-        labelled_clips=int(metrics.get("n_clips", 0)),
-        checkpoint=str(checkpoint.relative_to(settings.MEDIA_ROOT)),
-        checkpoint_sha256=metrics["final_model"]["sha256"],
-    )
     full = metrics.get("pooled", {}).get("full", {})
-    services.job_run_finish(
-        job_run=job_run,
-        result={"uf1": full.get("uf1"), "uar": full.get("uar")},
-        message=f"UF1 {full.get('uf1', float('nan')):.3f}, UAR {full.get('uar', float('nan')):.3f}",
-    )
+    with transaction.atomic():
+        # A cancel (or an orphan failure) after the last progress report still wins.
+        running = JobRun.objects.select_for_update().filter(
+            pk=job_run.pk, status=JobRun.Status.RUNNING
+        )
+        if not running.exists():
+            return
+        TrainingRun.objects.filter(pk=training_run.pk).update(metrics=metrics)
+        ModelVersion.objects.create(
+            training_run=training_run,
+            model_name=training_run.model_name,
+            config={
+                "model_options": training_run.model_options,
+                "protocol": training_run.protocol,
+                "epochs": training_run.epochs,
+                "seed": training_run.seed,
+                "min_status": training_run.min_status,
+            },
+            metrics=metrics,
+            labelled_clips=int(metrics.get("n_clips", 0)),
+            checkpoint=str(result.final_model_path.relative_to(settings.MEDIA_ROOT)),
+            checkpoint_sha256=metrics["final_model"]["sha256"],
+        )
+        services.job_run_finish(
+            job_run=job_run,
+            result={"uf1": full.get("uf1"), "uar": full.get("uar")},
+            message=f"UF1 {full.get('uf1', float('nan')):.3f}, "
+            f"UAR {full.get('uar', float('nan')):.3f}",
+        )
 
 
 def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
@@ -309,6 +328,8 @@ def proposals_compute(*, job_run: JobRun) -> None:
                 class_names=model.class_names,
                 embeddings=embeddings,
             )
+        else:
+            Proposal.objects.filter(model_version=version).delete()
     finally:
         shutil.rmtree(root, ignore_errors=True)
     services.job_run_finish(
@@ -345,7 +366,8 @@ def _proposals_store(
             )
         )
     with transaction.atomic():
-        Proposal.objects.filter(model_version=version, clip__in=clips).delete()
+        # This scoring replaces the version's earlier one: clips adjudicated since lose theirs.
+        Proposal.objects.filter(model_version=version).delete()
         Proposal.objects.bulk_create(objects)
 
 

@@ -113,6 +113,15 @@ class Clip(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject", "name"], name="unique_clip_per_subject")
         ]
+        # The ranked queue reads ready clips from this index alone (selectors.clip_queue_ranked).
+        indexes = [
+            models.Index(
+                fields=["id"],
+                include=["created_at"],
+                condition=Q(ingest_status="ready"),
+                name="clip_ready_queue",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject}/{self.name}"
@@ -445,7 +454,15 @@ class Proposal(models.Model):
                 fields=["clip", "model_version"], name="one_proposal_per_clip_and_version"
             )
         ]
-        indexes = [models.Index(fields=["model_version", "-entropy"], name="proposal_uncertainty")]
+        indexes = [
+            models.Index(fields=["model_version", "-entropy"], name="proposal_uncertainty"),
+            # The ranked queue joins a version's scores from this index alone.
+            models.Index(
+                fields=["model_version", "clip"],
+                include=["entropy", "novelty"],
+                name="proposal_queue_scores",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.clip}: {self.predicted_class}, apex {self.apex} ({self.model_version})"

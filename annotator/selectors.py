@@ -6,7 +6,17 @@ from datetime import timedelta
 from pathlib import Path
 
 from django.conf import settings
-from django.db.models import Count, Exists, F, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.utils import timezone
 
 from annotator.models import (
@@ -133,35 +143,57 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     the active model version's proposals; no subject gets more than `subject_cap` places ahead
     of the others. The coder's own draft in progress always comes first."""
     options = queue_settings()
+    # Each condition is a NOT EXISTS that the database runs as one anti-join over all clips, the
+    # proposal is one join, and only ids are sorted: the clips shown are loaded afterwards. On
+    # 10 000 clips the per-clip subqueries this replaced took over 100 ms a call.
+    submitted_by_coder = Annotation.objects.filter(
+        clip=OuterRef("pk"), coder=coder, status=Annotation.Status.SUBMITTED
+    )
+    adjudicated = Annotation.objects.filter(
+        clip=OuterRef("pk"), status=Annotation.Status.ADJUDICATED
+    )
     held_by_other = Annotation.objects.filter(
         clip=OuterRef("pk"),
         status=Annotation.Status.DRAFT,
         updated_at__gte=timezone.now() - timedelta(minutes=options.claim_minutes),
     ).exclude(coder=coder)
     candidates = (
-        clip_queue_for_coder(coder=coder)
-        .filter(Q(my_status__isnull=True) | Q(my_status=Annotation.Status.DRAFT))
-        .exclude(annotations__status=Annotation.Status.ADJUDICATED)
+        Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
+        .exclude(Exists(submitted_by_coder))
+        .exclude(Exists(adjudicated))
         .exclude(Exists(held_by_other))
     )
-    active = model_version_active()
+    shown = clip_queue_for_coder(coder=coder)
+    # The id only: the version's metrics can be large and are not needed here.
+    active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
     strategy = options.strategy
     if (
         strategy in (QueueSettings.Strategy.UNCERTAINTY, QueueSettings.Strategy.DIVERSITY)
         and active
     ):
-        proposal = Proposal.objects.filter(clip=OuterRef("pk"), model_version=active)
         weight = options.diversity_weight if strategy == QueueSettings.Strategy.DIVERSITY else 0.0
-        candidates = candidates.annotate(
-            uncertainty=Subquery(proposal.values("entropy")[:1]),
-            novelty=Subquery(proposal.values("novelty")[:1]),
-        ).annotate(score=F("uncertainty") + weight * F("novelty"))
+
+        def with_proposal(clips: QuerySet[Clip]) -> QuerySet[Clip]:
+            return clips.annotate(
+                active_proposal=FilteredRelation(
+                    "proposals", condition=Q(proposals__model_version=active)
+                )
+            ).annotate(
+                uncertainty=F("active_proposal__entropy"),
+                novelty=F("active_proposal__novelty"),
+                score=F("active_proposal__entropy") + weight * F("active_proposal__novelty"),
+            )
+
+        candidates, shown = with_proposal(candidates), with_proposal(shown)
         ordering = [F("score").desc(nulls_last=True), "created_at", "pk"]
     elif strategy == QueueSettings.Strategy.RANDOM:
         ordering = ["?"]
     else:
         ordering = ["created_at", "pk"]
-    ranked = list(candidates.order_by(*ordering)[:limit])
+    ranked_ids = list(candidates.order_by(*ordering).values_list("pk", flat=True)[:limit])
+    by_id = shown.in_bulk(ranked_ids)
+    # A clip that stopped being ready between the two queries is simply left out.
+    ranked = [by_id[pk] for pk in ranked_ids if pk in by_id]
     own_drafts = [clip for clip in ranked if clip.my_status == Annotation.Status.DRAFT]
     per_subject: Counter[int] = Counter()
     within_cap, over_cap = [], []

@@ -19,12 +19,18 @@ def admin_user(db):
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db, settings):
-    """A real `celery worker` process on the test broker (Redis) and the test database.
+def celery_worker_start(transactional_db, settings, tmp_path_factory):
+    """Starts real `celery worker` processes on the test broker (Redis) and the test database:
+    `start(hostname=..., environment={...})` returns the process once the worker answers a ping.
 
-    The test must commit what the worker reads, hence `transactional_db`.
+    The test must commit what the worker reads, hence `transactional_db`. Each worker runs in a
+    session of its own, so `os.killpg(worker.pid, signal.SIGKILL)` kills it with its pool, as a
+    crash of its machine would; a second worker may then start under the same hostname. Its log
+    is in `worker.log_path`.
     """
+    import contextlib
     import os
+    import signal
     import subprocess
     import sys
     import time
@@ -42,42 +48,72 @@ def celery_worker_process(transactional_db, settings):
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
     }
     app.control.purge()
-    hostname = f"test-{os.getpid()}@localhost"
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "mestudio",
-            "worker",
-            "--queues",
-            ",".join(settings.MESTUDIO_QUEUES),
-            "--concurrency",
-            "1",
-            "--hostname",
-            hostname,
-            "--loglevel",
-            "INFO",
-            "--without-mingle",
-            "--without-gossip",
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not app.control.ping(destination=[hostname], timeout=1.0):
-        if worker.poll() is not None or time.monotonic() > deadline:
-            worker.kill()
-            raise RuntimeError(f"celery worker did not start:\n{worker.stdout.read()}")
-    yield worker
-    worker.terminate()
-    try:
-        worker.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        worker.kill()
+    workers = []
+
+    def start(*, hostname: str, environment: dict[str, str] | None = None) -> subprocess.Popen:
+        log_path = tmp_path_factory.mktemp("celery-worker") / "worker.log"
+        with log_path.open("w") as log:
+            worker = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "celery",
+                    "-A",
+                    "mestudio",
+                    "worker",
+                    "--queues",
+                    ",".join(settings.MESTUDIO_QUEUES),
+                    "--concurrency",
+                    "1",
+                    "--hostname",
+                    hostname,
+                    "--loglevel",
+                    "INFO",
+                    "--without-mingle",
+                    "--without-gossip",
+                ],
+                env={**env, **(environment or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
+            )
+        worker.log_path = log_path
+        workers.append(worker)
+        deadline = time.monotonic() + 60
+        while not app.control.ping(destination=[hostname], timeout=1.0):
+            if worker.poll() is not None or time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):  # the group may be gone already
+                    os.killpg(worker.pid, signal.SIGKILL)
+                raise RuntimeError(f"celery worker did not start:\n{log_path.read_text()}")
+        return worker
+
+    yield start
+    for worker in workers:
+        if worker.poll() is None:
+            worker.terminate()
+            try:
+                worker.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait()
+    # A killed worker's message stays unacknowledged in Redis and would be delivered again
+    # after the visibility timeout (an hour), maybe into a later session's database: put such
+    # messages back in their queues and purge them.
+    with app.connection_for_write() as connection:
+        channel = connection.default_channel
+        with channel.conn_or_acquire() as client:
+            for tag in client.zrange(channel.qos.unacked_index_key, 0, -1):
+                channel.qos.restore_by_tag(tag, client)
+    app.control.purge()
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_start):
+    """One real `celery worker` process consuming every queue (see `celery_worker_start`)."""
+    import os
+
+    return celery_worker_start(hostname=f"test-{os.getpid()}@localhost")
 
 
 CHROMIUM_FLAGS = [
