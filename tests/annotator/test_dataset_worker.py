@@ -2,7 +2,6 @@
 and preprocesses the clips, the export page's job writes a zip that mlcore reads."""
 
 import io
-import time
 import zipfile
 
 import pytest
@@ -11,17 +10,9 @@ from django.urls import reverse
 from annotator.models import Clip, JobRun
 from mlcore.composite import read_manifest
 from mlcore.synth import generate
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.worker
-
-
-def wait_for(condition, *, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.3)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def test_import_preprocess_and_export_on_the_worker(

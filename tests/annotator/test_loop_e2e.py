@@ -5,7 +5,6 @@ and find the coders' queue ordered by the model's uncertainty with the proposed 
 workbench timeline."""
 
 import re
-import time
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,20 +16,11 @@ from mlcore.facs import parse_au_string
 from mlcore.synth import generate
 from tests.clip_files import frames_zip_bytes
 from tests.factories import UserFactory
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 UNLABELLED_CLIPS = 5
-
-
-def wait_for(condition, *, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
 def jobs_settled(kind: str) -> bool:
