@@ -46,7 +46,7 @@ def training_root(*, training_run: TrainingRun) -> Path:
 
 
 def _selection_key(datasets: list[Dataset]) -> str:
-    return ",".join(str(pk) for pk in sorted(d.pk for d in datasets))
+    return ",".join(str(pk) for pk in sorted({d.pk for d in datasets}))
 
 
 def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
@@ -59,6 +59,7 @@ def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
         enqueue=lambda pk: training_run_task.apply_async(args=[pk], queue="train"),
     )
     JobRun.objects.filter(pk=job_run.pk).update(training_run=training_run)
+    job_run.training_run = training_run
     return job_run
 
 
@@ -242,6 +243,7 @@ def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
             enqueue=lambda pk: proposals_task.apply_async(args=[pk], queue="infer"),
         )
         JobRun.objects.filter(pk=job_run.pk).update(model_version=version)
+    job_run.model_version = version
     return job_run
 
 

@@ -601,7 +601,6 @@ class ModelVersionViewSet(ReadViewSet):
         job_run = active_learning.model_version_activate(
             version=self.get_object(), activated_by=request.user
         )
-        job_run.refresh_from_db()  # the service links the version to the row with an UPDATE
         return _accepted(
             s.JobRunOutputSerializer(job_run).data,
             location=reverse("api-job-detail", args=[job_run.pk]),

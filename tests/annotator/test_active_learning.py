@@ -148,10 +148,11 @@ def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admi
         datasets=[first, second], model_name="frl_dgt", created_by=admin_user
     )
     assert queued.latest_job_run.status == JobRun.Status.QUEUED
-    with pytest.raises(active_learning.TrainingBusyError, match="already queued or running"):
-        active_learning.training_run_start(
-            datasets=[second, first], model_name="ststnet", created_by=admin_user
-        )
+    for same_selection in ([second, first], [first, second, first]):
+        with pytest.raises(active_learning.TrainingBusyError, match="already queued or running"):
+            active_learning.training_run_start(
+                datasets=same_selection, model_name="ststnet", created_by=admin_user
+            )
     assert TrainingRun.objects.count() == 1
     # Another selection is another run, even when it overlaps.
     active_learning.training_run_start(
