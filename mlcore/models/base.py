@@ -4,8 +4,10 @@ A model says which input it consumes (`InputSpec`); training computes exactly th
 every clip. The interface follows timm: ``forward_features`` gives the embedding (used for
 active-learning diversity), ``forward_head`` maps it to class logits, and ``forward_train``
 also returns the model's auxiliary loss (FRL-DGT's self-supervised term; zero elsewhere).
+A model may ask for a ``warmup`` phase that training runs before the epochs proper.
 """
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
@@ -43,6 +45,22 @@ class InputSpec:
         return 3
 
 
+@dataclass(frozen=True, slots=True)
+class Warmup:
+    """``steps`` optimiser steps on ``loss(batch)`` alone, updating ``parameters`` only."""
+
+    steps: int
+    learning_rate: float
+    parameters: Sequence[nn.Parameter]
+    loss: Callable[[torch.Tensor], torch.Tensor]
+
+    def __post_init__(self) -> None:
+        if self.steps < 0:
+            raise ValueError(f"warm-up steps must be >= 0, got {self.steps}")
+        if self.learning_rate <= 0:
+            raise ValueError(f"warm-up learning rate must be > 0, got {self.learning_rate}")
+
+
 class MERModel(nn.Module):
     """Subclasses set ``input_spec`` and ``num_classes`` and implement the two halves."""
 
@@ -70,6 +88,10 @@ class MERModel(nn.Module):
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Logits and the auxiliary loss to add to cross-entropy (zero unless overridden)."""
         return self(x), x.new_zeros(())
+
+    def warmup(self) -> Warmup | None:
+        """A phase that training runs before the epochs proper (none unless overridden)."""
+        return None
 
     def config_dict(self) -> dict[str, object]:
         """Constructor keywords that rebuild this model (stored in checkpoints)."""

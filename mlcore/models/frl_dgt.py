@@ -23,7 +23,7 @@ from torch import nn
 from torchvision.ops import roi_align
 
 from mlcore.faces.align import template_landmarks
-from mlcore.models.base import InputSpec, MERModel
+from mlcore.models.base import InputSpec, MERModel, Warmup
 from mlcore.models.registry import register_model
 
 DISPLACEMENT_SOURCES = {
@@ -109,6 +109,10 @@ class FRLDGTConfig:
     edge_weight: float = 10.0
     charbonnier_eps: float = 1e-3
     dgm_width: int = 16
+    # Before joint training, the DGM alone learns motion from the self-supervised loss for
+    # this many steps (at its own learning rate); 0 = joint training from the first step.
+    ssl_warmup_steps: int = 300
+    ssl_warmup_lr: float = 3e-3
     max_displacement: float = 0.05  # fraction of the image width
     # Standardising the DGM output divides by max(std, floor): the floor (pixels) stops a
     # near-zero field from being blown up into noise the classifier can latch onto.
@@ -145,6 +149,11 @@ class FRLDGTConfig:
         if self.image_size % stride or self.image_size % 4:
             raise ValueError(
                 f"image_size {self.image_size} must be divisible by 4 and by patch_stride {stride}"
+            )
+        if self.ssl_warmup_steps < 0 or self.ssl_warmup_lr <= 0:
+            raise ValueError(
+                f"ssl_warmup_steps must be >= 0 and ssl_warmup_lr > 0, got "
+                f"{self.ssl_warmup_steps} and {self.ssl_warmup_lr}"
             )
         if self.embed_dim % self.num_heads:
             raise ValueError(f"embed_dim {self.embed_dim} not divisible by {self.num_heads} heads")
@@ -320,17 +329,9 @@ class FRLDGT(MERModel):
             raise ValueError("this variant has no DGM: its input is a precomputed motion image")
         return self.dgm(pair)
 
-    def _motion_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """The motion image the stem sees, and the (unweighted) self-supervised loss."""
-        if self.config.displacement_source != "dgm":
-            return x, x.new_zeros(())
+    def _self_supervised_loss(self, x: torch.Tensor, displacement: torch.Tensor) -> torch.Tensor:
         channels = self.config.frame_channels
-        displacement = self.dgm(x)
-        magnitude = torch.linalg.vector_norm(displacement, dim=1, keepdim=True)
-        motion = self.motion_norm(torch.cat([displacement, magnitude], 1))
-        if not self.config.self_supervised:
-            return motion, x.new_zeros(())
-        ssl = self_supervised_loss(
+        return self_supervised_loss(
             onset=x[:, :channels],
             apex=x[:, channels:],
             displacement=displacement,
@@ -338,7 +339,28 @@ class FRLDGT(MERModel):
             edge_weight=self.config.edge_weight,
             charbonnier_eps=self.config.charbonnier_eps,
         )
-        return motion, ssl
+
+    def warmup(self) -> Warmup | None:
+        """The DGM alone on the self-supervised loss, so joint training starts from motion."""
+        if not self.config.self_supervised:
+            return None
+        return Warmup(
+            steps=self.config.ssl_warmup_steps,
+            learning_rate=self.config.ssl_warmup_lr,
+            parameters=list(self.dgm.parameters()),
+            loss=lambda pair: self._self_supervised_loss(pair, self.dgm(pair)),
+        )
+
+    def _motion_map(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The motion image the stem sees, and the (unweighted) self-supervised loss."""
+        if self.config.displacement_source != "dgm":
+            return x, x.new_zeros(())
+        displacement = self.dgm(x)
+        magnitude = torch.linalg.vector_norm(displacement, dim=1, keepdim=True)
+        motion = self.motion_norm(torch.cat([displacement, magnitude], 1))
+        if not self.config.self_supervised:
+            return motion, x.new_zeros(())
+        return motion, self._self_supervised_loss(x, displacement)
 
     def _region_tokens(self, feature_map: torch.Tensor) -> torch.Tensor:
         """(B, E, g, g) -> (B * K, r * r, E): each AU region resampled as r x r tokens."""

@@ -1,7 +1,8 @@
 """One model's training on in-memory inputs: AdamW, cosine schedule, fixed epochs.
 
 Model selection, when asked for, uses a validation split of training subjects (macro F1 on it
-after each epoch) and never the fold's test clips.
+after each epoch) and never the fold's test clips. A model's ``warmup`` phase (FRL-DGT: the
+displacement generator on its self-supervised loss alone) runs first, on the same training clips.
 """
 
 import copy
@@ -40,6 +41,7 @@ class TrainSettings:
 @dataclass(slots=True)
 class FitResult:
     epoch_losses: list[float] = field(default_factory=list)
+    warmup_losses: list[float] = field(default_factory=list)  # one per warm-up step
     validation_uf1: list[float] = field(default_factory=list)
     selected_epoch: int = 0  # 1-based; the last epoch unless a validation split chose one
 
@@ -65,6 +67,14 @@ def _autocast(device: torch.device, enabled: bool):
     return torch.autocast(device_type="cuda", dtype=dtype)
 
 
+def _grad_scaler(device: torch.device, settings: TrainSettings) -> torch.amp.GradScaler:
+    """fp16 autocast needs loss scaling; bf16 and fp32 do not."""
+    enabled = (
+        device.type == "cuda" and settings.mixed_precision and not torch.cuda.is_bf16_supported()
+    )
+    return torch.amp.GradScaler("cuda", enabled=enabled)
+
+
 def _flip(batch: torch.Tensor, flip_mask: torch.Tensor, *, flow_like: bool) -> torch.Tensor:
     flipped = batch.flip(-1)
     if flow_like:
@@ -73,6 +83,44 @@ def _flip(batch: torch.Tensor, flip_mask: torch.Tensor, *, flow_like: bool) -> t
         flipped = flipped.clone()
         flipped[:, 0] = -flipped[:, 0]
     return torch.where(flip_mask[:, None, None, None], flipped, batch)
+
+
+def _warm_up(
+    model: MERModel,
+    *,
+    inputs: torch.Tensor,
+    settings: TrainSettings,
+    device: torch.device,
+    generator: torch.Generator,
+    flow_like: bool,
+) -> list[float]:
+    """Run the model's warm-up phase, if any: its own AdamW at a constant learning rate."""
+    warmup = model.warmup()
+    if warmup is None or warmup.steps == 0:
+        return []
+    optimizer = torch.optim.AdamW(
+        warmup.parameters, lr=warmup.learning_rate, weight_decay=settings.weight_decay
+    )
+    scaler = _grad_scaler(device, settings)
+    batch_size = min(settings.batch_size, len(inputs))
+    losses = []
+    model.train()
+    for _ in range(warmup.steps):
+        index = torch.randperm(len(inputs), generator=generator)[:batch_size]
+        flips = torch.rand(batch_size, generator=generator) < 0.5
+        batch = inputs[index]
+        if settings.augment_flip:
+            batch = _flip(batch, flips, flow_like=flow_like)
+        with _autocast(device, settings.mixed_precision):
+            loss = warmup.loss(batch.to(device)).float()
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.unscale_(optimizer)
+        torch.nn.utils.clip_grad_norm_(warmup.parameters, settings.grad_clip)
+        scaler.step(optimizer)
+        scaler.update()
+        losses.append(float(loss.detach()))
+    return losses
 
 
 def predict_logits(
@@ -119,12 +167,17 @@ def fit(
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(
         optimizer, T_max=settings.epochs * steps_per_epoch
     )
-    use_scaler = (
-        device.type == "cuda" and settings.mixed_precision and not torch.cuda.is_bf16_supported()
-    )
-    scaler = torch.amp.GradScaler("cuda", enabled=use_scaler)
+    scaler = _grad_scaler(device, settings)
     flow_like = model.input_spec.kind in ("flow", "flow_norm", "flow_strain")
     result = FitResult()
+    result.warmup_losses = _warm_up(
+        model,
+        inputs=x_all,
+        settings=settings,
+        device=device,
+        generator=generator,
+        flow_like=flow_like,
+    )
     best_state, best_uf1 = None, -1.0
     for epoch in range(1, settings.epochs + 1):
         model.train()

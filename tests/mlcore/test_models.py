@@ -121,6 +121,20 @@ def test_self_supervised_loss_falls_when_the_dgm_learns_a_known_shift():
     assert 0.5 < float(dx) < 1.5
 
 
+def test_only_variants_with_a_self_supervised_dgm_warm_it_up():
+    warm = {name for name in FRL_DGT_NAMES + list(BASELINES) if tiny(name).warmup() is not None}
+    assert warm == {"frl_dgt"} | {f"frl_dgt_m{i}" for i in range(4, 10)}
+    model = create_model("frl_dgt", **{**TINY_FRL_DGT, "ssl_warmup_steps": 7})
+    warmup = model.warmup()
+    assert warmup.steps == 7 and set(warmup.parameters) == set(model.dgm.parameters())
+    pair = torch.randn(3, 2, 32, 32)
+    loss = warmup.loss(pair)
+    loss.backward()
+    assert loss.ndim == 0 and all(p.grad is None for p in model.head.parameters())
+    with pytest.raises(ValueError, match="ssl_warmup_steps"):
+        create_model("frl_dgt", ssl_warmup_steps=-1)
+
+
 def test_config_defaults_follow_the_design_doc():
     config = FRLDGTConfig()
     assert (config.image_size, config.ssl_weight, config.regions) == (112, 1.0, "au")
