@@ -12,6 +12,7 @@
   const DIFF_GAIN = 6;
   const FETCH_CONCURRENCY = 6;
   const SPEEDS = [0.125, 0.25, 0.5, 1];
+  const STEP_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End"]);
   const PROPOSAL_COLOR = "#0e9384";
 
   const layerUrl = (layer, frame) =>
@@ -411,6 +412,8 @@
     if (event.ctrlKey && event.key.toLowerCase() === "z") { event.preventDefault(); undo(); return; }
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const key = event.key;
+    // Set before the step draws, so that this very draw records the key's latency.
+    if (STEP_KEYS.has(key)) pendingKeyTime = event.timeStamp;
     const handled = (() => {
       switch (key) {
         case "ArrowLeft": return event.shiftKey ? actions.back10() : actions.prev(), true;
@@ -458,7 +461,6 @@
     if (handled) {
       lastInteraction = performance.now();
       event.preventDefault();
-      if (key.startsWith("Arrow") || key === "Home" || key === "End") pendingKeyTime = event.timeStamp;
     }
   }
 
