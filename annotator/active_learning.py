@@ -391,7 +391,8 @@ def queue_settings_update(
 
 def coder_next_clip_claim(*, coder) -> Clip | None:
     """Give the coder the best clip nobody else holds: lock its row (skipping rows another
-    coder is claiming this instant) and create the coder's draft, which holds it."""
+    coder is claiming this instant) and create the coder's draft, which holds it. The clip comes
+    with its subject and dataset loaded."""
     for candidate in selectors.clip_queue_ranked(coder=coder, limit=50):
         if candidate.my_status == Annotation.Status.DRAFT:
             return candidate  # already the coder's: nothing to claim or lock
@@ -411,7 +412,7 @@ def coder_next_clip_claim(*, coder) -> Clip | None:
             if held:
                 continue
             services.annotation_create_draft(clip=clip, coder=coder)
-            return clip
+            return candidate
     return None
 
 

@@ -1,33 +1,42 @@
 """API latency and throughput under 50 concurrent clients (issue 8).
 
-A real server (gunicorn, threaded workers) on PostgreSQL over loopback; 50 client threads, each a
-coder with a token and a keep-alive connection, alternate an annotation save (PATCH with the
-revision) and a next-clip request. Two runs:
-- paced: each client waits `--think` seconds between requests, as a coder's autosave does;
-- saturated: no waiting, to find the throughput ceiling (latency is then mostly queueing).
+A real server (gunicorn, threaded workers) on PostgreSQL over loopback, loaded by wrk (C, one
+keep-alive connection per wrk thread) with benchmarks/api_load.lua: each connection is a coder
+with a token and a draft of their own, and sends annotation saves (PATCH with the revision it
+read, as optimistic locking wants) and next-clip requests. Per load level, two runs one after the
+other, `--seconds` each:
+- mixed: 50 coders each alternate a save and a next-clip request (the overall latency);
+- split: two wrk processes side by side, 25 coders only saving and 25 only asking for the next
+  clip, so that each endpoint's latency is measured under the same 50-connection load (wrk's
+  latency histogram does not tell request kinds apart).
+Load levels: paced, each coder waiting `--think` seconds on average (uniformly 50..150 %, so
+that the coders do not stay in step) after every answer: the workbench debounces its autosave by
+500 ms, so 0.5 s is a coder who keeps editing, and 1 s is still far busier than coding, where a
+clip takes minutes; and saturated, no waiting, for the throughput ceiling (latency is then
+mostly queueing).
 Goal: p95 under 50 ms with no errors. Writes benchmarks/results/api.json.
 
-Usage: .venv/bin/python benchmarks/api.py [--clients 50] [--seconds 20] [--think 0.5]
+Usage: .venv/bin/python benchmarks/api.py [--clients 50] [--seconds 20] [--think 0.5 1]
+                                          [--workers 3] [--threads 2]
 """
 
 import argparse
 import json
 import os
 import platform
+import resource
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+import urllib.request
 from pathlib import Path
-
-import requests
 
 REPO = Path(__file__).resolve().parents[1]
 PG = "postgres://postgres@127.0.0.1:5432"
 DATABASE = "mestudio_bench_api"
+LOAD_SCRIPT = REPO / "benchmarks/api_load.lua"
 
 
 def free_port() -> int:
@@ -96,97 +105,173 @@ def prepare(*, clients: int) -> list[dict]:
     return users
 
 
-def client_loop(
-    *, base: str, user: dict, stop_at: float, think: float, samples: dict, errors: list
-) -> None:
-    session = requests.Session()
-    session.headers["Authorization"] = f"Token {user['token']}"
-    step = 0
-    save_url = f"{base}/api/v1/annotations/{user['annotation']}/"
-    while time.monotonic() < stop_at:
-        step += 1
-        kind = "save" if step % 2 else "next"
-        started = time.perf_counter()
-        try:
-            if kind == "save":
-                response = session.patch(
-                    save_url,
-                    json={
-                        "revision": user["revision"],
-                        "onset": 50,
-                        "apex": 50 + step % 30,
-                        "offset": 90,
-                        "emotion": user["emotion"],
-                        "action_units": [{"au": 12, "laterality": "R", "intensity": "B"}],
-                    },
-                    timeout=30,
-                )
-            else:
-                response = session.post(f"{base}/api/v1/queue/next/", timeout=30)
-        except requests.RequestException as error:
-            errors.append(f"{kind}: {error}")
-            continue
-        elapsed = (time.perf_counter() - started) * 1000.0
-        if response.status_code != 200:
-            errors.append(f"{kind}: {response.status_code} {response.text[:200]}")
-        else:
-            samples[kind].append(elapsed)
-            if kind == "save":
-                user["revision"] = response.json()["revision"]
-        if think:
-            time.sleep(think)
+def users_file_write(*, users: list[dict], path: Path) -> None:
+    """The coders for api_load.lua, with each draft's current revision: every run leaves the
+    drafts some revisions further on. A run's last saves can still be in the server's queue
+    when wrk exits, so this waits until the revisions stop moving."""
+    from annotator.models import Annotation
 
+    def revisions() -> dict[int, int]:
+        drafts = Annotation.objects.filter(pk__in=[u["annotation"] for u in users])
+        return dict(drafts.values_list("pk", "revision"))
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * (len(ordered) - 1)))]
-
-
-def run_load(*, base: str, users: list[dict], seconds: float, think: float) -> dict:
-    samples: dict[str, list[float]] = {"save": [], "next": []}
-    errors: list[str] = []
-    stop_at = time.monotonic() + seconds
-    threads = [
-        threading.Thread(
-            target=client_loop,
-            kwargs={
-                "base": base,
-                "user": user,
-                "stop_at": stop_at,
-                "think": think,
-                "samples": samples,
-                "errors": errors,
-            },
+    current = revisions()
+    for _ in range(30):
+        time.sleep(1)
+        previous, current = current, revisions()
+        if current == previous:
+            break
+    path.write_text(
+        "".join(
+            f"{u['token']} {u['annotation']} {u['emotion']} {current[u['annotation']]}\n"
+            for u in users
         )
-        for user in users
-    ]
-    started = time.monotonic()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.monotonic() - started
-    result = {"clients": len(users), "think_s": think, "seconds": round(wall, 1)}
-    for kind, values in samples.items():
-        result[kind] = {
-            "requests": len(values),
-            "p50_ms": round(statistics.median(values), 1) if values else None,
-            "p95_ms": round(percentile(values, 0.95), 1) if values else None,
-            "throughput_rps": round(len(values) / wall, 1),
-        }
-    result["total_rps"] = round(sum(len(v) for v in samples.values()) / wall, 1)
-    result["errors"] = len(errors)
-    result["first_errors"] = sorted(set(errors))[:5]
-    return result
+    )
+
+
+def wrk_start(
+    *,
+    base: str,
+    users_path: Path,
+    first: int,
+    clients: int,
+    mix: str,
+    think: float,
+    seconds: float,
+    out: Path,
+) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            "wrk",
+            "--threads",
+            str(clients),
+            "--connections",
+            str(clients),
+            "--duration",
+            f"{seconds:g}s",
+            "--timeout",
+            "30s",
+            "--script",
+            str(LOAD_SCRIPT),
+            base,
+        ],
+        env=os.environ
+        | {
+            "BENCH_USERS": str(users_path),
+            "BENCH_FIRST": str(first),
+            "BENCH_MIX": mix,
+            "BENCH_THINK_MS": str(round(think * 1000)),
+            "BENCH_OUT": str(out),
+        },
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def summarize(raw: dict) -> dict:
+    seconds = raw["duration_us"] / 1e6
+    latency = raw["latency_us"]
+    socket_errors = sum(raw["socket_errors"].values())
+    return {
+        "requests": raw["requests"],
+        "p50_ms": round(latency["p50"] / 1000, 1),
+        "p95_ms": round(latency["p95"] / 1000, 1),
+        "p99_ms": round(latency["p99"] / 1000, 1),
+        "max_ms": round(latency["max"] / 1000, 1),
+        "throughput_rps": round(raw["requests"] / seconds, 1),
+        "errors": raw["non_200"] + socket_errors,
+        "first_errors": raw["first_errors"]
+        + [f"socket {kind}: {n}" for kind, n in raw["socket_errors"].items() if n],
+    }
+
+
+def run_level(*, base: str, users: list[dict], work: Path, seconds: float, think: float) -> dict:
+    """One load level: the mixed run, then the split run (see the module docstring)."""
+    users_path = work / "users.txt"
+    cpu_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    users_file_write(users=users, path=users_path)
+    wrk_start(
+        base=base,
+        users_path=users_path,
+        first=1,
+        clients=len(users),
+        mix="mixed",
+        think=think,
+        seconds=seconds,
+        out=work / "mixed.json",
+    ).wait()
+    mixed = summarize(json.loads((work / "mixed.json").read_text()))
+
+    users_file_write(users=users, path=users_path)
+    half = len(users) // 2
+    runs = {
+        "save": wrk_start(
+            base=base,
+            users_path=users_path,
+            first=1,
+            clients=half,
+            mix="save",
+            think=think,
+            seconds=seconds,
+            out=work / "save.json",
+        ),
+        "next": wrk_start(
+            base=base,
+            users_path=users_path,
+            first=half + 1,
+            clients=len(users) - half,
+            mix="next",
+            think=think,
+            seconds=seconds,
+            out=work / "next.json",
+        ),
+    }
+    for process in runs.values():
+        process.wait()
+    split = {kind: summarize(json.loads((work / f"{kind}.json").read_text())) for kind in runs}
+    cpu_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = (cpu_after.ru_utime + cpu_after.ru_stime) - (
+        cpu_before.ru_utime + cpu_before.ru_stime
+    )
+    errors = mixed["errors"] + sum(r["errors"] for r in split.values())
+    first_errors = mixed["first_errors"] + [e for r in split.values() for e in r["first_errors"]]
+    return {
+        "clients": len(users),
+        "think_s": think,
+        "seconds": seconds,
+        "mixed": mixed,
+        "save": split["save"],
+        "next": split["next"],
+        "total_rps": mixed["throughput_rps"],
+        "errors": errors,
+        "first_errors": first_errors[:5],
+        # Both runs: how much of the machine the load generator itself took.
+        "load_generator_cpu_percent_of_one_core": round(100 * wrk_cpu / (2 * seconds), 1),
+    }
+
+
+def server_wait(base: str) -> None:
+    for _ in range(120):
+        try:
+            urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
+            return
+        except OSError:  # refused while starting, or timed out
+            time.sleep(0.5)
+    raise RuntimeError(f"gunicorn did not answer at {base}")
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
-    parser.add_argument("--think", type=float, default=0.5, help="Paced run's wait per request")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument(
+        "--think", type=float, nargs="+", default=[0.5, 1.0], help="Paced runs' wait per request"
+    )
+    # On 2 cores, 3 workers x 2 threads carried more than 2 x 8 (GIL contention) in short trials.
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--worker-class", default="gthread", help="gthread, or sync as docker/Dockerfile runs"
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/api.json")
     args = parser.parse_args()
 
@@ -220,7 +305,7 @@ def main() -> int:
             "--threads",
             str(args.threads),
             "--worker-class",
-            "gthread",
+            args.worker_class,
             "--keep-alive",
             "30",
             "--log-level",
@@ -230,26 +315,32 @@ def main() -> int:
         env=env | {"PYTHONPATH": f"{REPO}:{REPO / 'platform'}"},
     )
     base = f"http://127.0.0.1:{port}"
+    result = {}
     try:
-        for _ in range(120):
-            try:
-                requests.get(f"{base}/api/schema/", timeout=2)
-                break
-            except requests.RequestException:
-                time.sleep(0.5)
-        run_load(base=base, users=users[:5], seconds=2, think=0)  # warm both workers
-        paced = run_load(base=base, users=users, seconds=args.seconds, think=args.think)
-        saturated = run_load(base=base, users=users, seconds=args.seconds, think=0)
+        server_wait(base)
+        # Warm both workers (imports, connections) before anything is measured.
+        run_level(base=base, users=users[:10], work=work, seconds=2, think=0)
+        for think in args.think:
+            key = "paced" if think == args.think[0] else f"paced_{think:g}s"
+            result[key] = run_level(
+                base=base, users=users, work=work, seconds=args.seconds, think=think
+            )
+        result["saturated"] = run_level(
+            base=base, users=users, work=work, seconds=args.seconds, think=0
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)
 
-    result = {
-        "paced": paced,
-        "saturated": saturated,
-        "server": f"gunicorn gthread, {args.workers} workers x {args.threads} threads, "
+    result |= {
+        "server": f"gunicorn {args.worker_class}, {args.workers} workers x {args.threads} threads, "
         "PostgreSQL over loopback, token auth",
-        "load_generator": "Python threads + requests keep-alive sessions on the same machine",
+        "load_generator": f"wrk 4, C, {args.clients} connections (one per wrk thread), Lua "
+        "(benchmarks/api_load.lua), on the same machine",
+        "method": "per level: a mixed run (every coder alternates save and next-clip), then a "
+        "split run (half the coders only save, half only ask for the next clip, side by side) "
+        "for per-endpoint latency; think time is counted from each answer and drawn uniformly from "
+        "50..150 % of think_s",
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": os.cpu_count()},
         "goal": {"p95_ms": 50, "errors": 0},
     }

@@ -392,7 +392,6 @@ class QueueViewSet(mixins.ListModelMixin, RoleViewSet):
         draft = Annotation.objects.select_related("coder", "emotion").get(
             clip=clip, coder=request.user, status=Annotation.Status.DRAFT
         )
-        clip = selectors.clip_get(clip_id=clip.pk)
         return Response(s.QueueClaimOutputSerializer({"clip": clip, "annotation": draft}).data)
 
 
