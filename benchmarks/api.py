@@ -33,8 +33,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PG = "postgres://postgres@127.0.0.1:5432"
+from bench_env import REPO, database_recreate, django_environment
+
 DATABASE = "mestudio_bench_api"
 LOAD_SCRIPT = REPO / "benchmarks/api_load.lua"
 
@@ -43,14 +43,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def create_database() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        connection.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def prepare(*, clients: int) -> list[dict]:
@@ -276,21 +268,8 @@ def main() -> int:
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="mestudio-bench-api-"))
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="mestudio.settings.local",
-        DJANGO_DEBUG="false",
-        DATABASE_URL=f"{PG}/{DATABASE}",
-        MESTUDIO_VAR_DIR=str(work / "var"),
-    )
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path[:0] = [str(REPO), str(REPO / "platform")]
-    create_database()
+    env = django_environment(work=work, database=DATABASE)
+    database_recreate(DATABASE)
     users = prepare(clients=args.clients)
 
     port = free_port()

@@ -28,17 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-PG = "postgres://postgres@127.0.0.1:5432"
+from bench_env import PG, REPO, database_recreate, django_environment
+
 DATABASE = "mestudio_bench_loop"
-
-
-def database_create() -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
-        connection.execute(f"CREATE DATABASE {DATABASE}")
 
 
 def database_drop() -> None:
@@ -54,20 +46,7 @@ def database_drop() -> None:
 
 
 def setup_django(work: Path) -> None:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in {"DATABASE_URL", "CELERY_BROKER_URL", "MEDIA_ROOT"}
-    }
-    env.update(
-        DJANGO_SETTINGS_MODULE="mestudio.settings.local",
-        DJANGO_DEBUG="false",
-        DATABASE_URL=f"{PG}/{DATABASE}",
-        MESTUDIO_VAR_DIR=str(work / "var"),
-    )
-    os.environ.clear()
-    os.environ.update(env)
-    sys.path[:0] = [str(REPO), str(REPO / "platform")]
+    django_environment(work=work, database=DATABASE)
     import django
     from django.core.management import call_command
 
@@ -370,7 +349,7 @@ def main() -> int:
     torch.set_num_threads(args.threads)
     model_options = parse_model_options(args.model_option) or TINY_FRL_DGT
     work = Path(tempfile.mkdtemp(prefix="mestudio-bench-loop-"))
-    database_create()
+    database_recreate(DATABASE)
     try:
         setup_django(work)
         from django.contrib.auth import get_user_model
