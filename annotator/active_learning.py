@@ -30,6 +30,9 @@ from mlcore.models import list_models
 
 ACTIVE_STATUSES = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
 INFER_CROP_SIZE = 112
+# The best-ranked clip wins unless another coder holds or is claiming it; the ones after it are
+# only tried when several coders claim at the same instant.
+CLAIM_CANDIDATES = 20
 
 
 class TrainingStopped(Exception):
@@ -390,12 +393,13 @@ def queue_settings_update(
 
 
 def coder_next_clip_claim(*, coder) -> Clip | None:
-    """Give the coder the best clip nobody else holds: lock its row (skipping rows another
-    coder is claiming this instant) and create the coder's draft, which holds it. The clip comes
-    with its subject and dataset loaded."""
-    for candidate in selectors.clip_queue_ranked(coder=coder, limit=50):
-        if candidate.my_status == Annotation.Status.DRAFT:
-            return candidate  # already the coder's: nothing to claim or lock
+    """Give the coder back their open draft, or else the best clip nobody else holds: lock its
+    row (skipping rows another coder is claiming this instant) and create the coder's draft,
+    which holds it. The clip comes with its subject and dataset loaded."""
+    open_draft = selectors.clip_with_open_draft(coder=coder)
+    if open_draft is not None:
+        return open_draft  # already the coder's: nothing to claim or lock
+    for candidate in selectors.clip_queue_ranked(coder=coder, limit=CLAIM_CANDIDATES):
         with transaction.atomic():
             clip = Clip.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
             if clip is None:

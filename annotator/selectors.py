@@ -128,6 +128,27 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
     )
 
 
+def clip_with_open_draft(*, coder) -> Clip | None:
+    """The ready clip of the coder's most recently edited draft, unless it was adjudicated
+    meanwhile: "next clip" gives it back before anything new."""
+    draft = (
+        Annotation.objects.filter(
+            coder=coder, status=Annotation.Status.DRAFT, clip__ingest_status=Clip.IngestStatus.READY
+        )
+        .exclude(
+            Exists(
+                Annotation.objects.filter(
+                    clip=OuterRef("clip"), status=Annotation.Status.ADJUDICATED
+                )
+            )
+        )
+        .select_related("clip__subject__dataset")
+        .order_by("-updated_at")
+        .first()
+    )
+    return draft.clip if draft is not None else None
+
+
 def queue_settings() -> QueueSettings:
     """The queue's settings row, or the defaults while nobody has saved any."""
     return QueueSettings.objects.filter(pk=1).first() or QueueSettings(pk=1)

@@ -3,7 +3,7 @@ one clip to two coders at once."""
 
 import pytest
 
-from annotator import active_learning, selectors
+from annotator import active_learning, selectors, services
 from annotator.models import Annotation, ModelVersion, Proposal, QueueSettings, TrainingRun
 from tests.factories import ClipFactory, SubjectFactory, UserFactory
 
@@ -68,6 +68,20 @@ def test_claimed_clip_goes_to_one_coder_only(scored_clips, coder):
     assert active_learning.coder_next_clip_claim(coder=coder).name == "a_high"
     Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
     assert active_learning.coder_next_clip_claim(coder=coder).name == "b_mid"
+
+
+def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder, admin_user):
+    services.annotation_create_draft(clip=scored_clips["a_low"], coder=coder)
+    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_low"
+    # Adjudicated meanwhile (by a reviewer, from other coders' work): the draft is moot.
+    Annotation.objects.create(
+        clip=scored_clips["a_low"],
+        coder=admin_user,
+        status=Annotation.Status.ADJUDICATED,
+        onset=46,
+        offset=50,
+    )
+    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_high"
 
 
 def test_adjudicated_clips_leave_the_queue(scored_clips, coder, admin_user):
