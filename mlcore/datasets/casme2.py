@@ -11,11 +11,9 @@ from mlcore.datasets.common import (
     DEFAULT_FPS,
     FormatRules,
     SheetReadResult,
-    SheetRecord,
-    cell_text,
     check_records,
 )
-from mlcore.datasets.sheets import iter_sheet_rows, open_sheet
+from mlcore.datasets.sheets import sheet_records
 from mlcore.labels import DATASET_EMOTIONS
 
 COLUMNS = {
@@ -36,27 +34,8 @@ RULES = FormatRules(
 )
 
 
-def subject_code(value: object) -> str:
-    text = cell_text(value)
-    return f"{int(text):02d}" if text.isdigit() else text
-
-
 def read_casme2(*, annotations: Path, frames: Path) -> SheetReadResult:
-    path = Path(annotations)
-    sheet = open_sheet(path)
-    records = [
-        SheetRecord(
-            row=number,
-            subject=subject_code(cells["subject"]),
-            clip=cell_text(cells["clip"]),
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            emotion=cell_text(cells["emotion"]),
-            aus=cell_text(cells["aus"]),
-        )
-        for number, cells in iter_sheet_rows(sheet=sheet, path=path, columns=COLUMNS)
-    ]
+    records = sheet_records(path=Path(annotations), columns=COLUMNS, subject_digits=2)
     root = Path(frames)
     return check_records(
         records=records, rules=RULES, locate=lambda r: root / f"sub{r.subject}" / r.clip

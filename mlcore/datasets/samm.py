@@ -11,11 +11,9 @@ from mlcore.datasets.common import (
     DEFAULT_FPS,
     FormatRules,
     SheetReadResult,
-    SheetRecord,
-    cell_text,
     check_records,
 )
-from mlcore.datasets.sheets import iter_sheet_rows, open_sheet
+from mlcore.datasets.sheets import sheet_records
 from mlcore.labels import DATASET_EMOTIONS
 
 SHEET_NAME = "MICRO_ONLY"
@@ -41,29 +39,13 @@ RULES = FormatRules(
 )
 
 
-def subject_code(value: object) -> str:
-    text = cell_text(value)
-    return f"{int(text):03d}" if text.isdigit() else text
-
-
 def read_samm(*, annotations: Path, frames: Path) -> SheetReadResult:
-    path = Path(annotations)
-    sheet = open_sheet(path, sheet_name=SHEET_NAME)
-    records = [
-        SheetRecord(
-            row=number,
-            subject=subject_code(cells["subject"]),
-            clip=cell_text(cells["clip"]),
-            onset=cells["onset"],
-            apex=cells["apex"],
-            offset=cells["offset"],
-            emotion=cell_text(cells["emotion"]),
-            aus=cell_text(cells["aus"]),
-            notes=cell_text(cells["notes"]),
-        )
-        for number, cells in iter_sheet_rows(
-            sheet=sheet, path=path, columns=COLUMNS, search_rows=HEADER_SEARCH_ROWS
-        )
-    ]
+    records = sheet_records(
+        path=Path(annotations),
+        columns=COLUMNS,
+        subject_digits=3,
+        sheet_name=SHEET_NAME,
+        search_rows=HEADER_SEARCH_ROWS,
+    )
     root = Path(frames)
     return check_records(records=records, rules=RULES, locate=lambda r: root / r.subject / r.clip)

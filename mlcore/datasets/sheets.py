@@ -6,7 +6,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from mlcore.datasets.common import DatasetFormatError
+from mlcore.datasets.common import DatasetFormatError, SheetRecord, cell_text
 
 
 def _key(value: object) -> str:
@@ -66,3 +66,37 @@ def iter_sheet_rows(
                 for field, position in header_positions.items()
             },
         )
+
+
+def sheet_records(
+    *,
+    path: Path,
+    columns: dict[str, str],
+    subject_digits: int,
+    sheet_name: str | None = None,
+    search_rows: int = 1,
+) -> list[SheetRecord]:
+    """The rows of a coding sheet (CASME II, SAMM) as records. A subject written as a number
+    (a re-saved sheet turns ``006`` into 6) gets its zero padding back; ``notes`` is optional."""
+    sheet = open_sheet(path, sheet_name=sheet_name)
+
+    def subject_code(value: object) -> str:
+        text = cell_text(value)
+        return f"{int(text):0{subject_digits}d}" if text.isdigit() else text
+
+    return [
+        SheetRecord(
+            row=number,
+            subject=subject_code(cells["subject"]),
+            clip=cell_text(cells["clip"]),
+            onset=cells["onset"],
+            apex=cells["apex"],
+            offset=cells["offset"],
+            emotion=cell_text(cells["emotion"]),
+            aus=cell_text(cells["aus"]),
+            notes=cell_text(cells.get("notes")),
+        )
+        for number, cells in iter_sheet_rows(
+            sheet=sheet, path=path, columns=columns, search_rows=search_rows
+        )
+    ]
