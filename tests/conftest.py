@@ -32,10 +32,9 @@ def celery_worker_start(transactional_db, settings, tmp_path_factory):
     import os
     import signal
     import subprocess
-    import sys
     import time
 
-    from mestudio.celery_app import app
+    from mestudio.celery_app import app, worker_command
 
     database = settings.DATABASES["default"]
     env = {
@@ -54,24 +53,7 @@ def celery_worker_start(transactional_db, settings, tmp_path_factory):
         log_path = tmp_path_factory.mktemp("celery-worker") / "worker.log"
         with log_path.open("w") as log:
             worker = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "mestudio",
-                    "worker",
-                    "--queues",
-                    ",".join(settings.MESTUDIO_QUEUES),
-                    "--concurrency",
-                    "1",
-                    "--hostname",
-                    hostname,
-                    "--loglevel",
-                    "INFO",
-                    "--without-mingle",
-                    "--without-gossip",
-                ],
+                worker_command(hostname=hostname, options=("--without-mingle", "--without-gossip")),
                 env={**env, **(environment or {})},
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from annotator import demo, services
+from mestudio.celery_app import worker_command
 
 STOP_GRACE_SECONDS = 15
 
@@ -44,24 +45,7 @@ class Command(BaseCommand):
         self.stdout.write("Press Ctrl-C to stop the web server and the worker.\n")
 
         children = [
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "mestudio",
-                    "worker",
-                    "--queues",
-                    ",".join(services.QUEUES),
-                    "--concurrency",
-                    "1",
-                    "--loglevel",
-                    "INFO",
-                    "--hostname",
-                    "demo@%h",
-                ]
-            ),
+            subprocess.Popen(worker_command(hostname="demo@%h")),
             subprocess.Popen(
                 [sys.executable, "manage.py", "runserver", addr, "--noreload"],
                 cwd=settings.BASE_DIR,
