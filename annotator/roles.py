@@ -4,6 +4,14 @@ They are (re)created after every migrate, like Django's own permissions, so a fr
 upgraded one and a test database flushed between tests all have them.
 """
 
+from functools import cache
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.contrib.contenttypes.models import ContentType
+from django.db import connections, router
+
 from annotator.models import Role
 
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
@@ -30,8 +38,6 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
 
 
 def roles_ensure(*, using: str = "default", **kwargs) -> None:
-    from django.contrib.auth.models import Group, Permission
-
     app_permissions = Permission.objects.using(using).filter(content_type__app_label="annotator")
     for role, codenames in ROLE_PERMISSIONS.items():
         group, _ = Group.objects.using(using).get_or_create(name=role)
@@ -39,3 +45,40 @@ def roles_ensure(*, using: str = "default", **kwargs) -> None:
             app_permissions if codenames is None else app_permissions.filter(codename__in=codenames)
         )
         group.permissions.set(chosen)
+
+
+class RolePermissionBackend(ModelBackend):
+    """Django's model backend, with a user's permissions read in one SQL statement.
+
+    Every API request checks its role, and ModelBackend builds two ORM queries for that (the
+    user's own permissions and their groups'): about 2 ms of CPU a request, a quarter of an
+    autosave. The statement below returns the same set; it is read fresh on each request, so a
+    role taken away applies to the next request.
+    """
+
+    def get_all_permissions(self, user_obj, obj=None) -> set[str]:
+        if not user_obj.is_active or user_obj.is_anonymous or obj is not None:
+            return set()
+        if user_obj.is_superuser:
+            return super().get_all_permissions(user_obj, obj)
+        if not hasattr(user_obj, "_perm_cache"):
+            with connections[router.db_for_read(Permission)].cursor() as cursor:
+                cursor.execute(_user_permissions_sql(), [user_obj.pk, user_obj.pk])
+                user_obj._perm_cache = {f"{app}.{codename}" for app, codename in cursor}
+        return user_obj._perm_cache
+
+
+@cache
+def _user_permissions_sql() -> str:
+    user_model = get_user_model()
+    user_permissions = user_model.user_permissions.through._meta
+    user_groups = user_model.groups.through._meta
+    group_permissions = Group.permissions.through._meta
+    return (
+        f"SELECT ct.app_label, p.codename FROM {Permission._meta.db_table} p "
+        f"JOIN {ContentType._meta.db_table} ct ON ct.id = p.content_type_id "
+        f"WHERE p.id IN ("
+        f"SELECT permission_id FROM {user_permissions.db_table} WHERE user_id = %s "
+        f"UNION SELECT gp.permission_id FROM {group_permissions.db_table} gp "
+        f"JOIN {user_groups.db_table} ug ON ug.group_id = gp.group_id WHERE ug.user_id = %s)"
+    )

@@ -52,6 +52,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
+AUTHENTICATION_BACKENDS = ["annotator.roles.RolePermissionBackend"]
+
 ROOT_URLCONF = "mestudio.urls"
 WSGI_APPLICATION = "mestudio.wsgi.application"
 
