@@ -1,5 +1,6 @@
 """Writes. Every change to annotations, clips and jobs goes through a function here."""
 
+import copy
 import hashlib
 import platform
 import shutil
@@ -174,11 +175,14 @@ def annotation_update(
 ) -> Annotation:
     """Save the coder's edits made from `revision`; refuse them if the row moved on meanwhile.
 
-    Validation runs before anything is written, so a refused save leaves the stored row as it was.
+    `annotation` is the row as loaded for this request; the update below only applies while the
+    stored revision is still `revision`, so a save that raced this one is refused, not lost.
+    Validation runs before anything is written, so a refused save leaves the stored row as it was,
+    and `annotation` keeps its values unless the save succeeds.
     """
-    candidate = Annotation.objects.select_related("clip__subject").get(pk=annotation.pk)
-    if candidate.revision != revision:
-        raise StaleRevisionError(current_revision=candidate.revision)
+    if annotation.revision != revision:
+        raise StaleRevisionError(current_revision=annotation.revision)
+    candidate = copy.copy(annotation)
     candidate.onset, candidate.apex, candidate.offset = onset, apex, offset
     candidate.emotion = emotion
     candidate.action_units = [code.as_dict() for code in action_units]
