@@ -392,11 +392,12 @@ def queue_settings_update(
     return row
 
 
-def coder_next_clip_claim(*, coder) -> Clip | None:
-    """Give the coder back their open draft, or else the best clip nobody else holds: lock its
-    row (skipping rows another coder is claiming this instant) and create the coder's draft,
-    which holds it. The clip comes with its subject and dataset loaded."""
-    open_draft = selectors.clip_with_open_draft(coder=coder)
+def coder_next_draft_claim(*, coder) -> Annotation | None:
+    """The coder's draft on the next clip to code: their open draft, or else a new one on the
+    best clip nobody else holds, claimed by locking its row (skipping rows another coder is
+    claiming this instant); the draft holds the clip. Its clip, subject and dataset come loaded.
+    """
+    open_draft = selectors.annotation_open_draft(coder=coder)
     if open_draft is not None:
         return open_draft  # already the coder's: nothing to claim or lock
     for candidate in selectors.clip_queue_ranked(coder=coder, limit=CLAIM_CANDIDATES):
@@ -415,8 +416,9 @@ def coder_next_clip_claim(*, coder) -> Clip | None:
             )
             if held:
                 continue
-            services.annotation_create_draft(clip=clip, coder=coder)
-            return candidate
+            draft = services.annotation_create_draft(clip=clip, coder=coder)
+            draft.clip = candidate
+            return draft
     return None
 
 

@@ -128,10 +128,11 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
     )
 
 
-def clip_with_open_draft(*, coder) -> Clip | None:
-    """The ready clip of the coder's most recently edited draft, unless it was adjudicated
-    meanwhile: "next clip" gives it back before anything new."""
-    draft = (
+def annotation_open_draft(*, coder) -> Annotation | None:
+    """The coder's most recently edited draft on a ready clip, unless the clip was adjudicated
+    meanwhile: "next clip" gives it back before anything new. Its clip, subject and dataset
+    come loaded."""
+    return (
         Annotation.objects.filter(
             coder=coder, status=Annotation.Status.DRAFT, clip__ingest_status=Clip.IngestStatus.READY
         )
@@ -142,11 +143,10 @@ def clip_with_open_draft(*, coder) -> Clip | None:
                 )
             )
         )
-        .select_related("clip__subject__dataset")
+        .select_related("clip__subject__dataset", "emotion")
         .order_by("-updated_at")
         .first()
     )
-    return draft.clip if draft is not None else None
 
 
 def queue_settings() -> QueueSettings:

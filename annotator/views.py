@@ -143,10 +143,10 @@ def coder_queue(request: HttpRequest) -> HttpResponse:
 @permission_required("annotator.change_annotation")
 @require_GET
 def coder_queue_next(request: HttpRequest) -> HttpResponse:
-    clip = active_learning.coder_next_clip_claim(coder=request.user)
-    if clip is None:
+    draft = active_learning.coder_next_draft_claim(coder=request.user)
+    if draft is None:
         return redirect(f"{reverse('coder-queue')}?done=1")
-    return redirect("clip-code", clip_id=clip.pk)
+    return redirect("clip-code", clip_id=draft.clip_id)
 
 
 def _workbench_annotation(*, clip: Clip, coder) -> Annotation:

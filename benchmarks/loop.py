@@ -7,7 +7,7 @@
 - proposals per second: `--proposal-clips` unlabelled clips (short ones) scored by the version;
 - next clip: with `--queue-clips` more clips and their proposals in the database, the ranked queue
   (`selectors.clip_queue_ranked`) and the claim a coder's "next clip" makes
-  (`active_learning.coder_next_clip_claim`), p50/p95 over `--calls` calls. Goal: p95 < 50 ms.
+  (`active_learning.coder_next_draft_claim`), p50/p95 over `--calls` calls. Goal: p95 < 50 ms.
 
 Jobs run in this process through their Celery tasks, as a worker runs them (no broker round
 trip is timed). It creates and drops its own database. Writes benchmarks/results/loop.json.
@@ -303,20 +303,20 @@ def bench_next_clip(*, args, version) -> dict:
         ranked.append(time.perf_counter() - started)
         assert queue
         started = time.perf_counter()
-        clip = active_learning.coder_next_clip_claim(coder=coder)
+        draft = active_learning.coder_next_draft_claim(coder=coder)
         claims.append(time.perf_counter() - started)
         # The coder codes it and submits (not timed), so the next claim takes a new clip.
-        Annotation.objects.filter(clip=clip, coder=coder, status="draft").update(
+        Annotation.objects.filter(pk=draft.pk).update(
             status="submitted", onset=50, apex=60, offset=90
         )
     return {
         "data": filled,
         "calls": args.calls,
         "what": "one coder opens the queue page (clip_queue_ranked, 50 clips), asks for the "
-        "next clip (coder_next_clip_claim), codes it and submits (not timed), and again; "
+        "next clip (coder_next_draft_claim), codes it and submits (not timed), and again; "
         "proposals are rows with random uncertainties, not scored by a model",
         "clip_queue_ranked": percentiles_ms(ranked),
-        "coder_next_clip_claim": percentiles_ms(claims),
+        "coder_next_draft_claim": percentiles_ms(claims),
         "goal_p95_ms": 50,
     }
 
@@ -387,7 +387,7 @@ def main() -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     retrain, proposals = results["retrain_to_proposals"], results["proposals_throughput"]
-    claim = results["next_clip"]["coder_next_clip_claim"]
+    claim = results["next_clip"]["coder_next_draft_claim"]
     print(
         f"retrain -> proposals ready: {retrain['retrain_to_proposals_ready_seconds']} s "
         f"({retrain['clips']} clips); proposals: {proposals['clips_per_second']} clips/s; "

@@ -62,17 +62,17 @@ def test_most_uncertain_first_with_a_cap_per_subject(scored_clips, coder):
 
 def test_claimed_clip_goes_to_one_coder_only(scored_clips, coder):
     other = UserFactory(username="coder2", role="coder")
-    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_high"
-    assert active_learning.coder_next_clip_claim(coder=other).name == "a_mid"
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_mid"
     # The coder's own draft comes back first until it is submitted.
-    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_high"
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
     Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
-    assert active_learning.coder_next_clip_claim(coder=coder).name == "b_mid"
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "b_mid"
 
 
 def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder, admin_user):
     services.annotation_create_draft(clip=scored_clips["a_low"], coder=coder)
-    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_low"
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_low"
     # Adjudicated meanwhile (by a reviewer, from other coders' work): the draft is moot.
     Annotation.objects.create(
         clip=scored_clips["a_low"],
@@ -81,7 +81,7 @@ def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder
         onset=46,
         offset=50,
     )
-    assert active_learning.coder_next_clip_claim(coder=coder).name == "a_high"
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
 
 
 def test_adjudicated_clips_leave_the_queue(scored_clips, coder, admin_user):
