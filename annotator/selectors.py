@@ -237,9 +237,11 @@ def proposal_for_clip(*, clip: Clip) -> Proposal | None:
 
 def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
     """The coder's own annotation; anyone else's is reported as missing, never shown."""
-    return Annotation.objects.select_related("clip__subject__dataset", "emotion", "coder").get(
+    annotation = Annotation.objects.select_related("clip__subject__dataset", "emotion").get(
         pk=annotation_id, coder=coder
     )
+    annotation.coder = coder  # the filter made it so: no join needed to load it
+    return annotation
 
 
 def annotation_submitted_for_coder(*, clip: Clip, coder) -> Annotation | None:
