@@ -7,7 +7,23 @@
 --                   then run side by side on different coders)
 --   BENCH_MIX       "mixed" (alternate save and next-clip), "save" or "next"
 --   BENCH_THINK_MS  mean wait after each answer before the next request (0: saturated)
+--   BENCH_WARMUP_MS latencies of requests sent in each coder's first BENCH_WARMUP_MS are left
+--                   out of the percentiles (wrk sends every connection's first request at once,
+--                   without delay(), so each run starts with a burst of 50 simultaneous requests
+--                   that no steady load has); wrk's own figures, burst included, are kept apart
 --   BENCH_OUT       where done() writes its JSON summary
+
+local ffi = require("ffi")
+ffi.cdef([[
+  typedef struct { long seconds; long nanoseconds; } bench_timespec;
+  int clock_gettime(int clock, bench_timespec *now);
+]])
+local CLOCK_MONOTONIC = 1
+local clock_now = ffi.new("bench_timespec")
+local function now_us()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, clock_now)
+  return tonumber(clock_now.seconds) * 1e6 + tonumber(clock_now.nanoseconds) / 1e3
+end
 
 local users = {}
 local threads = {}
@@ -41,9 +57,15 @@ step = 0
 pending = nil
 errors = 0
 first_error = ""
+started_at = nil -- this coder's first request
+sent_at = 0
+samples = {} -- latencies (us) of the requests sent after the warm-up
+local warmup_us = tonumber(os.getenv("BENCH_WARMUP_MS") or "0") * 1000
 
 function request()
   step = step + 1
+  sent_at = now_us()
+  started_at = started_at or sent_at
   if mix == "save" or (mix == "mixed" and step % 2 == 1) then
     pending = "save"
     local body = string.format(
@@ -65,6 +87,9 @@ function request()
 end
 
 function response(status, headers, body)
+  if sent_at - started_at >= warmup_us then
+    samples[#samples + 1] = now_us() - sent_at
+  end
   if status ~= 200 then
     errors = errors + 1
     if first_error == "" then
@@ -98,25 +123,38 @@ local function json_string(text)
   end) .. '"'
 end
 
+local function percentile(sorted, p)
+  if #sorted == 0 then
+    return 0
+  end
+  return math.floor(sorted[math.max(1, math.ceil(#sorted * p / 100))])
+end
+
 function done(summary, latency, requests)
-  local errors_total, first_errors = 0, {}
+  local errors_total, first_errors, steady = 0, {}, {}
   for _, thread in ipairs(threads) do
     errors_total = errors_total + thread:get("errors")
     local message = thread:get("first_error")
     if message ~= "" and #first_errors < 5 then
       first_errors[#first_errors + 1] = json_string(message)
     end
+    for _, sample in ipairs(thread:get("samples")) do
+      steady[#steady + 1] = sample
+    end
   end
+  table.sort(steady)
   local socket = summary.errors
   local out = assert(io.open(os.getenv("BENCH_OUT"), "w"))
   out:write(string.format(
     '{"requests": %d, "duration_us": %d, "non_200": %d, "first_errors": [%s], '
       .. '"socket_errors": {"connect": %d, "read": %d, "write": %d, "timeout": %d}, '
-      .. '"latency_us": {"p50": %d, "p95": %d, "p99": %d, "max": %d, "mean": %.1f}}\n',
+      .. '"latency_us": {"samples": %d, "p50": %d, "p95": %d, "p99": %d, "max": %d}, '
+      .. '"latency_with_start_us": {"p50": %d, "p95": %d, "p99": %d, "max": %d}}\n',
     summary.requests, summary.duration, errors_total, table.concat(first_errors, ", "),
     socket.connect, socket.read, socket.write, socket.timeout,
-    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max,
-    latency.mean
+    #steady, percentile(steady, 50), percentile(steady, 95), percentile(steady, 99),
+    math.floor(steady[#steady] or 0),
+    latency:percentile(50), latency:percentile(95), latency:percentile(99), latency.max
   ))
   out:close()
 end
