@@ -250,9 +250,11 @@ def test_queue_settings_are_saved_and_bad_values_refused(admin_client):
 @pytest.fixture
 def cancelled_frozen_run(transactional_db, admin_user) -> TrainingRun:
     """Frozen before the worker starts (fixtures are set up in the order the test names them),
-    its first attempt cancelled: only the retry the test clicks trains."""
+    its first attempt cancelled: only the retry the test clicks trains. 400 epochs keep it
+    training for several seconds, so the page's 1 s polling sees it in progress (30 epochs once
+    finished between two polls)."""
     training_run = training_run_frozen(
-        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user, epochs=30
+        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user, epochs=400
     )
     active_learning.training_run_cancel(training_run=training_run)
     return training_run
