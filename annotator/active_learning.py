@@ -395,8 +395,8 @@ def queue_settings_update(
 def coder_next_draft_claim(*, coder) -> Annotation | None:
     """The coder's draft on the next clip to code: their open draft, or else a new one on the
     best clip nobody else holds, claimed by locking its row (skipping rows another coder is
-    claiming this instant); the draft holds the clip. Its clip, subject and dataset come loaded.
-    """
+    claiming this instant); the draft holds the clip. Its clip, subject, dataset and coder come
+    loaded."""
     open_draft = selectors.annotation_open_draft(coder=coder)
     if open_draft is not None:
         return open_draft  # already the coder's: nothing to claim or lock
@@ -417,7 +417,7 @@ def coder_next_draft_claim(*, coder) -> Annotation | None:
             if held:
                 continue
             draft = services.annotation_create_draft(clip=clip, coder=coder)
-            draft.clip = candidate
+            draft.clip, draft.coder = candidate, coder
             return draft
     return None
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of a running compose stack (docker compose -f docker/compose.yaml up -d):
 # the web image serves pages and its collected static files, the CPU worker preprocesses an
-# imported synthetic set, the GPU worker trains on it and scores the unlabelled clips, and the
-# coders' queue is ordered by the new model version. It writes a demo dataset and an admin
+# imported synthetic set, a clip uploaded through the API becomes ready, and the GPU worker
+# trains on the set and scores the unlabelled clips. It writes a dataset named Smoke and an admin
 # account named smoke-admin into the stack, so run it on a fresh stack, not in production.
 #
 #   docker/smoke.sh                 # uses `docker compose -f docker/compose.yaml`
