@@ -28,7 +28,6 @@ from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, write_manifest
 from mlcore.models import list_models
 
-ACTIVE_STATUSES = (JobRun.Status.QUEUED, JobRun.Status.RUNNING)
 INFER_CROP_SIZE = 112
 # The best-ranked clip wins unless another coder holds or is claiming it; the ones after it are
 # only tried when several coders claim at the same instant.
@@ -86,7 +85,9 @@ def training_run_start(
         # Locking the datasets serialises concurrent starts for the same selection.
         list(Dataset.objects.select_for_update().filter(pk__in=[d.pk for d in datasets]))
         busy = JobRun.objects.filter(
-            kind=JobRun.Kind.TRAIN, status__in=ACTIVE_STATUSES, training_run__selection_key=key
+            kind=JobRun.Kind.TRAIN,
+            status__in=JobRun.ACTIVE_STATUSES,
+            training_run__selection_key=key,
         )
         if busy.exists():
             raise TrainingBusyError(
@@ -112,7 +113,7 @@ def training_run_retry(*, training_run: TrainingRun, created_by) -> JobRun:
     """A new attempt; training resumes after the folds the failed attempt finished."""
     with transaction.atomic():
         latest = JobRun.objects.select_for_update().filter(training_run=training_run)
-        if latest.filter(status__in=ACTIVE_STATUSES).exists():
+        if latest.filter(status__in=JobRun.ACTIVE_STATUSES).exists():
             raise TrainingBusyError("This run is still queued or running.")
         if hasattr(training_run, "model_version"):
             raise ValueError("This run finished; start a new one to train again.")
@@ -122,7 +123,7 @@ def training_run_retry(*, training_run: TrainingRun, created_by) -> JobRun:
 def training_run_cancel(*, training_run: TrainingRun) -> bool:
     """Mark the active attempt cancelled; the worker stops at its next progress report."""
     return bool(
-        JobRun.objects.filter(training_run=training_run, status__in=ACTIVE_STATUSES).update(
+        JobRun.objects.filter(training_run=training_run, status__in=JobRun.ACTIVE_STATUSES).update(
             status=JobRun.Status.CANCELLED, message="Cancelled", finished_at=timezone.now()
         )
     )
@@ -155,14 +156,10 @@ def _training_progress(job_run: JobRun):
 
 def training_run_execute(*, job_run: JobRun) -> None:
     """Freeze the snapshot (first attempt only), train with LOSO and a final model, register the
-    model version. A redelivered message for an attempt that is not queued does nothing."""
+    model version. The runner has claimed the attempt, so a redelivered message never gets here."""
     from mlcore.training.run import train_run
 
-    claimed = JobRun.objects.filter(pk=job_run.pk, status=JobRun.Status.QUEUED).update(
-        status=JobRun.Status.RUNNING, started_at=timezone.now(), message="Freezing the snapshot"
-    )
-    if not claimed:
-        return
+    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
     training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
     root = training_root(training_run=training_run)
     snapshot_dir = root / "snapshot"
@@ -293,7 +290,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
     from mlcore.training.loop import resolve_device
     from mlcore.training.uncertainty import clip_uncertainties
 
-    services.job_run_start(job_run=job_run, message="Loading the model")
+    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Loading the model")
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
     checkpoint = Path(settings.MEDIA_ROOT) / version.checkpoint
     if file_sha256(checkpoint) != version.checkpoint_sha256:

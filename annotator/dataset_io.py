@@ -358,7 +358,9 @@ def dataset_import_job(*, job_run: JobRun) -> None:
     options = job_options(job_run=job_run)
     if job_run.created_by is None:
         raise ValueError("An import needs the user who started it (the imported labels' coder).")
-    services.job_run_start(job_run=job_run, message=f"Importing {options['import_format']}")
+    services.job_run_report_progress(
+        job_run=job_run, progress=0.0, message=f"Importing {options['import_format']}"
+    )
     report = dataset_import_run(
         import_format=options["import_format"],
         frames=Path(options["frames"]),
@@ -707,7 +709,7 @@ def export_zip_path(*, job_run: JobRun) -> Path:
 def composite_export_job(*, job_run: JobRun) -> None:
     """The export task's service: export, zip for download, keep the summary on the job."""
     options = job_options(job_run=job_run)
-    services.job_run_start(job_run=job_run, message="Exporting")
+    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Exporting")
     dataset_ids = options.get("dataset_ids")
     datasets = list(Dataset.objects.filter(pk__in=dataset_ids)) if dataset_ids else None
     folder = export_folder(job_run=job_run)

@@ -316,6 +316,9 @@ class JobRun(models.Model):
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
 
+    # A job in one of these states has not ended: it may still be claimed, run or reconciled.
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
     kind = models.CharField(max_length=12, choices=Kind.choices)
     queue = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)

@@ -63,10 +63,14 @@ def job_run_create(
     return job_run
 
 
-def job_run_start(*, job_run: JobRun, message: str = "Started") -> None:
-    JobRun.objects.filter(pk=job_run.pk).update(
-        status=JobRun.Status.RUNNING, started_at=timezone.now(), message=message[:500]
+def job_run_claim(*, job_run_id: int, worker: str = "") -> JobRun | None:
+    """Move a queued job to running in one conditional UPDATE, so that of two deliveries of the
+    same message only one runs the body. A message for a job that is already running, ended or
+    was cancelled claims nothing: the caller gets None and must do nothing."""
+    claimed = JobRun.objects.filter(pk=job_run_id, status=JobRun.Status.QUEUED).update(
+        status=JobRun.Status.RUNNING, started_at=timezone.now(), worker=worker, message="Started"
     )
+    return JobRun.objects.get(pk=job_run_id) if claimed else None
 
 
 def job_run_report_progress(*, job_run: JobRun, progress: float, message: str) -> None:
@@ -97,7 +101,8 @@ def job_run_progress_reporter(
 
 
 def job_run_finish(*, job_run: JobRun, result: dict | None = None, message: str = "Done") -> None:
-    JobRun.objects.filter(pk=job_run.pk).update(
+    # Only a running job ends here: a job cancelled or failed meanwhile keeps that final state.
+    JobRun.objects.filter(pk=job_run.pk, status=JobRun.Status.RUNNING).update(
         status=JobRun.Status.SUCCEEDED,
         progress=1.0,
         message=message[:500],
@@ -107,7 +112,7 @@ def job_run_finish(*, job_run: JobRun, result: dict | None = None, message: str 
 
 
 def job_run_fail(*, job_run: JobRun, error: str) -> None:
-    JobRun.objects.filter(pk=job_run.pk).update(
+    JobRun.objects.filter(pk=job_run.pk, status__in=JobRun.ACTIVE_STATUSES).update(
         status=JobRun.Status.FAILED,
         message="Failed",
         error=error,
@@ -128,7 +133,9 @@ def worker_check_start(*, queue: str, created_by: AbstractBaseUser | None) -> Jo
 
 def worker_check_run(*, job_run: JobRun) -> None:
     """Report what the worker that took this job can do: which machine, Python, torch, device."""
-    job_run_start(job_run=job_run, message=f"Checking the worker on {job_run.queue}")
+    job_run_report_progress(
+        job_run=job_run, progress=0.0, message=f"Checking the worker on {job_run.queue}"
+    )
     import torch
 
     job_run_report_progress(job_run=job_run, progress=0.5, message="torch imported")
@@ -332,7 +339,7 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
     from mlcore.preprocess import preprocess_clip
 
     clip = job_run.clip
-    job_run_start(job_run=job_run, message="Preparing frames")
+    job_run_report_progress(job_run=job_run, progress=0.0, message="Preparing frames")
     Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PROCESSING)
     clip_dir = selectors.clip_media_dir(clip=clip)
     version = clip.media_version + 1

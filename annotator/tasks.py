@@ -6,14 +6,15 @@ from celery import current_task, shared_task
 from celery.signals import worker_ready
 
 from annotator import services
-from annotator.models import JobRun
 
 
 def _run_job(job_run_id: int, service) -> None:
-    job_run = JobRun.objects.get(pk=job_run_id)
+    """The one runner of every job body: it claims the job first, so a duplicate or redelivered
+    message, or one for a job that has already ended, does nothing."""
     worker = getattr(current_task.request, "hostname", None) if current_task else None
-    if worker:
-        JobRun.objects.filter(pk=job_run.pk).update(worker=worker)
+    job_run = services.job_run_claim(job_run_id=job_run_id, worker=worker or "")
+    if job_run is None:
+        return
     try:
         service(job_run=job_run)
     except ValueError as error:

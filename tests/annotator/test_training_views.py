@@ -119,7 +119,7 @@ def test_the_form_names_what_is_missing(admin_client):
 def test_progress_partial_polls_until_the_attempt_finishes(admin_client, queued_run):
     url = reverse("training-run-status", args=[queued_run.pk])
     job_run = queued_run.job_runs.get()
-    services.job_run_start(job_run=job_run)
+    job_run = services.job_run_claim(job_run_id=job_run.pk)
     services.job_run_report_progress(job_run=job_run, progress=0.42, message="fold 2/3, epoch 1/3")
     response = admin_client.get(url, HTTP_HX_REQUEST="true")
     partial = response.content.decode()
