@@ -4,12 +4,15 @@ They are (re)created after every migrate, like Django's own permissions, so a fr
 upgraded one and a test database flushed between tests all have them.
 """
 
-from functools import cache
+from collections.abc import Callable
+from functools import cache, wraps
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied
 from django.db import connections, router
 
 from annotator.models import Role
@@ -35,6 +38,31 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
     ],
     Role.ADMIN: None,  # every permission of the annotator app
 }
+
+
+def role_needed_for(permission: str) -> str:
+    """The first role, from the least privileged up, that holds `permission`."""
+    codename = permission.split(".", 1)[-1]
+    for role, codenames in ROLE_PERMISSIONS.items():
+        if codenames is None or codename in codenames:
+            return Role(role).label
+    return Role.ADMIN.label
+
+
+def role_required(permission: str) -> Callable:
+    """Every page's access rule: signed-out visitors go to the log-in page; a signed-in user
+    without the permission gets the styled 403 page naming the role it needs."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def checked(request, *args, **kwargs):
+            if not request.user.has_perm(permission):
+                raise PermissionDenied(f"This page needs the {role_needed_for(permission)} role.")
+            return view(request, *args, **kwargs)
+
+        return login_required(checked)
+
+    return decorator
 
 
 def roles_ensure(*, using: str = "default", **kwargs) -> None:

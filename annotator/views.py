@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.contrib.auth.decorators import login_required, permission_required
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -12,6 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator import active_learning, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
+from annotator.roles import role_required
 from mlcore.facs import AU_NAMES
 
 
@@ -29,13 +30,15 @@ FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    # A user without a role may log in but sees no corpus, as the API shows them none.
+    sees_corpus = request.user.has_perm("annotator.view_clip")
     return render(
         request,
         "annotator/home.html",
         {
-            "datasets": selectors.dataset_list_with_counts(),
-            "clips": selectors.clip_list_recent(),
-            "job_runs": selectors.job_run_list_recent(),
+            "datasets": selectors.dataset_list_with_counts() if sees_corpus else [],
+            "clips": selectors.clip_list_recent() if sees_corpus else [],
+            "job_runs": selectors.job_run_list_recent(user=request.user),
             "queues": services.QUEUES,
         },
     )
@@ -45,7 +48,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_run_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
     try:
-        job_run = selectors.job_run_get(job_run_id=job_run_id)
+        job_run = selectors.job_run_get(job_run_id=job_run_id, user=request.user)
     except JobRun.DoesNotExist:
         raise Http404("No such job.") from None
     template = "annotator/partials/job_run.html" if request.htmx else "annotator/job_run.html"
@@ -64,7 +67,7 @@ def worker_check(request: HttpRequest) -> HttpResponse:
     return redirect("job-run-detail", job_run_id=job_run.pk)
 
 
-@permission_required("annotator.add_clip")
+@role_required("annotator.add_clip")
 @require_http_methods(["GET", "POST"])
 def clip_upload(request: HttpRequest) -> HttpResponse:
     status = 200
@@ -94,7 +97,7 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "annotator/clip_upload.html", {"form": form}, status=status)
 
 
-@login_required
+@role_required("annotator.view_clip")
 @require_GET
 def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
@@ -110,7 +113,7 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
     return render(request, template, context)
 
 
-@login_required
+@role_required("annotator.view_clip")
 @require_GET
 def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, frame: int):
     clip = _clip_or_404(clip_id)
@@ -125,7 +128,7 @@ def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, fra
 # --- Coding -------------------------------------------------------------------------------------
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_GET
 def coder_queue(request: HttpRequest) -> HttpResponse:
     return render(
@@ -140,7 +143,7 @@ def coder_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_GET
 def coder_queue_next(request: HttpRequest) -> HttpResponse:
     draft = active_learning.coder_next_draft_claim(coder=request.user)
@@ -190,7 +193,7 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
     }
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_GET
 def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
@@ -233,7 +236,7 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     )
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_POST
 def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
     """Hide or show the model's proposals; the choice is the coder's, for every clip."""
@@ -330,13 +333,13 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     )
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_POST
 def annotation_save(request: HttpRequest, annotation_id: int) -> HttpResponse:
     return _annotation_save(request, annotation_id, submit=False)
 
 
-@permission_required("annotator.change_annotation")
+@role_required("annotator.change_annotation")
 @require_POST
 def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
     return _annotation_save(request, annotation_id, submit=True)
@@ -345,7 +348,7 @@ def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
 # --- Review ---------------------------------------------------------------------------------------
 
 
-@permission_required("annotator.adjudicate_annotation")
+@role_required("annotator.adjudicate_annotation")
 @require_GET
 def review_list(request: HttpRequest) -> HttpResponse:
     return render(
@@ -376,7 +379,7 @@ def _adjudication_initial(clip: Clip, review: dict, start_id: str | None) -> dic
     }
 
 
-@permission_required("annotator.adjudicate_annotation")
+@role_required("annotator.adjudicate_annotation")
 @require_http_methods(["GET", "POST"])
 def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
@@ -438,7 +441,7 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
     return render(request, "annotator/review.html", context, status=status)
 
 
-@permission_required("annotator.adjudicate_annotation")
+@role_required("annotator.adjudicate_annotation")
 @require_GET
 def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
     try:

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from django import forms
-from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotator import dataset_io, selectors
 from annotator.models import Annotation, Clip, Dataset, JobRun
+from annotator.roles import role_required
 
 EAF_MAX_BYTES = 5 * 1024**2
 
@@ -87,9 +87,9 @@ class CompositeExportForm(forms.Form):
     flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
 
 
-def _job_of_kind(job_run_id: int, kind: str) -> JobRun:
+def _job_of_kind(request: HttpRequest, job_run_id: int, kind: str) -> JobRun:
     try:
-        job_run = selectors.job_run_get(job_run_id=job_run_id)
+        job_run = selectors.job_run_get(job_run_id=job_run_id, user=request.user)
     except JobRun.DoesNotExist:
         raise Http404("No such job.") from None
     if job_run.kind != kind:
@@ -97,7 +97,7 @@ def _job_of_kind(job_run_id: int, kind: str) -> JobRun:
     return job_run
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_http_methods(["GET", "POST"])
 def dataset_import(request: HttpRequest) -> HttpResponse:
     status = 200
@@ -112,20 +112,20 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
     return render(request, "annotator/datasets/import.html", {"form": form}, status=status)
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_GET
 def dataset_import_report(request: HttpRequest, job_run_id: int) -> HttpResponse:
-    job_run = _job_of_kind(job_run_id, JobRun.Kind.IMPORT)
+    job_run = _job_of_kind(request, job_run_id, JobRun.Kind.IMPORT)
     report = job_run.result if job_run.status == JobRun.Status.SUCCEEDED else None
     return render(
         request, "annotator/datasets/import_report.html", {"job_run": job_run, "report": report}
     )
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_GET
 def dataset_import_report_json(request: HttpRequest, job_run_id: int) -> HttpResponse:
-    job_run = _job_of_kind(job_run_id, JobRun.Kind.IMPORT)
+    job_run = _job_of_kind(request, job_run_id, JobRun.Kind.IMPORT)
     if job_run.status != JobRun.Status.SUCCEEDED:
         raise Http404("The import has not finished.")
     response = JsonResponse(job_run.result, json_dumps_params={"indent": 1})
@@ -133,7 +133,7 @@ def dataset_import_report_json(request: HttpRequest, job_run_id: int) -> HttpRes
     return response
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_http_methods(["GET", "POST"])
 def composite_export(request: HttpRequest) -> HttpResponse:
     status = 200
@@ -154,10 +154,10 @@ def composite_export(request: HttpRequest) -> HttpResponse:
     return render(request, "annotator/datasets/export.html", {"form": form}, status=status)
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_GET
 def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
-    job_run = _job_of_kind(job_run_id, JobRun.Kind.EXPORT)
+    job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
     ready = (
         job_run.status == JobRun.Status.SUCCEEDED
         and dataset_io.export_zip_path(job_run=job_run).is_file()
@@ -169,10 +169,10 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
     )
 
 
-@permission_required("annotator.add_dataset", raise_exception=True)
+@role_required("annotator.add_dataset")
 @require_GET
 def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResponse:
-    job_run = _job_of_kind(job_run_id, JobRun.Kind.EXPORT)
+    job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
     path = dataset_io.export_zip_path(job_run=job_run)
     if job_run.status != JobRun.Status.SUCCEEDED or not path.is_file():
         raise Http404("The export has not finished or its file was removed.")
@@ -203,7 +203,7 @@ def _clip_or_404(clip_id: int) -> Clip:
         raise Http404("No such clip.") from None
 
 
-@permission_required("annotator.change_annotation", raise_exception=True)
+@role_required("annotator.change_annotation")
 @require_GET
 def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
@@ -214,7 +214,7 @@ def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
     )
 
 
-@permission_required("annotator.change_annotation", raise_exception=True)
+@role_required("annotator.change_annotation")
 @require_GET
 def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
@@ -232,7 +232,7 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
     return response
 
 
-@permission_required("annotator.change_annotation", raise_exception=True)
+@role_required("annotator.change_annotation")
 @require_POST
 def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)

@@ -2,7 +2,6 @@
 compare and activate model versions, and choose how the coders' queue is ordered."""
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required, permission_required
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -11,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator import active_learning, selectors, training_plots
 from annotator.forms import QueueSettingsForm, TrainingStartForm
 from annotator.models import ModelVersion, TrainingRun
+from annotator.roles import role_required
 
 TRAINING_PERMISSION = "annotator.add_trainingrun"
 # Sent when a run's attempt has finished, so the parts of the page that only change then
@@ -18,9 +18,7 @@ TRAINING_PERMISSION = "annotator.add_trainingrun"
 RUN_FINISHED_EVENT = "training-run-finished"
 
 
-def training_admin_required(view):
-    """Signed-out visitors go to the login page; signed-in users without the permission get 403."""
-    return login_required(permission_required(TRAINING_PERMISSION, raise_exception=True)(view))
+training_admin_required = role_required(TRAINING_PERMISSION)
 
 
 def _training_run_or_404(training_run_id: int) -> TrainingRun:

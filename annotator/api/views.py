@@ -478,10 +478,7 @@ class JobRunViewSet(ReadViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        user = self.request.user
-        if user.has_perm("annotator.view_jobrun"):
-            return JobRun.objects.all()
-        return JobRun.objects.filter(created_by=user)
+        return selectors.job_runs_visible_to(user=self.request.user)
 
 
 # --- Training and model versions (admins) ---------------------------------------------------------

@@ -146,7 +146,7 @@ def test_upload_form_shows_errors_next_to_fields(admin_user, client):
 
 def test_upload_needs_permission(coder, client):
     client.force_login(coder)
-    assert client.get(reverse("clip-upload")).status_code == 302  # to the login page
+    assert client.get(reverse("clip-upload")).status_code == 403
 
 
 def test_admin_upload_starts_preprocessing(admin_user, client, django_capture_on_commit_callbacks):

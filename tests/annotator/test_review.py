@@ -114,7 +114,7 @@ def test_adjudication_validates_marks(two_codings, reviewer_client):
 def test_coders_cannot_review(two_codings, client):
     clip, a, _ = two_codings
     client.force_login(a.coder)
-    assert client.get(reverse("clip-review", args=[clip.pk])).status_code == 302
+    assert client.get(reverse("clip-review", args=[clip.pk])).status_code == 403
 
 
 def test_coder_sees_disagreements_only_after_adjudication(two_codings, client):
