@@ -11,11 +11,12 @@ codes FACS coding practice uses (PyAFAR's AU documentation lists Right, Left, To
 Asymmetric; the design notes name U). ``A12`` is therefore AU 12 asymmetric, and ``A12B`` AU 12
 asymmetric at intensity B: a letter before the number is a prefix, after it an intensity.
 
-Anything else a sheet writes in the AU column (CASME II's ``?`` for an AU the coders could not
-name, SAMM's ``(R6 or R12)`` and ``L12 or L14`` for a choice the coder left open, ``ref(7B)``)
-is not a FACS code: FACS scores each AU that is seen, it has no "either" or "uncertain" code.
-`parse_au_entries` keeps such parts verbatim as `UnparsedAU`, so they are shown, flagged, and
-written back unchanged, never dropped or guessed at.
+Anything else a sheet writes in the AU column is not a FACS code: CASME II's ``?``, SAMM's
+``(R6 or R12)`` and ``L12 or L14`` (read as a choice between two codes the coder left open:
+FACS itself has no "either" code) and ``ref(7B)`` (no definition found in the datasets' papers
+or the FACS material searched). `parse_au_entries` keeps such parts verbatim as `UnparsedAU`,
+so they are shown, flagged in the import report, and written back unchanged, never dropped or
+guessed at.
 """
 
 import re

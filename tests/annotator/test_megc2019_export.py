@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from django.core.management import call_command
 from django.urls import reverse
 
 from annotator import dataset_io, services
@@ -255,3 +256,12 @@ def test_export_page_offers_the_official_list_and_shows_its_report(
     assert f"CASME II/02/{_clip_of(imported['casme2'], 3)}: apex missing" in report
     assert "differs: 145 clips / 24 subjects (88, 32, 25)" in report
     assert "Labels: megc2019 official list" in page
+
+
+def test_export_command_prints_the_official_lists_report(imported, tmp_path, capsys) -> None:
+    call_command("export_composite", "--out", str(tmp_path / "out"), "--megc2019", verbosity=0)
+    out = capsys.readouterr().out
+    assert out.startswith("15 clips, 7 subjects")  # casme2 2, samm 3, smic 2
+    omitted = f"megc2019 omitted CASME II/02/{_clip_of(imported['casme2'], 3)}: apex missing"
+    assert omitted in out
+    assert "casme2: {'clips': 4, 'subjects': 2" in out and "differs from MEGC2019's" in out
