@@ -155,7 +155,7 @@ class AnnotationAdmin(admin.ModelAdmin):
             apex=obj.apex,
             offset=obj.offset,
             emotion=obj.emotion,
-            action_units=obj.au_codes,
+            action_units=obj.au_entries,
             notes=obj.notes,
         )
 

@@ -33,19 +33,21 @@ from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, 
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
 from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
-from mlcore.datasets.common import ERROR, megc_class
+from mlcore.datasets.common import ERROR
 from mlcore.datasets.megc import (
     GT_NAME,
+    PUBLISHED_COUNTS,
     GroundTruthRow,
     ground_truth_bytes,
+    megc2019_omission,
     megc_clip,
     megc_subject,
     natural_key,
 )
-from mlcore.datasets.ststnet import FlowSample, flow_image, write_ststnet
+from mlcore.datasets.ststnet import FlowSample, flow_image, ststnet_subject, write_ststnet
 from mlcore.elan import ElanCoding, eaf_text, read_eaf
-from mlcore.facs import AUCode, format_au_string
-from mlcore.labels import composite_label
+from mlcore.facs import au_entry_from_dict, format_au_string
+from mlcore.labels import EXCLUDED, MEGC2019_RULE, composite_label, megc2019_class
 
 Progress = Callable[[float, str], None]
 
@@ -55,6 +57,7 @@ DEFAULT_DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC-HS"
 MEGC_DATASETS = ("casme2", "samm", "smic")
 
 EXPORT_JSON = "export.json"
+README_NAME = "README.md"
 STSTNET_DIR = "ststnet"
 KEY_FRAMES_DIR = "full"  # onset, apex and offset frames as recorded, inside each clip's folder
 MIN_STATUSES = ("adjudicated", "submitted")
@@ -86,11 +89,14 @@ def _dataset_for_import(*, name: str, source_format: str, default_fps: float) ->
 
 
 def _ensure_emotions(*, dataset: Dataset, words: list[str]) -> dict[str, DatasetEmotion]:
-    """The dataset's vocabulary with ``words`` added (MEGC2019 mapping); edited mappings stay."""
+    """The dataset's vocabulary with ``words`` added (mapped by the ``megc2019`` rule of the
+    dataset's format); edited mappings stay."""
     existing = {emotion.name: emotion for emotion in dataset.emotions.all()}
     for word in sorted(set(words) - set(existing)):
         existing[word] = DatasetEmotion.objects.create(
-            dataset=dataset, name=word, composite_class=megc_class(word)
+            dataset=dataset,
+            name=word,
+            composite_class=megc2019_class(word, source_format=dataset.source_format),
         )
     return existing
 
@@ -116,7 +122,7 @@ def _describe(field: str, value: object) -> object:
     if isinstance(value, DatasetEmotion):
         return value.name
     if field == "action_units":
-        return format_au_string([AUCode.from_dict(item) for item in value])
+        return format_au_string([au_entry_from_dict(item) for item in value])
     return value
 
 
@@ -511,17 +517,79 @@ def _flow_apex(clip: Clip, sample: CompositeSample) -> tuple[int, bool]:
     return inside[len(inside) // 2], True
 
 
+def _megc2019_verdict(
+    *,
+    key: str,
+    annotation: Annotation,
+    mapped: str,
+    where: dict[str, str],
+    report: dict[str, list[dict[str, str]]],
+) -> tuple[str, str | None]:
+    """(class, why left out or None) of a clip in MEGC2019's official list; what differs from
+    the dataset's mapping (``mapped``) goes into ``report``."""
+    name = annotation.emotion.name if annotation.emotion else ""
+    omission = megc2019_omission(
+        dataset=key, emotion=name, onset=annotation.onset, apex=annotation.apex
+    )
+    if omission is not None:
+        if mapped != EXCLUDED:
+            report["omitted"].append({**where, "reason": omission})
+        return EXCLUDED, omission
+    official = megc2019_class(name, source_format=key)
+    if mapped == EXCLUDED:
+        reason = f"megc2019 counts {name!r} as {official}; this dataset's mapping excludes it"
+        report["added"].append({**where, "reason": reason})
+    elif mapped != official:
+        reason = f"megc2019 counts {name!r} as {official}; this dataset's mapping says {mapped}"
+        report["relabelled"].append({**where, "reason": reason})
+    return official, None
+
+
+def _unexportable(*, clip: Clip, annotation: Annotation, layer: str) -> str | None:
+    """Why a clip the composite takes cannot be written, or None."""
+    if annotation.onset is None or annotation.offset is None:
+        return "no onset or offset"
+    if clip.ingest_status != Clip.IngestStatus.READY or layer not in (
+        selectors.clip_media_layers(clip=clip)
+    ):
+        return f"not preprocessed ({clip.ingest_status}, no {layer} crops)"
+    if any(char in f"{clip.subject.code}{clip.name}" for char in _UNWRITABLE):
+        return "subject or clip name holds a comma, quote, slash or line break"
+    return None
+
+
+def _mapping_rules(datasets: dict[str, Dataset]) -> dict[str, dict[str, object]]:
+    """Per export key: the rule the dataset's emotion mapping follows and any edits to it."""
+    rules = {}
+    for key, dataset in sorted(datasets.items()):
+        edits = {
+            emotion.name: {"megc2019": default, "used": emotion.composite_class}
+            for emotion in dataset.emotions.order_by("name")
+            if (default := megc2019_class(emotion.name, source_format=dataset.source_format))
+            != emotion.composite_class
+        }
+        rules[key] = {"rule": MEGC2019_RULE + (" (edited)" if edits else ""), "edits": edits}
+    return rules
+
+
 def composite_export_run(
     *,
     out_dir: Path,
     datasets: list[Dataset] | None = None,
     min_status: str = "adjudicated",
     flows: bool = False,
+    megc2019: bool = False,
     crop_size: int = 112,
     progress: Progress | None = None,
 ) -> dict:
     """Write the composite export of ``datasets`` (default all) to ``out_dir``; returns the
-    contents of ``export.json``. ``out_dir`` must be empty, new, or an earlier export."""
+    contents of ``export.json``. ``out_dir`` must be empty, new, or an earlier export.
+
+    Labels come from each dataset's emotion mapping (``megc2019`` unless an admin edited it).
+    With ``megc2019``, the export is MEGC2019's official composite list instead: the published
+    rule whatever the mappings say, CASME II clips whose apex is missing or equal to the onset
+    left out (`mlcore.datasets.megc.megc2019_omission`), and every clip it adds, omits or
+    relabels compared with the mappings listed with the reason under ``megc2019``."""
     if min_status not in MIN_STATUSES:
         raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
     report_progress = progress or _noop
@@ -544,42 +612,40 @@ def composite_export_run(
         for c, r in not_annotated
     ]
     samples: list[tuple[Clip, Annotation, CompositeSample]] = []
+    rule_report: dict[str, list[dict[str, str]]] = {"added": [], "omitted": [], "relabelled": []}
     for clip, annotation in chosen:
-        reason = None
-        emotion = annotation.emotion
-        if emotion is None or emotion.composite_class == DatasetEmotion.CompositeClass.EXCLUDED:
-            reason = f"emotion {emotion.name if emotion else None!r} is excluded from the composite"
-        elif annotation.onset is None or annotation.offset is None:
-            reason = "no onset or offset"
-        elif clip.ingest_status != Clip.IngestStatus.READY or layer not in (
-            selectors.clip_media_layers(clip=clip)
-        ):
-            reason = f"not preprocessed ({clip.ingest_status}, no {layer} crops)"
-        elif any(char in f"{clip.subject.code}{clip.name}" for char in _UNWRITABLE):
-            reason = "subject or clip name holds a comma, quote, slash or line break"
-        if reason is not None:
-            left_out.append(
-                {
-                    "dataset": clip.subject.dataset.name,
-                    "subject": clip.subject.code,
-                    "clip": clip.name,
-                    "reason": reason,
-                }
-            )
-            continue
         key = _export_key(clip.subject.dataset)
+        emotion = annotation.emotion
+        where = {
+            "dataset": clip.subject.dataset.name,
+            "subject": clip.subject.code,
+            "clip": clip.name,
+        }
+        mapped = emotion.composite_class if emotion else EXCLUDED
+        composite_class, reason = mapped, None
+        if megc2019:
+            composite_class, reason = _megc2019_verdict(
+                key=key, annotation=annotation, mapped=mapped, where=where, report=rule_report
+            )
+        elif mapped == EXCLUDED:
+            reason = f"emotion {emotion.name if emotion else None!r} is excluded from the composite"
+        if reason is None:
+            reason = _unexportable(clip=clip, annotation=annotation, layer=layer)
+        if reason is not None:
+            left_out.append({**where, "reason": reason})
+            continue
         subject = megc_subject(dataset=key, subject=clip.subject.code)
         name = megc_clip(dataset=key, subject=clip.subject.code, clip=clip.name)
         sample = CompositeSample(
             dataset=key,
             subject=subject,
             clip=name,
-            label=int(composite_label(emotion.composite_class)),
+            label=int(composite_label(composite_class)),
             emotion=emotion.name,
             onset=annotation.onset,
             apex=annotation.apex,
             offset=annotation.offset,
-            aus=format_au_string(annotation.au_codes),
+            aus=format_au_string(annotation.au_entries),
             fps=float(clip.fps),
             frames_dir=f"{key}/{subject}/{name}",
         )
@@ -595,7 +661,9 @@ def composite_export_run(
     apex_estimated = []
     flow_samples = []
     if flows:
-        subject_folders = _ststnet_subject_folders([s for _, _, s in samples])
+        subject_folders = _ststnet_subject_folders(
+            {s.subject_key: c.subject.code for c, _, s in samples}
+        )
         apexes = [_flow_apex(clip, sample) for clip, _, sample in samples]
         apex_estimated = [
             f"{sample.subject_key}/{sample.clip}:{apex}"
@@ -610,7 +678,7 @@ def composite_export_run(
             return FlowSample(
                 subject=subject_folders[sample.subject_key],
                 label=sample.label,
-                name=f"{sample.dataset}_{sample.subject}_{sample.clip}",
+                name=f"{subject_folders[sample.subject_key]}_{sample.clip}",
                 image=flow_image(onset=onset_image, apex=apex_image),
             )
 
@@ -638,6 +706,9 @@ def composite_export_run(
     for sample in composite:
         per_dataset.setdefault(sample.dataset, Counter())[sample.label] += 1
     class_names = {0: "negative", 1: "positive", 2: "surprise"}
+    (out_dir / README_NAME).write_text(
+        _readme_text(megc2019=megc2019, flows=flows), encoding="utf-8"
+    )
     report_progress(0.95, "checksums")
     files = {
         path.relative_to(out_dir).as_posix(): file_sha256(path)
@@ -661,23 +732,96 @@ def composite_export_run(
                 for key, counter in sorted(per_dataset.items())
             },
         },
-        "left_out": sorted(left_out, key=lambda i: (i["dataset"], i["subject"], i["clip"])),
+        "composite_rule": "megc2019 official list" if megc2019 else "dataset mappings",
+        "mappings": _mapping_rules(keys),
+        "left_out": _by_clip(left_out),
         "flow_apex_estimated": apex_estimated,
         "files": files,
     }
+    if megc2019:
+        summary["megc2019"] = {
+            **{change: _by_clip(items) for change, items in rule_report.items()},
+            "published": _published_comparison(composite),
+        }
     (out_dir / EXPORT_JSON).write_text(json.dumps(summary, indent=1) + "\n", encoding="utf-8")
     report_progress(1.0, f"{len(composite)} clips exported")
     return summary
 
 
-def _ststnet_subject_folders(samples: list[CompositeSample]) -> dict[str, str]:
-    """LOSO folder per dataset-qualified subject: the MEGC spelling, qualified by the dataset
-    only where two datasets share a spelling."""
-    keys = sorted({s.subject_key for s in samples})
-    spellings = Counter(key.split("/", 1)[1] for key in keys)
+def _by_clip(items: list[dict[str, str]]) -> list[dict[str, str]]:
+    return sorted(items, key=lambda i: (i["dataset"], i["subject"], i["clip"]))
+
+
+def _published_comparison(composite: list[CompositeSample]) -> dict[str, dict[str, object]]:
+    """Per MEGC2019 dataset: the exported counts beside the published ones."""
+    comparison = {}
+    for key, published in PUBLISHED_COUNTS.items():
+        own = [s for s in composite if s.dataset == key]
+        labels = Counter(s.label for s in own)
+        exported = {
+            "clips": len(own),
+            "subjects": len({s.subject for s in own}),
+            **{
+                name: labels[int(composite_label(name))]
+                for name in ("negative", "positive", "surprise")
+            },
+        }
+        comparison[key] = {
+            "published": published,
+            "exported": exported,
+            "matches": exported == published,
+        }
+    return comparison
+
+
+def _readme_text(*, megc2019: bool, flows: bool) -> str:
+    """What each file is and how it spells subjects and clips (they differ on purpose)."""
+    rule = (
+        "MEGC2019's official composite list (megc2019 rule; CASME II clips whose apex is "
+        "missing or equal to the onset left out; see export.json 'megc2019')"
+        if megc2019
+        else "each dataset's emotion mapping (export.json 'mappings' names the rule, megc2019, "
+        "and any edits)"
+    )
+    lines = [
+        "# MEStudio composite export",
+        "",
+        f"Labels: {rule}.",
+        "",
+        "| file | subjects and clips spelled as |",
+        "|---|---|",
+        f"| {GT_NAME} | MEGC2019's ground truth: casme2 `sub01`, samm `6` (unpadded), "
+        "smic `s01` with clip `s01_ne_01`; no header, CRLF |",
+        "| manifest.csv, loso_folds.json, <dataset>/<subject>/<clip>/ | the same MEGC2019 "
+        "spelling (`samm/6/006_1_2/`) |",
+    ]
+    if flows:
+        lines.append(
+            f"| {STSTNET_DIR}/<subject>/u_train, u_test/<label>/<subject>_<clip>.png | STSTNet's "
+            "own spelling, as its published weights and subject list: `sub01`, `006` (SAMM "
+            "zero-padded), `s01`; e.g. `006/u_test/0/006_006_1_2.png` |"
+        )
+    lines += [
+        f"| {EXPORT_JSON} | counts, what was left out and why, SHA-256 of every other file |",
+        "",
+        "Labels: 0 negative, 1 positive, 2 surprise.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _ststnet_subject_folders(source_subjects: dict[str, str]) -> dict[str, str]:
+    """LOSO folder per dataset-qualified subject (``samm/6``), from the subject as the source
+    writes it (``006``): STSTNet's spelling, qualified by the dataset only where two datasets
+    share a spelling."""
+    spelled = {
+        key: ststnet_subject(dataset=key.split("/", 1)[0], subject=source)
+        for key, source in source_subjects.items()
+    }
+    counts = Counter(spelled.values())
     return {
-        key: key.split("/", 1)[1] if spellings[key.split("/", 1)[1]] == 1 else key.replace("/", "_")
-        for key in keys
+        key: name if counts[name] == 1 else f"{key.split('/', 1)[0]}_{name}"
+        for key, name in sorted(spelled.items())
     }
 
 
@@ -718,6 +862,7 @@ def composite_export_job(*, job_run: JobRun) -> None:
         datasets=datasets,
         min_status=options.get("min_status", "adjudicated"),
         flows=bool(options.get("flows")),
+        megc2019=bool(options.get("megc2019")),
         progress=services.job_run_progress_reporter(job_run=job_run, end=0.95),
     )
     export_zip(out_dir=folder / "composite", zip_path=export_zip_path(job_run=job_run))
@@ -737,6 +882,7 @@ def composite_export_start(
     dataset_ids: list[int] | None,
     min_status: str,
     flows: bool,
+    megc2019: bool = False,
 ) -> JobRun:
     from annotator.tasks import composite_export
 
@@ -745,7 +891,12 @@ def composite_export_start(
     return _job_create_with_options(
         kind=JobRun.Kind.EXPORT,
         created_by=created_by,
-        options={"dataset_ids": dataset_ids, "min_status": min_status, "flows": flows},
+        options={
+            "dataset_ids": dataset_ids,
+            "min_status": min_status,
+            "flows": flows,
+            "megc2019": megc2019,
+        },
         enqueue=lambda pk: composite_export.apply_async(args=[pk], queue="preprocess"),
     )
 

@@ -62,7 +62,9 @@ def demo_dataset_ensure(
             name=DEMO_DATASET,
             defaults={"source_format": Dataset.SourceFormat.CASME2, "default_fps": 200.0},
         )
-        for emotion, composite_class in default_mapping(DATASET_EMOTIONS["casme2"]).items():
+        for emotion, composite_class in default_mapping(
+            DATASET_EMOTIONS["casme2"], source_format="casme2"
+        ).items():
             DatasetEmotion.objects.get_or_create(
                 dataset=dataset, name=emotion, defaults={"composite_class": composite_class}
             )

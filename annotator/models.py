@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
-from mlcore.facs import AUCode, AUCodeError
+from mlcore.facs import AUCode, AUCodeError, AUEntry, au_entry_from_dict
 from mlcore.labels import COMPOSITE_CHOICES
 
 
@@ -237,7 +237,13 @@ class Annotation(models.Model):
 
     @property
     def au_codes(self) -> list[AUCode]:
-        return [AUCode.from_dict(item) for item in self.action_units]
+        """The FACS codes; a published sheet's non-codes are in `au_entries` only."""
+        return [AUCode.from_dict(item) for item in self.action_units if "verbatim" not in item]
+
+    @property
+    def au_entries(self) -> list[AUEntry]:
+        """Every entry in order, imported non-codes (``?``, ``ref(7B)``) kept verbatim."""
+        return [au_entry_from_dict(item) for item in self.action_units]
 
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
@@ -287,6 +293,10 @@ class Annotation(models.Model):
             return
         seen: set[tuple[int, str]] = set()
         for item in self.action_units:
+            if isinstance(item, dict) and "verbatim" in item:
+                if not isinstance(item["verbatim"], str) or not item["verbatim"].strip():
+                    errors.setdefault("action_units", []).append(f"Malformed: {item!r}")
+                continue
             try:
                 code = AUCode.from_dict(item)
             except (AUCodeError, KeyError, TypeError, ValueError) as error:

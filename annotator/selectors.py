@@ -495,6 +495,7 @@ def training_run_report(*, training_run: TrainingRun) -> dict | None:
         "confusion": list(zip(class_names, metrics.get("confusion_matrix", []), strict=False)),
         "n_clips": metrics.get("n_clips"),
         "n_folds": metrics.get("n_folds"),
+        "apex_policy": metrics.get("apex_policy"),
         "skipped": metrics.get("n_clips_skipped_without_apex", 0),
         "proposed_apexes": len(metrics.get("proposed_apexes", [])),
         "device": metrics.get("device"),

@@ -27,7 +27,7 @@ from annotator.models import (
     Proposal,
 )
 from mlcore.archives import UnsafeArchiveError, extract_frames, inspect_zip
-from mlcore.facs import AUCode
+from mlcore.facs import AUCode, AUEntry
 
 QUEUES = settings.MESTUDIO_QUEUES
 
@@ -176,7 +176,7 @@ def annotation_update(
     apex: int | None,
     offset: int | None,
     emotion: DatasetEmotion | None,
-    action_units: list[AUCode],
+    action_units: list[AUEntry],
     notes: str,
     submit: bool = False,
 ) -> Annotation:

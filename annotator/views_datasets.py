@@ -85,6 +85,13 @@ class CompositeExportForm(forms.Form):
         label="Annotations", choices=[(s, s) for s in dataset_io.MIN_STATUSES]
     )
     flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
+    megc2019 = forms.BooleanField(
+        label="MEGC2019's official composite list",
+        required=False,
+        help_text="CASME II, SAMM and SMIC-HS by the published megc2019 rule, whatever the "
+        "mappings say; CASME II clips whose apex is missing or equals the onset are left out. "
+        "The summary lists every clip added, omitted or relabelled compared with the mappings.",
+    )
 
 
 def _job_of_kind(request: HttpRequest, job_run_id: int, kind: str) -> JobRun:
@@ -146,6 +153,7 @@ def composite_export(request: HttpRequest) -> HttpResponse:
                 dataset_ids=sorted(d.pk for d in chosen) if chosen else None,
                 min_status=form.cleaned_data["min_status"],
                 flows=form.cleaned_data["flows"],
+                megc2019=form.cleaned_data["megc2019"],
             )
             return redirect("composite-export-detail", job_run_id=job_run.pk)
         status = 400

@@ -1,7 +1,22 @@
-"""FACS action-unit codes as coders type them: ``4``, ``R12B``, ``L14A``, ``AU12``.
+"""FACS action-unit codes as coders type them: ``4``, ``R12B``, ``L14A``, ``AU12``, ``T18``.
 
-An AU code is the AU number, an optional laterality prefix and an optional intensity suffix
-(A = trace .. E = maximum). Composite strings join codes with ``+`` (``4+L10``, ``R12 + R15``).
+An AU code is the AU number, an optional prefix saying where on the face it shows and an
+optional intensity suffix (A = trace .. E = maximum). Composite strings join codes with ``+``
+(``4+L10``, ``R12 + R15``).
+
+Prefixes as the published sheets write them (SAMM uses all five of the first list): ``L`` left,
+``R`` right, ``T`` top and ``B`` bottom (upper or lower lip or face half), ``A`` asymmetric
+(both sides, one stronger), ``U`` unilateral with the side not recorded. These are the symmetry
+codes FACS coding practice uses (PyAFAR's AU documentation lists Right, Left, Top, Bottom,
+Asymmetric; the design notes name U). ``A12`` is therefore AU 12 asymmetric, and ``A12B`` AU 12
+asymmetric at intensity B: a letter before the number is a prefix, after it an intensity.
+
+Anything else a sheet writes in the AU column is not a FACS code: CASME II's ``?``, SAMM's
+``(R6 or R12)`` and ``L12 or L14`` (read as a choice between two codes the coder left open:
+FACS itself has no "either" code) and ``ref(7B)`` (no definition found in the datasets' papers
+or the FACS material searched). `parse_au_entries` keeps such parts verbatim as `UnparsedAU`,
+so they are shown, flagged in the import report, and written back unchanged, never dropped or
+guessed at.
 """
 
 import re
@@ -66,11 +81,19 @@ AU_NAMES: dict[int, str] = {
     63: "Eyes up",
     64: "Eyes down",
 }
-LATERALITIES = ("L", "R")
+LATERALITIES = ("L", "R", "T", "B", "A", "U")
+LATERALITY_NAMES = {
+    "L": "left",
+    "R": "right",
+    "T": "top",
+    "B": "bottom",
+    "A": "asymmetric",
+    "U": "unilateral",
+}
 INTENSITIES = ("A", "B", "C", "D", "E")
 
 _CODE = re.compile(
-    r"^\s*(?P<side>[LR])?\s*(?:AU)?\s*(?P<number>\d{1,2})\s*(?P<intensity>[A-E])?\s*$"
+    r"^\s*(?P<side>[LRTBAU])?\s*(?:AU)?\s*(?P<number>\d{1,2})\s*(?P<intensity>[A-E])?\s*$"
 )
 
 
@@ -88,7 +111,10 @@ class AUCode:
         if self.number not in AU_NAMES:
             raise AUCodeError(f"AU{self.number} is not in the FACS list")
         if self.laterality not in ("", *LATERALITIES):
-            raise AUCodeError(f"laterality must be L, R or empty, not {self.laterality!r}")
+            raise AUCodeError(
+                f"laterality must be one of {', '.join(LATERALITIES)} or empty, "
+                f"not {self.laterality!r}"
+            )
         if self.intensity not in ("", *INTENSITIES):
             raise AUCodeError(f"intensity must be one of A..E or empty, not {self.intensity!r}")
 
@@ -119,11 +145,73 @@ def parse_au_code(text: str) -> AUCode:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class UnparsedAU:
+    """A part of a sheet's AU column that is not a FACS code, kept exactly as written."""
+
+    text: str
+
+    def __post_init__(self) -> None:
+        if not self.text.strip():
+            raise AUCodeError("an unparsed AU entry needs its text")
+
+    def __str__(self) -> str:
+        return self.text
+
+    def as_dict(self) -> dict[str, object]:
+        return {"verbatim": self.text}
+
+
+AUEntry = AUCode | UnparsedAU
+
+
+def au_entry_from_dict(data: dict[str, object]) -> AUEntry:
+    """The stored form of either kind of entry (`AUCode.as_dict` or `UnparsedAU.as_dict`)."""
+    if "verbatim" in data:
+        return UnparsedAU(text=str(data["verbatim"]))
+    return AUCode.from_dict(data)
+
+
+def split_au_string(text: str) -> list[str]:
+    """The parts of a ``+``- or comma-joined AU column; a separator inside brackets belongs to
+    its part (``(R6+R12)`` stays whole)."""
+    parts, current, depth = [], [], 0
+    for char in text or "":
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char in "+," and depth <= 0:
+            parts.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
+
+
 def parse_au_string(text: str) -> list[AUCode]:
-    """Parse a ``+``-joined list as found in CASME II and SAMM sheets; empty means none."""
-    parts = [part for part in re.split(r"[+,]", text or "") if part.strip()]
-    return [parse_au_code(part) for part in parts]
+    """Parse a ``+``-joined list as coders type it; raises AUCodeError on any part that is not
+    a code. Empty means none."""
+    return [parse_au_code(part) for part in split_au_string(text)]
 
 
-def format_au_string(codes: list[AUCode]) -> str:
+def parse_au_entries(text: str) -> tuple[list[AUEntry], list[str]]:
+    """A published sheet's AU column: every part in order, codes parsed and anything else (or
+    a code repeated for the same side) kept as `UnparsedAU`; the second list names those."""
+    entries: list[AUEntry] = []
+    flagged: list[str] = []
+    seen: set[tuple[int, str]] = set()
+    for part in split_au_string(text):
+        try:
+            code = parse_au_code(part)
+        except AUCodeError:
+            code = None
+        if code is None or (code.number, code.laterality) in seen:
+            entries.append(UnparsedAU(text=part))
+            flagged.append(part)
+            continue
+        seen.add((code.number, code.laterality))
+        entries.append(code)
+    return entries, flagged
+
+
+def format_au_string(codes: list[AUEntry]) -> str:
     return "+".join(str(code) for code in codes)

@@ -1,4 +1,12 @@
-"""Emotion vocabularies and the MEGC2019 composite classes."""
+"""Emotion vocabularies and the MEGC2019 composite classes.
+
+MEGC2019's composite (CDE) maps each dataset's own words, not one shared list: CASME II's
+negatives are disgust and repression only (its fear and sadness clips are left out), SAMM's are
+anger, contempt, disgust, fear and sadness, and SMIC-HS is labelled negative / positive /
+surprise by its folders. That per-dataset rule is named ``megc2019``; datasets MEGC2019 did not
+use get the union of its words (`GENERIC_MAPPING`). The platform stores the mapping per dataset
+and lets admins edit it; `default_mapping` is where a new vocabulary starts.
+"""
 
 from enum import IntEnum
 
@@ -13,18 +21,43 @@ class CompositeClass(IntEnum):
 
 EXCLUDED = "excluded"
 COMPOSITE_CHOICES = ("negative", "positive", "surprise", EXCLUDED)
+MEGC2019_RULE = "megc2019"
 
-# MEGC2019: negative = repression, anger, contempt, disgust, fear, sadness; positive =
-# happiness; surprise = surprise; everything else (others, tense, ...) is left out.
-MEGC2019_MAPPING: dict[str, str] = {
-    "anger": "negative",
-    "contempt": "negative",
-    "disgust": "negative",
-    "fear": "negative",
-    "repression": "negative",
-    "sadness": "negative",
-    "happiness": "positive",
-    "surprise": "surprise",
+_NEGATIVE, _POSITIVE, _SURPRISE = "negative", "positive", "surprise"
+MEGC2019_MAPPINGS: dict[str, dict[str, str]] = {
+    "casme2": {
+        "disgust": _NEGATIVE,
+        "repression": _NEGATIVE,
+        "happiness": _POSITIVE,
+        "surprise": _SURPRISE,
+        "fear": EXCLUDED,
+        "sadness": EXCLUDED,
+        "others": EXCLUDED,
+    },
+    "samm": {
+        "anger": _NEGATIVE,
+        "contempt": _NEGATIVE,
+        "disgust": _NEGATIVE,
+        "fear": _NEGATIVE,
+        "sadness": _NEGATIVE,
+        "happiness": _POSITIVE,
+        "surprise": _SURPRISE,
+        "other": EXCLUDED,
+    },
+    "smic": {_NEGATIVE: _NEGATIVE, _POSITIVE: _POSITIVE, _SURPRISE: _SURPRISE},
+}
+
+# Other datasets: every word MEGC2019 counts in some dataset keeps its class; others, tense and
+# unknown words are left out until an admin maps them.
+GENERIC_MAPPING: dict[str, str] = {
+    "anger": _NEGATIVE,
+    "contempt": _NEGATIVE,
+    "disgust": _NEGATIVE,
+    "fear": _NEGATIVE,
+    "repression": _NEGATIVE,
+    "sadness": _NEGATIVE,
+    "happiness": _POSITIVE,
+    "surprise": _SURPRISE,
     "others": EXCLUDED,
     "other": EXCLUDED,
 }
@@ -46,16 +79,23 @@ DATASET_EMOTIONS: dict[str, list[str]] = {
 }
 
 
-def default_mapping(emotions: list[str]) -> dict[str, str]:
-    """MEGC2019 mapping for a vocabulary; class names map to themselves, unknowns are excluded."""
-    mapping = {}
-    for emotion in emotions:
-        key = emotion.strip().lower()
-        if key in COMPOSITE_CHOICES:
-            mapping[key] = key
-        else:
-            mapping[key] = MEGC2019_MAPPING.get(key, EXCLUDED)
-    return mapping
+def megc2019_class(emotion: str, *, source_format: str = "generic") -> str:
+    """The composite class ``megc2019`` gives ``emotion`` in a dataset of ``source_format``
+    (casme2, samm, smic; anything else uses `GENERIC_MAPPING`). Class names map to themselves
+    and unknown words are excluded."""
+    key = emotion.strip().lower()
+    mapping = MEGC2019_MAPPINGS.get(source_format, GENERIC_MAPPING)
+    if key in mapping:
+        return mapping[key]
+    return key if key in COMPOSITE_CHOICES else EXCLUDED
+
+
+def default_mapping(emotions: list[str], *, source_format: str = "generic") -> dict[str, str]:
+    """The ``megc2019`` mapping of a vocabulary, keyed by the lower-case words."""
+    return {
+        emotion.strip().lower(): megc2019_class(emotion, source_format=source_format)
+        for emotion in emotions
+    }
 
 
 def composite_label(composite_class: str) -> CompositeClass:

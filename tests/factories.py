@@ -38,7 +38,9 @@ class DatasetFactory(factory.django.DjangoModelFactory):
         if not create:
             return
         vocabulary = extracted or DATASET_EMOTIONS[self.source_format]
-        for name, composite_class in default_mapping(vocabulary).items():
+        for name, composite_class in default_mapping(
+            vocabulary, source_format=self.source_format
+        ).items():
             DatasetEmotion.objects.create(dataset=self, name=name, composite_class=composite_class)
 
 

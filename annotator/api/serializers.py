@@ -161,7 +161,7 @@ class ClipFramesOutputSerializer(serializers.Serializer):
 
 class ActionUnitOutputSerializer(serializers.Serializer):
     au = serializers.IntegerField(source="number")
-    laterality = serializers.CharField(help_text="L, R or empty")
+    laterality = serializers.CharField(help_text="L, R, T, B, A, U or empty")
     intensity = serializers.CharField(help_text="A..E or empty")
 
 
@@ -545,6 +545,9 @@ class CompositeExportInputSerializer(serializers.Serializer):
         choices=TrainingRun.MinStatus.choices, default=TrainingRun.MinStatus.ADJUDICATED
     )
     flows = serializers.BooleanField(default=False, help_text="Add STSTNet optical-flow folders")
+    megc2019 = serializers.BooleanField(
+        default=False, help_text="MEGC2019's official composite list instead of the mappings"
+    )
 
 
 class LoginInputSerializer(serializers.Serializer):

@@ -687,6 +687,7 @@ class CompositeExportViewSet(JobKindViewSet):
             dataset_ids=sorted({dataset.pk for dataset in chosen}) if chosen else None,
             min_status=data["min_status"],
             flows=data["flows"],
+            megc2019=data["megc2019"],
         )
         return self._started(job_run)
 

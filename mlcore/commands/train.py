@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from mlcore.models import list_models
 from mlcore.training.protocols import PROTOCOLS
-from mlcore.training.run import APEX_POLICIES, train_run
+from mlcore.training.run import APEX_POLICIES, DEFAULT_APEX_POLICY, train_run
 
 NAME = "train"
 HELP = "train and evaluate a model (LOSO / k-fold / hold-out) on a composite dataset folder"
@@ -56,7 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--folds", type=int, default=5, help="k for --protocol kfold")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="for --protocol holdout")
-    parser.add_argument("--apex-policy", choices=APEX_POLICIES, default="skip")
+    parser.add_argument(
+        "--apex-policy",
+        choices=APEX_POLICIES,
+        default=DEFAULT_APEX_POLICY,
+        help="clips without an apex (SMIC-HS): propose one (default) or skip them",
+    )
     parser.add_argument("--cache", type=Path, help="input cache (default RUN_DIR/input_cache)")
     parser.add_argument("--no-final", action="store_true", help="skip the final all-data model")
     add_model_option_argument(parser)

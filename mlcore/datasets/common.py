@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from mlcore.facs import AUCode, AUCodeError, parse_au_code
+from mlcore.facs import AUEntry, parse_au_entries
 from mlcore.io import IMAGE_SUFFIXES, ClipReadError, frame_number
-from mlcore.labels import COMPOSITE_CHOICES, MEGC2019_MAPPING
+from mlcore.labels import COMPOSITE_CHOICES, GENERIC_MAPPING
 
 FORMATS = ("casme2", "samm", "smic", "generic")
 DEFAULT_FPS = {"casme2": 200.0, "samm": 200.0, "smic": 100.0}
@@ -80,7 +80,7 @@ class ImportRow:
     apex: int | None
     offset: int
     emotion: str  # lower case
-    action_units: tuple[AUCode, ...]
+    action_units: tuple[AUEntry, ...]  # in the sheet's order; non-codes kept verbatim
     notes: str
 
 
@@ -153,33 +153,6 @@ def cell_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
-
-
-def megc_class(emotion: str) -> str:
-    """The MEGC2019 composite class of an emotion word (lower case), or ``excluded``."""
-    key = emotion.strip().lower()
-    return key if key in COMPOSITE_CHOICES else MEGC2019_MAPPING.get(key, "excluded")
-
-
-def parse_action_units(text: str) -> tuple[list[AUCode], list[str]]:
-    """AU codes of a ``+``-joined string and the parts that are not AU codes (or repeat one)."""
-    codes: list[AUCode] = []
-    rejected: list[str] = []
-    seen: set[tuple[int, str]] = set()
-    for part in text.replace(",", "+").split("+"):
-        if not part.strip():
-            continue
-        try:
-            code = parse_au_code(part)
-        except AUCodeError:
-            rejected.append(part.strip())
-            continue
-        if (code.number, code.laterality) in seen:
-            rejected.append(part.strip())
-            continue
-        seen.add((code.number, code.laterality))
-        codes.append(code)
-    return codes, rejected
 
 
 @dataclass(frozen=True, slots=True)
@@ -308,9 +281,12 @@ def _check_record(
     if emotion is None:
         return fail("missing_emotion", "the row has no emotion")
 
-    codes, rejected = parse_action_units(record.aus)
-    for part in rejected:
-        warn("unknown_au", f"{part!r} is not an AU code (or repeats one); left out")
+    codes, flagged = parse_au_entries(record.aus)
+    for part in flagged:
+        warn(
+            "unknown_au",
+            f"{part!r} is not a FACS code (or repeats one); kept verbatim on the annotation",
+        )
 
     fps = rules.default_fps
     if record.fps not in (None, ""):
@@ -356,7 +332,7 @@ def _check_emotion(
             f"{text!r} is not in the {rules.source_format} vocabulary; kept, and excluded from "
             "the composite until its mapping is edited",
         )
-    elif known is None and megc_class(emotion) == "excluded" and emotion not in MEGC2019_MAPPING:
+    elif known is None and emotion not in GENERIC_MAPPING and emotion not in COMPOSITE_CHOICES:
         warn(
             "unknown_emotion",
             f"{text!r} is not a MEGC2019 emotion; kept, and excluded from the composite until "

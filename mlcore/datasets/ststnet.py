@@ -5,6 +5,12 @@
 <root>/<subject>/u_test/<label>/<clip>.png    the subject's own clips
 ```
 
+Folders and files are named as STSTNet's own data and published weights name them
+(``STSTNet_Weights/006.pth``, ``video442Names.txt``): subjects ``sub01``, ``006`` (SAMM keeps
+its folder's zero padding, unlike MEGC2019's ground truth, which writes ``6``) and ``s01``, and
+each file ``<subject>_<clip>`` with the clip as MEGC2019 spells it (``006_006_1_2.png``,
+``s01_s01_ne_01.png``). See `ststnet_subject`.
+
 Flow is TV-L1 from the onset crop to the apex crop, computed at ``motion_size`` pixels (TV-L1 on
 28x28 images loses the few-pixel motion) and resized; each channel is stretched to 0..255.
 """
@@ -20,6 +26,17 @@ from mlcore.motion import optical_strain, tvl1_flow
 
 STSTNET_SIZE = 28
 MOTION_SIZE = 112
+
+
+def ststnet_subject(*, dataset: str, subject: str) -> str:
+    """STSTNet's spelling of a subject stored as the source writes it (``01``, ``006``, ``s1``):
+    ``sub01``, ``006``, ``s01``; other datasets keep their own spelling."""
+    digits = subject[1:] if dataset == "smic" and subject[:1].lower() == "s" else subject
+    if not digits.isdigit():
+        return subject
+    number = int(digits)
+    spelling = {"casme2": f"sub{number:02d}", "samm": f"{number:03d}", "smic": f"s{number:02d}"}
+    return spelling.get(dataset, subject)
 
 
 def _grey(image: np.ndarray, size: int) -> np.ndarray:

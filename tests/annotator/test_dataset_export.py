@@ -148,28 +148,34 @@ def test_re_export_gives_identical_bytes(imported, tmp_path) -> None:
     assert (tmp_path / "c" / "thesis.tex").read_text() == "precious"
 
 
+def _ststnet_spelling(sample) -> str:
+    """STSTNet's own subject names (its STSTNet_Weights/006.pth): SAMM keeps 3 digits."""
+    return f"{int(sample.subject):03d}" if sample.dataset == "samm" else sample.subject
+
+
 def test_ststnet_folders_one_per_subject(imported, tmp_path) -> None:
     summary = dataset_io.composite_export_run(out_dir=tmp_path / "out", flows=True)
     root = tmp_path / "out" / "ststnet"
     samples = read_manifest(tmp_path / "out")
     subjects = sorted(p.name for p in root.iterdir())
-    assert subjects == sorted({s.subject for s in samples})
+    assert subjects == sorted({_ststnet_spelling(s) for s in samples})
+    assert "006" in subjects and "6" not in subjects
     for subject in subjects:
         test = sorted(p.name for p in (root / subject / "u_test").rglob("*.png"))
         train = sorted(p.name for p in (root / subject / "u_train").rglob("*.png"))
-        own = sorted(
-            f"{s.dataset}_{s.subject}_{s.clip}.png" for s in samples if s.subject == subject
-        )
+        own = sorted(f"{subject}_{s.clip}.png" for s in samples if _ststnet_spelling(s) == subject)
         assert test == own
         assert len(test) + len(train) == len(samples) and not set(test) & set(train)
     for sample in samples:
+        folder = _ststnet_spelling(sample)
         image = cv2.imread(
-            str(
-                root / sample.subject / "u_test" / str(sample.label) / f"{sample.dataset}_"
-                f"{sample.subject}_{sample.clip}.png"
-            )
+            str(root / folder / "u_test" / str(sample.label) / f"{folder}_{sample.clip}.png")
         )
         assert image.shape == (28, 28, 3)
+    # The ground truth keeps MEGC2019's unpadded SAMM subject; the README says which is which.
+    assert b"samm,6,006_" in (tmp_path / "out" / GT_NAME).read_bytes()
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert "`006`" in readme and "samm `6`" in readme
     # SMIC-HS has no apex: the flow went to the frame of largest motion, and export.json says so
     assert len(summary["flow_apex_estimated"]) == sum(s.dataset == "smic" for s in samples)
 

@@ -55,9 +55,10 @@ def test_marks_are_ordered_and_inside_the_clip(marks, field, message):
     [
         ({"au": 3}, "AU3 is not in the FACS list"),
         ({"au": 99}, "AU99 is not in the FACS list"),
-        ({"au": 12, "laterality": "X"}, "laterality must be L, R or empty"),
+        ({"au": 12, "laterality": "X"}, "laterality must be one of L, R, T, B, A, U or empty"),
         ({"au": 12, "intensity": "F"}, "intensity must be one of A..E"),
         ({"laterality": "L"}, "Malformed"),
+        ({"verbatim": " "}, "Malformed"),
     ],
 )
 def test_action_units_come_from_the_facs_sets(action_unit, message):

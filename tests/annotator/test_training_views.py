@@ -178,6 +178,8 @@ def test_detail_page_shows_the_scores_and_figures_of_a_real_run(admin_client, tr
     assert sum(sum(row) for row in metrics["confusion_matrix"]) == 9
     assert "<th>surprise</th>" in confusion
     assert "9 clips of 3 subjects" in page  # the snapshot
+    assert metrics["apex_policy"] == "propose"
+    assert "Clips without an apex: the model proposes one (default)." in page
     assert "→ v" in page and "Succeeded" in page
 
     for name in ("confusion", "per_fold", "losses"):

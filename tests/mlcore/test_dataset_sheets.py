@@ -17,7 +17,7 @@ from mlcore.datasets.megc import (
     read_ground_truth,
 )
 from mlcore.datasets.ststnet import FlowSample, flow_image, write_ststnet
-from mlcore.facs import parse_au_string
+from mlcore.facs import UnparsedAU, parse_au_string
 from mlcore.synth import generate, load_truth
 from mlcore.synth.layouts import CASME2_HEADER, SAMM_HEADER, SAMM_HEADER_ROW
 
@@ -116,8 +116,11 @@ def test_casme2_quirks_are_reported_and_never_stop_good_rows(tmp_path: Path) -> 
     assert rows[5].offset == 30
     assert "past the last frame on disk (30)" in issues[(5, "offset_past_end")].message
     assert 6 not in rows and issues[(6, "missing_frames")].severity == "error"
-    assert [str(code) for code in rows[7].action_units] == ["4", "R12"]
+    # A non-code stays in its place, verbatim, and the report flags it.
+    assert [str(code) for code in rows[7].action_units] == ["4", "X9", "R12"]
+    assert isinstance(rows[7].action_units[1], UnparsedAU)
     assert "'X9'" in issues[(7, "unknown_au")].message
+    assert "kept verbatim" in issues[(7, "unknown_au")].message
     assert rows[7].emotion == "happiness" and (7, "emotion_case") in issues
     assert rows[8].emotion == "hapiness" and (8, "unknown_emotion") in issues
     assert 9 not in rows and issues[(9, "duplicate")].severity == "warning"

@@ -53,6 +53,7 @@ def test_no_test_subject_clip_enters_its_folds_training_or_validation(
         epochs=1,
         seed=3,
         val_fraction=0.4,
+        apex_policy="skip",
         train_final=False,
     )
     records = [json.loads(p.read_text()) for p in sorted((tmp_path / "run/folds").glob("*.json"))]
@@ -183,9 +184,10 @@ def test_proposed_apexes_let_clips_without_apex_train(composite, tmp_path, flow_
         model_name="flow_linear",
         cache_dir=flow_cache,
         epochs=1,
-        apex_policy="propose",
         train_final=False,
     )
+    # Proposing is the default, and metrics.json says so.
+    assert result.metrics["apex_policy"] == "propose"
     assert result.metrics["n_clips"] == 24 and result.metrics["n_clips_skipped_without_apex"] == 0
     (proposal,) = result.metrics["proposed_apexes"]
     assert 0.0 <= proposal["confidence"] <= 1.0
@@ -201,9 +203,11 @@ def test_smoke_loso_via_the_cli_writes_metrics_checkpoints_plots_and_final_model
     assert "frl_dgt loso: UF1" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     full = metrics["pooled"]["full"]
-    assert full["n"] == 23 and 0.0 <= full["uf1"] <= 1.0 and 0.0 <= full["uar"] <= 1.0
+    # By default the clip without an apex gets a proposed one and is scored with the rest.
+    assert metrics["apex_policy"] == "propose" and len(metrics["proposed_apexes"]) == 1
+    assert full["n"] == 24 and 0.0 <= full["uf1"] <= 1.0 and 0.0 <= full["uar"] <= 1.0
     assert set(metrics["pooled"]) == {"full", "casme2", "samm", "smic"}
-    assert np.array(metrics["confusion_matrix"]).sum() == 23
+    assert np.array(metrics["confusion_matrix"]).sum() == 24
     assert len(metrics["per_fold"]) == 4 and "per-fold" in metrics["per_fold_note"]
     assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
         f"fold_{i:03d}.pt" for i in range(4)

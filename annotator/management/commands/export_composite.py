@@ -1,7 +1,7 @@
 """`manage.py export_composite`: write the MEGC2019-style composite of the platform's labels.
 
     python manage.py export_composite --out DIR [--datasets "CASME II" SAMM] \\
-        [--min-status adjudicated|submitted] [--flows] [--crop-size 112]
+        [--min-status adjudicated|submitted] [--flows] [--megc2019] [--crop-size 112]
 
 DIR gets combined_3class_gt.csv, manifest.csv, loso_folds.json, PNG crops per clip, optionally
 the STSTNet folders (ststnet/), and export.json; `python -m mlcore train --data DIR` reads it.
@@ -24,6 +24,11 @@ class Command(BaseCommand):
         parser.add_argument("--datasets", nargs="+", help="dataset names (default: all)")
         parser.add_argument("--min-status", choices=dataset_io.MIN_STATUSES, default="adjudicated")
         parser.add_argument("--flows", action="store_true", help="also write STSTNet flow folders")
+        parser.add_argument(
+            "--megc2019",
+            action="store_true",
+            help="MEGC2019's official composite list (published rule, CASME II apex omissions)",
+        )
         parser.add_argument("--crop-size", type=int, default=112, help="aligned crop size")
 
     def handle(self, *args, **options):
@@ -45,6 +50,7 @@ class Command(BaseCommand):
                     datasets=datasets,
                     min_status=options["min_status"],
                     flows=options["flows"],
+                    megc2019=options["megc2019"],
                     crop_size=options["crop_size"],
                     progress=progress,
                 )
@@ -59,3 +65,16 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"  left out {item['dataset']}/{item['subject']}/{item['clip']}: {item['reason']}"
             )
+        for change, items in summary.get("megc2019", {}).items():
+            if change == "published":
+                for key, counts in items.items():
+                    verdict = "matches" if counts["matches"] else "differs from"
+                    self.stdout.write(
+                        f"  {key}: {counts['exported']} {verdict} MEGC2019's {counts['published']}"
+                    )
+                continue
+            for item in items:
+                self.stdout.write(
+                    f"  megc2019 {change} {item['dataset']}/{item['subject']}/{item['clip']}: "
+                    f"{item['reason']}"
+                )

@@ -137,7 +137,11 @@ def test_an_export_of_chosen_datasets_carries_them_to_the_job(
     with django_capture_on_commit_callbacks(execute=False) as queued:
         response = api.post(
             EXPORTS,
-            {"datasets": [second.pk, first.pk, second.pk], "min_status": "submitted"},
+            {
+                "datasets": [second.pk, first.pk, second.pk],
+                "min_status": "submitted",
+                "megc2019": True,
+            },
             format="json",
         )
     assert response.status_code == 202 and len(queued) == 1
@@ -147,6 +151,7 @@ def test_an_export_of_chosen_datasets_carries_them_to_the_job(
         "dataset_ids": sorted([first.pk, second.pk]),
         "min_status": "submitted",
         "flows": False,
+        "megc2019": True,
     }
 
     unknown = api.post(EXPORTS, {"datasets": [first.pk + second.pk]}, format="json")
