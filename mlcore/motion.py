@@ -97,6 +97,28 @@ def optical_strain(flow: np.ndarray) -> np.ndarray:
     return np.sqrt(du_dx**2 + dv_dy**2 + 2.0 * shear**2).astype(np.float32)
 
 
+def remove_affine_motion(flow: np.ndarray, *, keep_fraction: float = 0.7) -> np.ndarray:
+    """The flow less its best-fitting 6-parameter affine field (head motion), (H, W, 2).
+
+    u = a0 + a1 x + a2 y and v = b0 + b1 x + b2 y are fitted by least squares, then refitted on
+    the ``keep_fraction`` of pixels with the smallest residual: an expression moves a small
+    part of the face, so its pixels are the outliers of a rigid head motion and the refit
+    ignores them.
+    """
+    assert flow.ndim == 3 and flow.shape[2] == 2, f"expected (H, W, 2) flow, got {flow.shape}"
+    if not 0 < keep_fraction <= 1:
+        raise ValueError(f"keep_fraction must be in (0, 1], got {keep_fraction}")
+    height, width = flow.shape[:2]
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
+    design = np.stack([np.ones(xs.size), xs.ravel() / width, ys.ravel() / height], 1)
+    target = flow.reshape(-1, 2).astype(np.float64)
+    coefficients = np.linalg.lstsq(design, target, rcond=None)[0]
+    residual = np.hypot(*(target - design @ coefficients).T)
+    kept = residual <= np.quantile(residual, keep_fraction)
+    coefficients = np.linalg.lstsq(design[kept], target[kept], rcond=None)[0]
+    return (target - design @ coefficients).reshape(height, width, 2).astype(np.float32)
+
+
 def rank_pooling_coefficients(length: int) -> np.ndarray:
     """Approximate rank pooling weights alpha_t (Bilen et al., CVPR 2016, eq. 4).
 

@@ -17,6 +17,12 @@ HELP = "train the FRL-DGT ablation variants M0..M9 and the baselines; write a ma
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", type=Path, required=True, help="composite dataset folder")
     parser.add_argument("--out", type=Path, required=True, help="folder for runs and tables")
+    parser.add_argument(
+        "--image-size",
+        type=int,
+        default=112,
+        help="every row's frames are resized to this side (FRL-DGT input, flow frames)",
+    )
     parser.add_argument("--protocol", choices=PROTOCOLS, default="loso")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--seed", type=int, default=0)
@@ -30,7 +36,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         choices=[row[0] for row in ABLATION_ROWS],
         help="train only these rows (default: all)",
     )
-    add_model_option_argument(parser)  # applied to the FRL-DGT variants only
+    add_model_option_argument(parser)  # applied to the FRL-DGT variants only (not image_size)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -45,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
         result = run_ablation(
             data_dir=args.data,
             out_dir=args.out,
+            image_size=args.image_size,
             protocol=args.protocol,
             epochs=args.epochs,
             seed=args.seed,

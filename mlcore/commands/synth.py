@@ -46,6 +46,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="composite: MEGC2019 counts (442 clips, 68 subjects); overrides --subjects",
     )
     parser.add_argument(
+        "--landmark-noise",
+        type=float,
+        default=0.02,
+        help="composite: landmark error of the alignment (std, fraction of the eye distance)",
+    )
+    parser.add_argument(
         "--no-distractors",
         action="store_true",
         help="no blinks, head jitter, flicker or sensor noise",
@@ -75,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
             datasets=args.datasets,
             preset=args.preset,
             distractors=not args.no_distractors,
+            landmark_noise=args.landmark_noise,
             progress=progress,
         )
     print(

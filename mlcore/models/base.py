@@ -18,18 +18,39 @@ from torch import nn
 # flow_norm: the same flow normalised per clip, as (u, v, magnitude).
 # dynamic_image: rank-pooled dynamic image of the onset..apex frames (channels).
 # flow_strain: (u, v, optical strain), the STSTNet input.
-INPUT_KINDS = ("pair", "flow", "flow_norm", "dynamic_image", "flow_strain")
+# flow_affine: the flow less its best-fitting 6-parameter affine field (head motion), as
+#   (u, v, magnitude).
+INPUT_KINDS = ("pair", "flow", "flow_norm", "dynamic_image", "flow_strain", "flow_affine")
+FLOW_KINDS = ("flow", "flow_norm", "flow_strain", "flow_affine")
 
 
 @dataclass(frozen=True, slots=True)
 class InputSpec:
+    """What a model consumes: ``kind`` at ``size`` x ``size``.
+
+    Flow kinds run TV-L1 on the frames resized to ``motion_size`` (None: ``size``) and resize
+    the field to ``size``: a model on tiny inputs (STSTNet's 28 px) may ask for flow computed at
+    a larger, stated resolution. Frames, pairs and dynamic images are always at ``size``.
+    """
+
     kind: str
     size: int
     frame_channels: int = 1
+    motion_size: int | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in INPUT_KINDS:
             raise ValueError(f"unknown input kind {self.kind!r}; expected one of {INPUT_KINDS}")
+        if self.size < 1:
+            raise ValueError(f"input size must be positive, got {self.size}")
+        if self.motion_size is not None:
+            if self.kind not in FLOW_KINDS:
+                raise ValueError(f"motion_size applies to flow inputs only, not {self.kind!r}")
+            if self.motion_size < self.size:
+                raise ValueError(
+                    f"motion_size {self.motion_size} is below the input size {self.size}: "
+                    "flow would be upsampled"
+                )
         if self.frame_channels not in (1, 3):
             raise ValueError(
                 f"frame_channels must be 1 (grayscale) or 3 (RGB), not {self.frame_channels}"
@@ -43,6 +64,19 @@ class InputSpec:
         if self.kind == "dynamic_image":
             return self.frame_channels
         return 3
+
+    @property
+    def frame_size(self) -> int:
+        """The side of the frames this input is computed from."""
+        return self.motion_size or self.size
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "size": self.size,
+            "frame_size": self.frame_size,
+            "frame_channels": self.frame_channels,
+        }
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
-"""The floor every learned model must beat: a linear classifier on the raw optical flow.
+"""The floors every learned model must beat: a linear classifier on the raw optical flow.
 
-Input is TV-L1 flow onset -> apex as (u, v, magnitude) at a small size; the embedding is the
-flattened flow itself, so this model has no representation learning at all.
+Input is TV-L1 flow onset -> apex as (u, v, magnitude), computed on frames at ``flow_size`` and
+resized to ``image_size``; the embedding is the flattened flow itself, so this model has no
+representation learning at all. ``compensate_head_motion`` first subtracts the best-fitting
+6-parameter affine field (`mlcore.motion.remove_affine_motion`): the floor for what hand-made
+head-motion removal achieves before anything is learned.
 """
 
 from dataclasses import asdict, dataclass, fields, replace
@@ -17,6 +20,8 @@ from mlcore.models.registry import register_model
 class FlowLinearConfig:
     num_classes: int = 3
     image_size: int = 28
+    flow_size: int = 112
+    compensate_head_motion: bool = False
     dropout: float = 0.2
 
 
@@ -25,7 +30,11 @@ class FlowLinear(MERModel):
         super().__init__()
         self.config = config
         self.num_classes = config.num_classes
-        self.input_spec = InputSpec(kind="flow", size=config.image_size)
+        self.input_spec = InputSpec(
+            kind="flow_affine" if config.compensate_head_motion else "flow",
+            size=config.image_size,
+            motion_size=config.flow_size,
+        )
         self.embedding_dim = 3 * config.image_size * config.image_size
         self.head = nn.Sequential(
             nn.Dropout(config.dropout), nn.Linear(self.embedding_dim, config.num_classes)
@@ -45,11 +54,22 @@ class FlowLinear(MERModel):
 _FIELDS = {f.name for f in fields(FlowLinearConfig)}
 
 
-@register_model("flow_linear", description="baseline floor: linear classifier on optical flow")
-def build_flow_linear(**overrides: object) -> FlowLinear:
-    unknown = set(overrides) - _FIELDS
-    if unknown:
-        raise ValueError(
-            f"unknown flow_linear option(s) {sorted(unknown)}; known: {sorted(_FIELDS)}"
-        )
-    return FlowLinear(config=replace(FlowLinearConfig(), **overrides))
+def _factory(name: str, defaults: dict[str, object]):
+    def build(**overrides: object) -> FlowLinear:
+        unknown = set(overrides) - _FIELDS
+        if unknown:
+            raise ValueError(
+                f"unknown {name} option(s) {sorted(unknown)}; known: {sorted(_FIELDS)}"
+            )
+        return FlowLinear(config=replace(FlowLinearConfig(**defaults), **overrides))
+
+    return build
+
+
+register_model("flow_linear", description="baseline floor: linear classifier on optical flow")(
+    _factory("flow_linear", {})
+)
+register_model(
+    "flow_affine_linear",
+    description="baseline floor: linear classifier on flow less an affine head motion",
+)(_factory("flow_affine_linear", {"compensate_head_motion": True}))

@@ -19,6 +19,9 @@ from mlcore.models.registry import register_model
 class STSTNetConfig:
     num_classes: int = 3
     image_size: int = 28
+    # TV-L1 runs on the aligned face at this size and the field is resized to image_size:
+    # flow on 28 px frames loses the few-pixel motion.
+    flow_size: int = 112
     stream_filters: tuple[int, ...] = (3, 5, 8)
     dropout: float = 0.2
 
@@ -32,7 +35,9 @@ class STSTNet(MERModel):
         super().__init__()
         self.config = config
         self.num_classes = config.num_classes
-        self.input_spec = InputSpec(kind="flow_strain", size=config.image_size)
+        self.input_spec = InputSpec(
+            kind="flow_strain", size=config.image_size, motion_size=config.flow_size
+        )
         self.streams = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(3, filters, 3, padding=1),

@@ -17,6 +17,7 @@ import cv2
 
 from mlcore.composite import CompositeSample, crop_name, write_folds, write_manifest
 from mlcore.labels import EXCLUDED, composite_label
+from mlcore.synth.alignment import CropAlignment, align_identity
 from mlcore.synth.expressions import ClipRenderer
 from mlcore.synth.faces import Identity, make_identity
 from mlcore.synth.layouts import (
@@ -62,6 +63,7 @@ def _check_options(
     crop_size: int,
     datasets: Sequence[str] | None,
     preset: str | None,
+    landmark_noise: float,
 ) -> None:
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; choose from {', '.join(LAYOUTS)}")
@@ -78,6 +80,11 @@ def _check_options(
         raise ValueError(f"frame size {size} must be (width, height), each >= 64")
     if crop_size < 8:
         raise ValueError(f"crop size {crop_size} is too small (minimum 8)")
+    if not 0 <= landmark_noise <= 0.2:
+        raise ValueError(
+            f"landmark noise {landmark_noise} is outside 0..0.2 (std as a fraction of the eye "
+            "distance; detectors err by about 0.02)"
+        )
     if datasets is not None:
         if layout != "composite":
             raise ValueError("datasets only apply to the composite layout")
@@ -99,8 +106,7 @@ def _truth_entry(
     frames_dir: str,
     written: list[int],
     annotated: tuple[int, int | None, int],
-    crop_box: tuple[int, int, int, int] | None,
-    crop_size: int,
+    alignment: CropAlignment | None,
 ) -> dict[str, object]:
     composite = plan.composite_class
     onset, apex, offset = annotated
@@ -126,13 +132,12 @@ def _truth_entry(
             name: [round(x, 2), round(y, 2)] for name, (x, y) in identity.landmarks.items()
         },
     }
-    if crop_box is not None:
-        # Landmarks in crop pixels let composite consumers place AU regions without a detector.
-        x0, y0, side, _ = crop_box
-        entry["crop_box"] = list(crop_box)
+    if alignment is not None:
+        # True landmarks in crop pixels: where each AU's motion sits in the aligned crop.
+        entry["alignment"] = [[round(v, 6) for v in row] for row in alignment.transform]
         entry["crop_landmarks"] = {
-            name: [round((x - x0) * crop_size / side, 2), round((y - y0) * crop_size / side, 2)]
-            for name, (x, y) in identity.landmarks.items()
+            name: [round(v, 2) for v in alignment.to_crop(point)]
+            for name, point in identity.landmarks.items()
         }
     return entry
 
@@ -150,14 +155,15 @@ def _write_native(plan: ClipPlan, renderer: ClipRenderer, out_dir: Path) -> list
     return list(plan.frame_numbers)
 
 
-def _write_crops(plan: ClipPlan, renderer: ClipRenderer, folder: Path, crop_size: int) -> list[int]:
+def _write_crops(
+    plan: ClipPlan, renderer: ClipRenderer, folder: Path, alignment: CropAlignment
+) -> list[int]:
     folder.mkdir(parents=True, exist_ok=True)
     onset, _, offset = plan.annotated()
     written = []
     for number in range(onset, offset + 1):
         image = renderer.render(number - plan.first_frame)
-        grey = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        crop = cv2.resize(grey, (crop_size, crop_size), interpolation=cv2.INTER_AREA)
+        crop = alignment.warp(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
         path = folder / crop_name(number)
         if not cv2.imwrite(str(path), crop):
             raise OSError(f"could not write {path}")
@@ -180,6 +186,7 @@ def generate(
     datasets: Sequence[str] | None = None,
     preset: str | None = None,
     distractors: bool = True,
+    landmark_noise: float = 0.02,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Generate synthetic micro-expression clips under ``out_dir`` (created; must be empty).
@@ -189,6 +196,8 @@ def generate(
     640x480 frame. For the composite, ``datasets`` picks the parts (default: one generic
     ``synth`` dataset) and subjects are split among them; ``preset="composite"`` reproduces the
     MEGC2019 composite counts (then ``subjects`` and ``clips_per_subject`` are not used).
+    Composite crops are aligned by `mlcore.faces.align` from the five landmarks with a
+    detector-like error of ``landmark_noise`` (std, fraction of the eye distance) per clip.
     """
     out_dir = Path(out_dir)
     _check_options(
@@ -203,6 +212,7 @@ def generate(
         crop_size=crop_size,
         datasets=datasets,
         preset=preset,
+        landmark_noise=landmark_noise,
     )
     started = time.perf_counter()
     if layout == "composite":
@@ -240,7 +250,14 @@ def generate(
     for plan in plans:  # ordered by identity: keep one identity in memory at a time
         if identity is None or identity.index != plan.identity_index:
             identity = make_identity(index=plan.identity_index, seed=seed, size=tuple(size))
-        crop_box = identity.crop_box() if layout == "composite" else None
+        alignment = None
+        if layout == "composite":
+            alignment = align_identity(
+                identity=identity,
+                crop_size=crop_size,
+                landmark_error=plan.landmark_error,
+                landmark_noise=landmark_noise,
+            )
         renderer = ClipRenderer(
             identity=identity,
             aus=list(plan.aus),
@@ -248,12 +265,12 @@ def generate(
             timing=plan.timing,
             distractors=plan.distractors,
             noise_seed=plan.noise_seed,
-            region=crop_box,
+            region=alignment.region if alignment is not None else None,
         )
         annotated = plan.annotated()
         if layout == "composite":
             frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
-            written = _write_crops(plan, renderer, out_dir / frames_dir, crop_size)
+            written = _write_crops(plan, renderer, out_dir / frames_dir, alignment)
             samples.append(
                 CompositeSample(
                     dataset=plan.dataset,
@@ -280,8 +297,7 @@ def generate(
                 frames_dir=frames_dir,
                 written=written,
                 annotated=annotated,
-                crop_box=crop_box,
-                crop_size=crop_size,
+                alignment=alignment,
             )
         )
         done_frames += plan.timing.frames
@@ -304,6 +320,7 @@ def generate(
         "crop_size": crop_size if layout == "composite" else None,
         "amplitude": amplitude,
         "distractors": distractors,
+        "landmark_noise": landmark_noise if layout == "composite" else None,
         "clips": truth_clips,
     }
     truth_path = out_dir / TRUTH_NAME

@@ -100,27 +100,6 @@ class Identity:
         names = ("eye_right", "eye_left", "nose_tip", "mouth_corner_right", "mouth_corner_left")
         return np.array([self.landmarks[name] for name in names], dtype=np.float32)
 
-    def crop_box(self) -> tuple[int, int, int, int]:
-        """Square face box (x, y, side, side) from the landmarks, as ME pipelines align faces:
-        centred between the eyes horizontally and between brows and chin vertically."""
-        eye_mid_x = (self.landmarks["eye_left"][0] + self.landmarks["eye_right"][0]) / 2
-        top = min(self.landmarks["brow_outer_left"][1], self.landmarks["brow_outer_right"][1])
-        bottom = self.landmarks["chin"][1]
-        width = self.landmarks["jaw_left"][0] - self.landmarks["jaw_right"][0]
-        side = round(max(1.15 * width, 1.2 * (bottom - top)))
-        # Slightly above the brow-chin middle: keep the forehead, drop the neck.
-        centre_y = (top + bottom) / 2 - 0.05 * side
-        x = round(eye_mid_x - side / 2)
-        y = round(centre_y - side / 2)
-        frame_width, frame_height = self.size
-        x = min(max(x, 0), frame_width - side)
-        y = min(max(y, 0), frame_height - side)
-        if side > min(frame_width, frame_height):
-            raise ValueError(
-                f"face box {side}px does not fit the {frame_width}x{frame_height} frame"
-            )
-        return (x, y, side, side)
-
 
 def _draw_geometry(rng: np.random.Generator, width: int, height: int) -> FaceGeometry:
     scale = min(width / REFERENCE_SIZE[0], height / REFERENCE_SIZE[1])
@@ -129,7 +108,7 @@ def _draw_geometry(rng: np.random.Generator, width: int, height: int) -> FaceGeo
     eye_half_width = half_width * rng.uniform(0.14, 0.17)
     nose_offset_y = half_height * rng.uniform(0.28, 0.36)
     eye_offset_y = -half_height * rng.uniform(0.04, 0.12)
-    mouth_offset_y = nose_offset_y + half_height * rng.uniform(0.17, 0.23)
+    mouth_offset_y = nose_offset_y + half_height * rng.uniform(0.2, 0.27)
     return FaceGeometry(
         center=(
             width / 2 + rng.uniform(-18, 18) * scale,
@@ -142,7 +121,9 @@ def _draw_geometry(rng: np.random.Generator, width: int, height: int) -> FaceGeo
         eye_offset_y=eye_offset_y,
         eye_half_width=eye_half_width,
         eye_half_height=eye_half_width * rng.uniform(0.38, 0.48),
-        brow_gap=half_height * rng.uniform(0.13, 0.19),
+        # Brows 0.35-0.5 eye distances above the eyes, as on aligned real faces (the AU boxes
+        # of `mlcore.models.frl_dgt` assume it).
+        brow_gap=half_height * rng.uniform(0.22, 0.3),
         brow_thickness=half_height * rng.uniform(0.035, 0.055),
         brow_arch=half_height * rng.uniform(0.01, 0.04),
         nose_offset_y=nose_offset_y,
@@ -190,7 +171,7 @@ def _landmarks(geometry: FaceGeometry) -> dict[str, tuple[float, float]]:
         eye_x = sign * g.eye_offset_x
         brow_y = g.eye_offset_y - g.brow_gap
         inner_x = eye_x - sign * 1.05 * g.eye_half_width
-        outer_x = eye_x + sign * 1.25 * g.eye_half_width
+        outer_x = eye_x + sign * g.eye_half_width
         local = {
             f"eye_{side}": (eye_x, g.eye_offset_y),
             f"eye_inner_{side}": (eye_x - sign * g.eye_half_width, g.eye_offset_y),

@@ -145,6 +145,8 @@ class ClipPlan:
     timing: Timing
     distractors: Distractors
     noise_seed: np.random.SeedSequence
+    # (5, 2) standard normal: this clip's landmark detector error, scaled at alignment.
+    landmark_error: np.ndarray
 
     @property
     def composite_class(self) -> str:
@@ -350,6 +352,7 @@ def build_plan(
                             enabled=distractors,
                         ),
                         noise_seed=np.random.SeedSequence([seed, 0x7015E, *key[1:]]),
+                        landmark_error=rng.standard_normal((5, 2)),
                     )
                 )
             identity_index += 1

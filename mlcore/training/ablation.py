@@ -1,11 +1,18 @@
-"""The FRL-DGT ablation (M0..M9) and the baselines under one protocol, tabulated beside the
-paper's numbers (poster Table 2; STSTNet from Table 1)."""
+"""The FRL-DGT ablation (M0..M9), the baselines and two floors under one protocol, tabulated
+beside the paper's numbers (poster Table 2; STSTNet from Table 1).
+
+Like for like: every row is computed from the same clips, onset and apex frames, resized to one
+``image_size``. The FRL-DGT variants run at that size (their flow inputs, M0 and M1, are
+computed at it, as the DGM sees its frames); STSTNet and the linear floors keep their own small
+network input (28 px) but compute TV-L1 on frames of the same ``image_size``.
+"""
 
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlcore.models import create_model
 from mlcore.models.frl_dgt import ABLATION_VARIANTS
 from mlcore.training.run import train_run
 
@@ -17,7 +24,12 @@ ABLATION_ROWS: list[tuple[str, str, str]] = [
     for variant, (change, _) in ABLATION_VARIANTS.items()
 ] + [
     ("STSTNet", "ststnet", "baseline: three-stream CNN on (u, v, strain)"),
-    ("Flow+linear", "flow_linear", "floor: linear classifier on optical flow"),
+    ("Flow+linear", "flow_linear", "floor: linear classifier on TV-L1 flow"),
+    (
+        "Flow-affine+linear",
+        "flow_affine_linear",
+        "floor: linear classifier on TV-L1 flow less a 6-parameter affine head motion",
+    ),
 ]
 
 # UF1, UAR per part, MEGC2019 composite LOSO, as published.
@@ -80,10 +92,26 @@ def ablation_markdown(rows: list[dict[str, object]], *, title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def row_options(
+    model_name: str, *, image_size: int, frl_dgt_options: dict[str, object] | None
+) -> dict[str, object]:
+    """The model options of one row: every row's frames are resized to ``image_size``."""
+    if model_name.startswith("frl_dgt"):
+        options = dict(frl_dgt_options or {})
+        if "image_size" in options:
+            raise ValueError(
+                "the ablation sets every row's resolution with image_size (--image-size), "
+                "not with an FRL-DGT option"
+            )
+        return {**options, "image_size": image_size}
+    return {"flow_size": image_size}
+
+
 def run_ablation(
     *,
     data_dir: Path,
     out_dir: Path,
+    image_size: int = 112,
     protocol: str = "loso",
     epochs: int = 30,
     seed: int = 0,
@@ -101,11 +129,16 @@ def run_ablation(
     if only is not None and len(chosen) != len(set(only)):
         known = [row[0] for row in ABLATION_ROWS]
         raise ValueError(f"unknown ablation id(s) in {only}; known: {known}")
+    # Every row's options are checked (by building its model) before anything trains.
+    planned = []
+    for row_id, model_name, change in chosen:
+        options = row_options(model_name, image_size=image_size, frl_dgt_options=frl_dgt_options)
+        create_model(model_name, **options)
+        planned.append((row_id, model_name, change, options))
     rows = []
-    for number, (row_id, model_name, change) in enumerate(chosen):
+    for number, (row_id, model_name, change, options) in enumerate(planned):
         if progress is not None:
             progress(number / len(chosen), f"{row_id} ({model_name})")
-        options = dict(frl_dgt_options or {}) if model_name.startswith("frl_dgt") else {}
         result = train_run(
             data_dir=data_dir,
             out_dir=out_dir / model_name,
@@ -127,6 +160,7 @@ def run_ablation(
                 "model": model_name,
                 "change": change,
                 "model_options": options,
+                "input": result.metrics["input"],
                 "scores": result.metrics["pooled"],
                 "n_folds": result.metrics["n_folds"],
                 "wall_time_s": result.metrics["wall_time_s"],
@@ -137,7 +171,8 @@ def run_ablation(
         progress(1.0, "ablation done")
     folds = f" (k={k_folds})" if protocol == "kfold" else ""
     title = (
-        f"FRL-DGT ablation, {protocol}{folds}, {epochs} epochs, seed {seed}, "
+        f"FRL-DGT ablation, frames at {image_size} px, {protocol}{folds}, {epochs} epochs, "
+        f"seed {seed}, "
         f"apex {apex_policy}, FRL-DGT options {frl_dgt_options or {}}, data {data_dir}"
     )
     markdown_path = out_dir / "ablation.md"
@@ -145,6 +180,7 @@ def run_ablation(
     json_path = out_dir / "ablation.json"
     settings = {
         "data": str(data_dir),
+        "image_size": image_size,
         "protocol": protocol,
         "epochs": epochs,
         "seed": seed,

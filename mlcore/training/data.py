@@ -1,8 +1,9 @@
 """Model inputs from the composite layout, computed once per clip and cached as ``.npy``.
 
 Every input is computed from the clip's aligned crops between onset and apex (see
-`mlcore.composite`). Flow-based inputs are computed at ``max(size, MOTION_SIZE)`` pixels and
-resized, because TV-L1 on tiny images (STSTNet's 28x28) loses the few-pixel motion it must see.
+`mlcore.composite`), resized to the input's ``frame_size``: pairs and dynamic images at the
+model's size; flows at the spec's ``motion_size`` (default the model's size), then resized, so
+that a model comparison states at which resolution each model saw the frames.
 """
 
 from collections.abc import Callable, Sequence
@@ -14,12 +15,17 @@ import numpy as np
 
 from mlcore.composite import CompositeSample
 from mlcore.models.base import InputSpec
-from mlcore.motion import dynamic_image, flow_magnitude, normalise_flow, optical_strain, tvl1_flow
-
-MOTION_SIZE = 112
+from mlcore.motion import (
+    dynamic_image,
+    flow_magnitude,
+    normalise_flow,
+    optical_strain,
+    remove_affine_motion,
+    tvl1_flow,
+)
 
 # Cached inputs are invalidated when how they are computed changes: bump this then.
-INPUT_VERSION = 1
+INPUT_VERSION = 2
 
 
 class MissingFrameError(FileNotFoundError):
@@ -82,11 +88,13 @@ def compute_input(*, root: Path, sample: CompositeSample, apex: int, spec: Input
         pooled = dynamic_image([frame.astype(np.float32) / 255.0 for frame in frames])
         return _channels_first(pooled).astype(np.float32)
 
-    motion_size = max(spec.size, MOTION_SIZE)
+    motion_size = spec.frame_size
     onset, peak = load_frames(root, sample, [sample.onset, apex], size=motion_size, channels=1)
     flow = tvl1_flow(onset, peak)
     if spec.kind == "flow_norm":
         flow = normalise_flow(flow)
+    if spec.kind == "flow_affine":
+        flow = remove_affine_motion(flow)
     if spec.kind == "flow_strain":
         third = optical_strain(flow)
     # Resizing shrinks displacements by the same factor as the image.
@@ -103,7 +111,9 @@ class InputCache:
     directory: Path
 
     def path(self, sample: CompositeSample, apex: int, spec: InputSpec) -> Path:
-        folder = f"v{INPUT_VERSION}_{spec.kind}_{spec.size}_c{spec.frame_channels}"
+        folder = (
+            f"v{INPUT_VERSION}_{spec.kind}_{spec.size}_from{spec.frame_size}_c{spec.frame_channels}"
+        )
         name = f"{sample.clip}_{sample.onset}_{apex}.npy"
         return self.directory / folder / sample.dataset / sample.subject / name
 

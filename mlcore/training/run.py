@@ -28,7 +28,7 @@ import torch
 from mlcore.checksums import file_sha256
 from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
 from mlcore.labels import CompositeClass
-from mlcore.models import MERModel, create_model
+from mlcore.models import InputSpec, MERModel, create_model
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import save_checkpoint
 from mlcore.training.data import InputCache, Normaliser, load_inputs
@@ -274,6 +274,7 @@ def train_run(
             )
 
     metrics = _metrics(
+        spec=spec,
         records=records,
         samples=samples,
         ids=ids,
@@ -373,6 +374,7 @@ def _run_fold(
 
 def _metrics(
     *,
+    spec: InputSpec,
     records: list[dict],
     samples: list[CompositeSample],
     ids: list[str],
@@ -410,6 +412,7 @@ def _metrics(
     metrics: dict[str, object] = {
         "model": model_name,
         "model_options": model_options,
+        "input": spec.as_dict(),
         "protocol": protocol,
         "seed": seed,
         "epochs": epochs,

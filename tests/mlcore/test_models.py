@@ -18,7 +18,7 @@ from tests.mlcore.training_fixtures import TINY_FRL_DGT
 
 torch.set_num_threads(2)
 
-BASELINES = ("ststnet", "flow_linear")
+BASELINES = ("ststnet", "flow_linear", "flow_affine_linear")
 FRL_DGT_NAMES = ["frl_dgt"] + [f"frl_dgt_m{i}" for i in range(10)]
 
 

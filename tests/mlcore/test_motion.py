@@ -13,6 +13,7 @@ from mlcore.motion import (
     normalise_flow,
     optical_strain,
     rank_pooling_coefficients,
+    remove_affine_motion,
     tvl1_flow,
 )
 
@@ -183,3 +184,29 @@ def test_motion_heatmap_is_hot_where_the_face_moves() -> None:
     # A larger scale draws the same motion cooler.
     assert half_scale[5, 5, 2] < over_face[5, 5, 2]
     assert motion_heatmap(np.zeros((4, 4), np.float32)).shape == (4, 4, 3)
+
+
+def test_affine_compensation_removes_head_motion_and_keeps_the_expression() -> None:
+    size = 48
+    ys, xs = np.mgrid[0:size, 0:size].astype(np.float32)
+    # Head motion: a 1 px shift, a 1 degree rotation and 1 % scale, all affine.
+    angle, scale = np.deg2rad(1.0), 0.01
+    head = np.stack(
+        [
+            1.0 + scale * (xs - 24) - angle * (ys - 24),
+            -0.5 + angle * (xs - 24) + scale * (ys - 24),
+        ],
+        -1,
+    )
+    # The expression: a local 1.5 px upward push at one mouth corner.
+    blob = np.exp(-((xs - 34) ** 2 + (ys - 38) ** 2) / (2 * 3.0**2))
+    expression = np.stack([np.zeros_like(blob), -1.5 * blob], -1)
+
+    residual = remove_affine_motion((head + expression).astype(np.float32))
+
+    assert residual.shape == (size, size, 2) and residual.dtype == np.float32
+    far = blob < 0.01
+    assert np.abs(residual[far]).max() < 0.05  # the head motion is gone
+    np.testing.assert_allclose(residual[38, 34], [0.0, -1.5], atol=0.1)  # the push is not
+    with pytest.raises(ValueError, match="keep_fraction"):
+        remove_affine_motion(head.astype(np.float32), keep_fraction=0.0)

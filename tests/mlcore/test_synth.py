@@ -14,6 +14,7 @@ from mlcore.cli import main
 from mlcore.composite import read_manifest
 from mlcore.facs import parse_au_string
 from mlcore.labels import default_mapping
+from mlcore.models.frl_dgt import AU_REGION_NAMES, au_region_boxes
 from mlcore.synth import SynthResult, generate, load_truth
 from mlcore.synth.expressions import (
     ClipRenderer,
@@ -218,6 +219,65 @@ def test_composite_layout_reads_back(composite_run: SynthResult) -> None:
         assert written == [f"{n:06d}.png" for n in range(sample.onset, sample.offset + 1)]
     folds = (root / "loso_folds.json").read_text()
     assert all(f'"{s.subject_key}"' in folds for s in samples)
+
+
+# Each AU region of FRL-DGT and the synthetic landmarks that move its AUs. Image-left is the
+# subject's right (FACS sides), and the template's first eye is the image-left one.
+REGION_LANDMARKS = {
+    "left brow": ["brow_inner_right", "brow_mid_right", "brow_outer_right"],
+    "right brow": ["brow_inner_left", "brow_mid_left", "brow_outer_left"],
+    "glabella": ["glabella"],
+    "left eye": ["eye_right", "upper_lid_right", "lower_lid_right"],
+    "right eye": ["eye_left", "upper_lid_left", "lower_lid_left"],
+    "nose": ["nose_tip", "nose_wing_left", "nose_wing_right"],
+    "left mouth corner": ["mouth_corner_right"],
+    "right mouth corner": ["mouth_corner_left"],
+    "chin and mouth": ["chin_boss"],
+}
+
+
+def test_aligned_crops_put_brows_eyes_nose_and_mouth_corners_in_their_au_boxes(
+    composite_run: SynthResult,
+) -> None:
+    truth = load_truth(composite_run.out_dir)
+    assert truth["landmark_noise"] == 0.02
+    boxes = dict(zip(AU_REGION_NAMES, au_region_boxes(), strict=True))
+    for clip in truth["clips"]:
+        assert len(clip["alignment"]) == 2 and len(clip["alignment"][0]) == 3
+        for region, names in REGION_LANDMARKS.items():
+            x1, y1, x2, y2 = (48 * v for v in boxes[region])
+            for name in names:
+                x, y = clip["crop_landmarks"][name]
+                assert x1 <= x <= x2 and y1 <= y <= y2, (clip["clip"], region, name, (x, y))
+
+
+def test_the_au_boxes_hold_most_of_the_synthetic_motion(tmp_path: Path) -> None:
+    """With distractors off, the onset-apex difference is the AU motion alone."""
+    result = _generate(
+        tmp_path / "still",
+        layout="composite",
+        datasets=["casme2", "samm"],
+        subjects=4,
+        frames=16,
+        seed=1,
+        distractors=False,
+    )
+    size = 112
+    inside = np.zeros((size, size), bool)
+    for x1, y1, x2, y2 in au_region_boxes():
+        inside[round(y1 * size) : round(y2 * size), round(x1 * size) : round(x2 * size)] = True
+    area = inside.mean()
+    shares = []
+    for sample in read_manifest(result.out_dir):
+        onset, apex = (
+            cv2.imread(str(sample.frame_path(result.out_dir, frame)), cv2.IMREAD_GRAYSCALE)
+            for frame in (sample.onset, sample.apex)
+        )
+        difference = np.abs(apex.astype(np.float32) - onset.astype(np.float32))
+        shares.append(difference[inside].sum() / difference.sum())
+    # Chance would be the area share (about 27 %): the boxes hold far more than that.
+    assert 0.2 < area < 0.35
+    assert np.mean(shares) > 0.7 and min(shares) > 1.8 * area, (area, shares)
 
 
 def test_labels_follow_the_emotion_au_rules(

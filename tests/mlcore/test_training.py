@@ -230,13 +230,16 @@ def test_cli_reports_bad_input_clearly(tmp_path, capsys):
 
 
 def test_ablate_cli_tabulates_variants_beside_the_papers_numbers(composite, tmp_path, capsys):
-    options = [f"--model-option={key}={value}" for key, value in TINY_FRL_DGT.items()]
-    argv = ["ablate", "--data", str(composite), "--out", str(tmp_path), "--epochs", "1"]
+    tiny = {key: value for key, value in TINY_FRL_DGT.items() if key != "image_size"}
+    options = [f"--model-option={key}={value}" for key, value in tiny.items()]
+    argv = ["ablate", "--data", str(composite), "--out", str(tmp_path), "--epochs", "1",
+            "--image-size", str(TINY_FRL_DGT["image_size"])]  # fmt: skip
     assert main([*argv, "--protocol", "kfold", "--folds", "2", "--only", "M0", "M9", "STSTNet",
                  *options]) == 0  # fmt: skip
     table = (tmp_path / "ablation.md").read_text()
     assert "| M9 | full FRL-DGT |" in table and "(0.812)" in table and "(0.735)" in table
     rows = json.loads((tmp_path / "ablation.json").read_text())["rows"]
     assert [row["id"] for row in rows] == ["M0", "M9", "STSTNet"]
-    assert rows[1]["model_options"] == TINY_FRL_DGT and rows[2]["model_options"] == {}
+    assert rows[1]["model_options"] == TINY_FRL_DGT
+    assert rows[2]["model_options"] == {"flow_size": 32}
     assert all(row["n_folds"] == 2 and 0 <= row["scores"]["full"]["uf1"] <= 1 for row in rows)
