@@ -224,8 +224,11 @@ class Annotation(models.Model):
                 name="one_adjudication_per_clip",
                 violation_error_message="This clip already has an adjudicated annotation.",
             ),
+            # A draft keeps whatever the coder typed, so that no edit is lost while a mark is
+            # inconsistent; submitting requires the order.
             models.CheckConstraint(
-                condition=Q(onset__isnull=True)
+                condition=Q(status="draft")
+                | Q(onset__isnull=True)
                 | Q(offset__isnull=True)
                 | Q(onset__lte=F("offset")),
                 name="onset_not_after_offset",
@@ -239,9 +242,16 @@ class Annotation(models.Model):
     def au_codes(self) -> list[AUCode]:
         return [AUCode.from_dict(item) for item in self.action_units]
 
-    def clean(self) -> None:
+    def mark_problems(self) -> dict[str, list[str]]:
+        """Marks outside the clip or out of order: stored in a draft, refused at submit."""
         errors: dict[str, list[str]] = {}
         self._check_marks(errors)
+        return errors
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = (
+            {} if self.status == self.Status.DRAFT else self.mark_problems()
+        )
         self._check_action_units(errors)
         if self.emotion_id is not None and self.emotion.dataset_id != self.clip.subject.dataset_id:
             errors.setdefault("emotion", []).append(

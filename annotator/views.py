@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import active_learning, reports, selectors, services
+from annotator import active_learning, keymap, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from mlcore.facs import AU_NAMES
@@ -199,6 +199,8 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     annotation = _workbench_annotation(clip=clip, coder=request.user)
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = annotation.status != Annotation.Status.DRAFT
+    proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
+    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions])
     return render(
         request,
         "annotator/workbench.html",
@@ -210,8 +212,17 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             "review_outcome": selectors.annotation_disagreements_for_coder(
                 clip=clip, coder=request.user
             ),
-            **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
+            **proposal_panel,
+            "mark_problems": annotation.mark_problems() if not read_only else {},
+            "key_help": keymap.workbench_help(
+                proposal_available=proposal_panel["proposal_available"]
+            ),
+            "key_labels": keymap.key_labels(),
             "workbench_config": {
+                "keys": keymap.workbench_keys(
+                    proposal_available=proposal_panel["proposal_available"]
+                ),
+                "saveUrl": reverse("annotation-save", args=[annotation.pk]),
                 "frames": clip.frame_indices,
                 "fps": clip.fps,
                 "mediaUrl": reverse("clip-media", args=[clip.pk, clip.media_version, "LAYER", 0]),
@@ -223,7 +234,10 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
                     "offset": annotation.offset,
                 },
                 "emotion": annotation.emotion_id,
-                "emotions": [{"id": e.pk, "name": e.name} for e in emotions],
+                "emotions": [
+                    {"id": e.pk, "name": e.name, "key": keys_of_emotions.get(e.name)}
+                    for e in emotions
+                ],
                 "actionUnits": [str(code) for code in annotation.au_codes],
                 "readOnly": read_only,
                 "auNumbers": sorted(AU_NAMES),
@@ -269,6 +283,27 @@ def _save_status(request, *, state: str, message: str, revision: int, errors=Non
     return render(request, "annotator/partials/save_status.html", context, status=status)
 
 
+def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
+    """What the coder sent, field by field; a field that cannot be stored at all (a negative
+    frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
+    stored = {
+        "onset": annotation.onset,
+        "apex": annotation.apex,
+        "offset": annotation.offset,
+        "emotion": annotation.emotion,
+        "action_units": annotation.au_codes,
+        "notes": annotation.notes,
+    }
+    unsaved = {
+        field: [f"Not saved, kept the stored value: {message}" for message in messages]
+        for field, messages in form.errors.items()
+    }
+    content = {field: form.cleaned_data.get(field, stored[field]) for field in stored}
+    for field in unsaved:
+        content[field] = stored[field]
+    return content, unsaved
+
+
 def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) -> HttpResponse:
     try:
         annotation = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
@@ -283,50 +318,59 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
             status=409,
         )
     form = AnnotationInputForm(request.POST, dataset=annotation.clip.subject.dataset)
-    if not form.is_valid():
+    form.is_valid()
+    if "revision" in form.errors:
         return _save_status(
             request,
             state="invalid",
-            message="Not saved: fix the marked fields.",
+            message="Not saved: the page did not say which revision it edits. Reload it.",
             revision=annotation.revision,
-            errors=form.errors,
             status=422,
         )
-    data = form.cleaned_data
+    content, unsaved = _draft_content(form, annotation)
+    revision = form.cleaned_data["revision"]
     try:
-        saved = services.annotation_update(
-            annotation=annotation,
-            revision=data["revision"],
-            onset=data["onset"],
-            apex=data["apex"],
-            offset=data["offset"],
-            emotion=data["emotion"],
-            action_units=data["action_units"],
-            notes=data["notes"],
-            submit=submit,
-        )
+        saved = services.annotation_update(annotation=annotation, revision=revision, **content)
     except services.StaleRevisionError as error:
         return _save_status(
-            request, state="stale", message=str(error), revision=data["revision"], status=409
+            request, state="stale", message=str(error), revision=revision, status=409
         )
-    except ValidationError as error:
+    problems = {**saved.mark_problems(), **unsaved}
+    if submit and not unsaved:
+        try:
+            services.annotation_update(
+                annotation=saved, revision=saved.revision, submit=True, **content
+            )
+        except ValidationError as error:
+            problems = error.message_dict
+        else:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("coder-queue-next")
+            return response
+    if submit:
         return _save_status(
             request,
             state="invalid",
-            message="Not saved: fix the marked fields.",
-            revision=data["revision"],
-            errors=error.message_dict,
+            message=f"Your draft is saved (revision {saved.revision}) but cannot be submitted "
+            "yet: fix the marked fields.",
+            revision=saved.revision,
+            errors=problems,
             status=422,
         )
-    if submit:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("coder-queue-next")
-        return response
+    if unsaved:
+        message = (
+            f"Saved (revision {saved.revision}) except {', '.join(unsaved)}: see the marked fields."
+        )
+    elif problems:
+        message = f"Saved (revision {saved.revision}); fix the marked fields before submitting."
+    else:
+        message = f"Saved (revision {saved.revision})"
     return _save_status(
         request,
-        state="saved",
-        message=f"Saved (revision {saved.revision})",
+        state="partial" if unsaved else "saved",
+        message=message,
         revision=saved.revision,
+        errors=problems,
     )
 
 
