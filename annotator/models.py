@@ -203,6 +203,11 @@ class Annotation(models.Model):
     proposal_version = models.ForeignKey(
         "ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who made the last save, shown to a coder whose later save from an older revision is
+    # refused; empty for rows written by imports and scripts.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Optimistic locking: a save names the revision it started from; a stale one is refused.
     revision = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(2**31 - 1)])
     created_at = models.DateTimeField(auto_now_add=True)

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import active_learning, keymap, reports, selectors, services
@@ -270,7 +271,9 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
 ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")
 
 
-def _save_status(request, *, state: str, message: str, revision: int, errors=None, status=200):
+def _save_status(
+    request, *, state: str, message: str, revision: int, errors=None, conflict=None, status=200
+):
     """The autosave answer: a status line, the new revision and an error slot per field, each
     swapped into the workbench out of band so the coder's unsaved edits stay in the page."""
     errors = errors or {}
@@ -278,6 +281,7 @@ def _save_status(request, *, state: str, message: str, revision: int, errors=Non
         "state": state,
         "message": message,
         "revision": revision,
+        "conflict": conflict,
         "field_errors": [(field, errors.get(field, [])) for field in ANNOTATION_FIELDS],
     }
     return render(request, "annotator/partials/save_status.html", context, status=status)
@@ -302,6 +306,72 @@ def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[d
     for field in unsaved:
         content[field] = stored[field]
     return content, unsaved
+
+
+def _stale_save_status(
+    request: HttpRequest, *, annotation_id: int, mine: dict, revision: int
+) -> HttpResponse:
+    """A save refused because the draft moved on: who saved it and when, the fields where the
+    two versions differ, and the saved version for the page to take if the coder chooses it.
+    The page keeps the revision it edits from, so no later autosave overwrites the saved version
+    before the coder has chosen."""
+    theirs = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+    when = timezone.localtime(theirs.updated_at).strftime("%H:%M:%S")
+    if theirs.updated_by_id == request.user.pk:
+        who = f"You saved this draft at {when} in another tab or window"
+    elif theirs.updated_by_id is not None:
+        who = f"{theirs.updated_by.username} saved this draft at {when}"
+    else:
+        who = f"This draft was changed at {when} by an import"
+    shown = {
+        "onset": lambda values: values["onset"],
+        "apex": lambda values: values["apex"],
+        "offset": lambda values: values["offset"],
+        "emotion": lambda values: values["emotion"].name if values["emotion"] else None,
+        "action_units": lambda values: "+".join(map(str, values["action_units"])),
+        "notes": lambda values: values["notes"],
+    }
+    saved = {
+        "onset": theirs.onset,
+        "apex": theirs.apex,
+        "offset": theirs.offset,
+        "emotion": theirs.emotion,
+        "action_units": theirs.au_codes,
+        "notes": theirs.notes,
+    }
+    differences = [
+        {"field": field, "theirs": show(saved), "yours": show(mine)}
+        for field, show in shown.items()
+        if show(saved) != show(mine)
+    ]
+    conflict = {
+        "differences": differences,
+        "saved": {
+            "revision": theirs.revision,
+            "onset": theirs.onset,
+            "apex": theirs.apex,
+            "offset": theirs.offset,
+            "emotion": theirs.emotion_id,
+            "actionUnits": [str(code) for code in theirs.au_codes],
+            "notes": theirs.notes,
+            "when": when,
+        },
+    }
+    if not differences:
+        return _save_status(
+            request,
+            state="saved",
+            message=f"Saved (revision {theirs.revision}): the same edits as another tab's",
+            revision=theirs.revision,
+        )
+    return _save_status(
+        request,
+        state="stale",
+        message=f"Not saved: {who} (now revision {theirs.revision}). Choose which version to keep.",
+        revision=revision,
+        conflict=conflict,
+        status=409,
+    )
 
 
 def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) -> HttpResponse:
@@ -330,10 +400,12 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     content, unsaved = _draft_content(form, annotation)
     revision = form.cleaned_data["revision"]
     try:
-        saved = services.annotation_update(annotation=annotation, revision=revision, **content)
-    except services.StaleRevisionError as error:
-        return _save_status(
-            request, state="stale", message=str(error), revision=revision, status=409
+        saved = services.annotation_update(
+            annotation=annotation, revision=revision, saved_by=request.user, **content
+        )
+    except services.StaleRevisionError:
+        return _stale_save_status(
+            request, annotation_id=annotation_id, mine=content, revision=revision
         )
     problems = {**saved.mark_problems(), **unsaved}
     if submit and not unsaved:

@@ -422,6 +422,45 @@
     event.preventDefault();
     event.returnValue = "";
   });
+  // A refused stale save offers three ways out; none discards the coder's edits unasked.
+  function describeEdits() {
+    const emotion = config.emotions.find((e) => e.id === state.emotion)?.name ?? "—";
+    return [
+      `Onset ${state.onset ?? "—"}, apex ${state.apex ?? "—"}, offset ${state.offset ?? "—"}`,
+      `Emotion ${emotion}`, `AUs ${state.aus.join("+") || "—"}`, `Notes: ${form.elements.notes.value}`,
+    ].join("\n");
+  }
+
+  const conflictChoices = {
+    "keep-mine": (saved) => {
+      form.elements.revision.value = saved.revision;
+      editCount += 1;
+      saveNow();
+    },
+    "take-saved": (saved) => {
+      history.push(JSON.stringify(state)); // undo brings the coder's marks back
+      state = { onset: saved.onset, apex: saved.apex, offset: saved.offset, emotion: saved.emotion, aus: [...saved.actionUnits] };
+      form.elements.notes.value = saved.notes;
+      form.elements.revision.value = saved.revision;
+      syncForm();
+      draw();
+      savedCount = editCount;
+      showStatus("saved", `Took the version saved at ${saved.when} (revision ${saved.revision})`);
+    },
+    "copy-mine": () => {
+      const box = document.getElementById("conflict-copy");
+      box.hidden = false;
+      box.value = describeEdits();
+      box.select();
+      navigator.clipboard?.writeText(box.value).catch(() => {}); // the selected text remains
+    },
+  };
+
+  document.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-conflict]")?.dataset.conflict;
+    if (!choice) return;
+    conflictChoices[choice](JSON.parse(document.getElementById("conflict-saved").textContent));
+  });
   document.getElementById("submit-button")?.addEventListener("htmx:beforeRequest", () => {
     clearTimeout(saveTimer);
   });

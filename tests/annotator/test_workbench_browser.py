@@ -1,6 +1,8 @@
 """Coders at the workbench in Debian Chromium: stepping with keys, marking, emotion and AU entry,
 autosave, submit; blind double coding; stale saves from two tabs; invalid marks."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -117,7 +119,7 @@ def test_second_coder_sees_nothing_of_the_first(live_server, page, log_in, ready
     assert "first coder" not in page.content()
 
 
-def test_stale_save_from_a_second_tab_is_refused_without_loss(
+def test_stale_save_from_a_second_tab_lets_the_coder_choose(
     live_server, chromium, log_in, ready_clip, coder
 ):
     clip = ready_clip(frames=12)
@@ -135,9 +137,37 @@ def test_stale_save_from_a_second_tab_is_refused_without_loss(
     tab_b.keyboard.press("q")
     status = tab_b.locator("#save-status")
     expect(status).to_have_attribute("data-state", "stale", timeout=10_000)
-    expect(status).to_contain_text("changed by someone else")
+    expect(status).to_contain_text("You saved this draft at")
+    expect(status).to_contain_text("in another tab or window")
+    expect(status).not_to_contain_text("someone else")
+    expect(tab_b.locator("[data-testid=conflict] tr[data-field]")).to_have_count(1)
+    expect(tab_b.locator("tr[data-field=onset]")).to_contain_text("4757")
     expect(tab_b.locator("#onset")).to_have_value("57")  # tab B's edit is still on screen
     assert Annotation.objects.get(clip=clip, coder=coder).onset == 47  # tab A's save stands
+
+    tab_b.fill("#notes", "from tab B")  # later edits are refused too until the coder chooses
+    expect(tab_b.locator("tr[data-field=notes]")).to_contain_text("from tab B", timeout=10_000)
+    assert Annotation.objects.get(clip=clip, coder=coder).notes == ""
+    tab_b.get_by_role("button", name="Copy my edits").click()
+    expect(tab_b.get_by_test_id("conflict-copy")).to_have_value(
+        re.compile("Onset 57.*from tab B", re.S)
+    )
+    tab_b.get_by_role("button", name="Keep my edits (overwrite)").click()
+    expect_saved(tab_b)
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.notes, stored.revision) == (57, "from tab B", 3)
+
+    tab_a.keyboard.press("e")  # tab A is now the stale one
+    expect(tab_a.locator("#save-status")).to_have_attribute("data-state", "stale", timeout=10_000)
+    tab_a.get_by_role("button", name="Take the saved version").click()
+    expect(tab_a.locator("#onset")).to_have_value("57")
+    expect(tab_a.locator("#notes")).to_have_value("from tab B")
+    expect(tab_a.locator("#offset")).to_have_value("")
+    tab_a.keyboard.press("End")
+    tab_a.keyboard.press("e")
+    expect_saved(tab_a)
+    stored.refresh_from_db()
+    assert (stored.onset, stored.offset, stored.notes) == (57, 57, "from tab B")
     context.close()
 
 
