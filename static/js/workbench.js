@@ -143,6 +143,8 @@
     const active = visibleLayers();
     const ready = frameReady(position);
     document.getElementById("frame-wait").textContent = ready ? "" : `loading frame ${frames[position]}…`;
+    // The frame on screen stays, dimmed, until the one asked for has arrived.
+    for (const figure of figures) figure.classList.toggle("loading", !ready && active.includes(figure.dataset.layer));
     if (!ready) { drawTimeline(); return; }
     shownPosition = position;
     for (const figure of figures) {
@@ -152,7 +154,6 @@
       if (!shown) continue;
       const canvas = figure.querySelector("canvas");
       const bitmap = store(sourceLayer[layer])[position];
-      figure.classList.remove("loading");
       const box = layer === "frame" && zoomed && config.faceBox ? config.faceBox : null;
       const [sx, sy, sw, sh] = box
         ? [box[0], box[1], box[2] - box[0], box[3] - box[1]].map(Math.round)
@@ -464,7 +465,10 @@
   document.getElementById("submit-button")?.addEventListener("htmx:beforeRequest", () => {
     clearTimeout(saveTimer);
   });
-  document.body.addEventListener("htmx:beforeRedirect", () => { submitted = true; });
+  // Submitting sends the form with every edit, so the redirect that follows must not warn.
+  document.getElementById("submit-button")?.addEventListener("htmx:beforeOnLoad", (event) => {
+    if (event.detail.xhr.status === 204) submitted = true;
+  });
 
   function change(mutate) {
     if (config.readOnly) return;

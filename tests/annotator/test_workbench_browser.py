@@ -72,8 +72,24 @@ def test_coder_marks_codes_submits_and_finds_everything_after_reload(
     assert [str(code) for code in stored.au_codes] == ["R12B", "6"]
     assert stored.status == Annotation.Status.DRAFT
 
+    confirmations = []
+
+    def confirm(dialog):
+        confirmations.append((dialog.type, dialog.message))
+        dialog.accept()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changing one's mind keeps the draft
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#submit-button")).to_be_visible()
+    assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.DRAFT
+    page.on("dialog", confirm)
+    page.fill("#notes", "last words")  # still pending: submit carries it, leaving does not warn
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/queue/?done=1")
+    assert Annotation.objects.get(clip=clip, coder=coder).notes == "last words"
+    assert confirmations == [
+        ("confirm", "Submit this annotation? It cannot be changed afterwards.")
+    ]
     page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
     expect(page.locator("#onset")).to_have_value("48")
     expect(page.locator("#apex")).to_have_value("58")
@@ -216,6 +232,7 @@ def test_inconsistent_marks_are_kept_in_the_draft_and_refused_only_at_submit(
     expect(page.locator("#error-apex")).to_contain_text("Frame 200 is not in this clip")
     expect(page.locator("#error-offset")).to_contain_text("must not come before onset")
 
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Submit").click()
     expect(status).to_have_attribute("data-state", "invalid", timeout=10_000)
     expect(status).to_contain_text("Your draft is saved")
