@@ -157,6 +157,7 @@ class AnnotationAdmin(admin.ModelAdmin):
             emotion=obj.emotion,
             action_units=obj.au_entries,
             notes=obj.notes,
+            saved_by=request.user,
         )
 
 

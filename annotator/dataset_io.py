@@ -942,6 +942,13 @@ def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Anno
             raise ValidationError(
                 f"Emotion {coding.emotion!r} is not in the vocabulary of {clip.subject.dataset}."
             )
+    # A draft keeps inconsistent marks the coder types; a file is refused whole instead, since
+    # refusing it loses nothing and its author can fix it where it was made.
+    problems = Annotation(
+        clip=clip, onset=coding.onset, apex=coding.apex, offset=coding.offset
+    ).mark_problems()
+    if problems:
+        raise ValidationError(problems)
     draft = services.annotation_create_draft(clip=clip, coder=coder)
     return services.annotation_update(
         annotation=draft,

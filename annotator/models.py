@@ -203,6 +203,11 @@ class Annotation(models.Model):
     proposal_version = models.ForeignKey(
         "ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Who made the last save, shown to a coder whose later save from an older revision is
+    # refused; empty for rows written by imports and scripts.
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     # Optimistic locking: a save names the revision it started from; a stale one is refused.
     revision = models.PositiveIntegerField(default=1, validators=[MaxValueValidator(2**31 - 1)])
     created_at = models.DateTimeField(auto_now_add=True)
@@ -224,8 +229,11 @@ class Annotation(models.Model):
                 name="one_adjudication_per_clip",
                 violation_error_message="This clip already has an adjudicated annotation.",
             ),
+            # A draft keeps whatever the coder typed, so that no edit is lost while a mark is
+            # inconsistent; submitting requires the order.
             models.CheckConstraint(
-                condition=Q(onset__isnull=True)
+                condition=Q(status="draft")
+                | Q(onset__isnull=True)
                 | Q(offset__isnull=True)
                 | Q(onset__lte=F("offset")),
                 name="onset_not_after_offset",
@@ -245,9 +253,16 @@ class Annotation(models.Model):
         """Every entry in order, imported non-codes (``?``, ``ref(7B)``) kept verbatim."""
         return [au_entry_from_dict(item) for item in self.action_units]
 
-    def clean(self) -> None:
+    def mark_problems(self) -> dict[str, list[str]]:
+        """Marks outside the clip or out of order: stored in a draft, refused at submit."""
         errors: dict[str, list[str]] = {}
         self._check_marks(errors)
+        return errors
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = (
+            {} if self.status == self.Status.DRAFT else self.mark_problems()
+        )
         self._check_action_units(errors)
         if self.emotion_id is not None and self.emotion.dataset_id != self.clip.subject.dataset_id:
             errors.setdefault("emotion", []).append(

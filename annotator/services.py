@@ -179,8 +179,10 @@ def annotation_update(
     action_units: list[AUEntry],
     notes: str,
     submit: bool = False,
+    saved_by: AbstractBaseUser | None = None,
 ) -> Annotation:
     """Save the coder's edits made from `revision`; refuse them if the row moved on meanwhile.
+    `saved_by` is recorded for whoever's later save from an older revision is refused.
 
     `annotation` is the row as loaded for this request; the update below only applies while the
     stored revision is still `revision`, so a save that raced this one is refused, not lost.
@@ -208,6 +210,7 @@ def annotation_update(
             status=candidate.status,
             revision=F("revision") + 1,
             updated_at=now,
+            updated_by=saved_by,
         )
         if updated == 0:
             current = Annotation.objects.values_list("revision", flat=True).get(pk=annotation.pk)
@@ -218,6 +221,7 @@ def annotation_update(
     annotation.status = candidate.status
     annotation.revision = revision + 1
     annotation.updated_at = now
+    annotation.updated_by = saved_by
     return annotation
 
 
@@ -419,6 +423,7 @@ def annotation_adjudicate(
             emotion=emotion,
             action_units=action_units,
             notes=comment,
+            saved_by=reviewer,
         )
         Annotation.objects.filter(pk=final.pk).update(based_on=based_on, coder=reviewer)
         final.refresh_from_db()

@@ -7,9 +7,10 @@ from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import active_learning, reports, selectors, services
+from annotator import active_learning, keymap, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from annotator.roles import role_required
@@ -202,6 +203,8 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     annotation = _workbench_annotation(clip=clip, coder=request.user)
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = annotation.status != Annotation.Status.DRAFT
+    proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
+    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions])
     return render(
         request,
         "annotator/workbench.html",
@@ -213,8 +216,17 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             "review_outcome": selectors.annotation_disagreements_for_coder(
                 clip=clip, coder=request.user
             ),
-            **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
+            **proposal_panel,
+            "mark_problems": annotation.mark_problems() if not read_only else {},
+            "key_help": keymap.workbench_help(
+                proposal_available=proposal_panel["proposal_available"]
+            ),
+            "key_labels": keymap.key_labels(),
             "workbench_config": {
+                "keys": keymap.workbench_keys(
+                    proposal_available=proposal_panel["proposal_available"]
+                ),
+                "saveUrl": reverse("annotation-save", args=[annotation.pk]),
                 "frames": clip.frame_indices,
                 "fps": clip.fps,
                 "mediaUrl": reverse("clip-media", args=[clip.pk, clip.media_version, "LAYER", 0]),
@@ -226,7 +238,10 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
                     "offset": annotation.offset,
                 },
                 "emotion": annotation.emotion_id,
-                "emotions": [{"id": e.pk, "name": e.name} for e in emotions],
+                "emotions": [
+                    {"id": e.pk, "name": e.name, "key": keys_of_emotions.get(e.name)}
+                    for e in emotions
+                ],
                 "actionUnits": [str(code) for code in annotation.au_codes],
                 "readOnly": read_only,
                 "auNumbers": sorted(AU_NAMES),
@@ -259,7 +274,9 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
 ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")
 
 
-def _save_status(request, *, state: str, message: str, revision: int, errors=None, status=200):
+def _save_status(
+    request, *, state: str, message: str, revision: int, errors=None, conflict=None, status=200
+):
     """The autosave answer: a status line, the new revision and an error slot per field, each
     swapped into the workbench out of band so the coder's unsaved edits stay in the page."""
     errors = errors or {}
@@ -267,9 +284,97 @@ def _save_status(request, *, state: str, message: str, revision: int, errors=Non
         "state": state,
         "message": message,
         "revision": revision,
+        "conflict": conflict,
         "field_errors": [(field, errors.get(field, [])) for field in ANNOTATION_FIELDS],
     }
     return render(request, "annotator/partials/save_status.html", context, status=status)
+
+
+def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
+    """What the coder sent, field by field; a field that cannot be stored at all (a negative
+    frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
+    stored = {
+        "onset": annotation.onset,
+        "apex": annotation.apex,
+        "offset": annotation.offset,
+        "emotion": annotation.emotion,
+        "action_units": annotation.au_codes,
+        "notes": annotation.notes,
+    }
+    unsaved = {
+        field: [f"Not saved, kept the stored value: {message}" for message in messages]
+        for field, messages in form.errors.items()
+    }
+    content = {field: form.cleaned_data.get(field, stored[field]) for field in stored}
+    for field in unsaved:
+        content[field] = stored[field]
+    return content, unsaved
+
+
+def _stale_save_status(
+    request: HttpRequest, *, annotation_id: int, mine: dict, revision: int
+) -> HttpResponse:
+    """A save refused because the draft moved on: who saved it and when, the fields where the
+    two versions differ, and the saved version for the page to take if the coder chooses it.
+    The page keeps the revision it edits from, so no later autosave overwrites the saved version
+    before the coder has chosen."""
+    theirs = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+    when = timezone.localtime(theirs.updated_at).strftime("%H:%M:%S")
+    if theirs.updated_by_id == request.user.pk:
+        who = f"You saved this draft at {when} in another tab or window"
+    elif theirs.updated_by_id is not None:
+        who = f"{theirs.updated_by.username} saved this draft at {when}"
+    else:
+        who = f"This draft was changed at {when} by an import"
+    shown = {
+        "onset": lambda values: values["onset"],
+        "apex": lambda values: values["apex"],
+        "offset": lambda values: values["offset"],
+        "emotion": lambda values: values["emotion"].name if values["emotion"] else None,
+        "action_units": lambda values: "+".join(map(str, values["action_units"])),
+        "notes": lambda values: values["notes"],
+    }
+    saved = {
+        "onset": theirs.onset,
+        "apex": theirs.apex,
+        "offset": theirs.offset,
+        "emotion": theirs.emotion,
+        "action_units": theirs.au_codes,
+        "notes": theirs.notes,
+    }
+    differences = [
+        {"field": field, "theirs": show(saved), "yours": show(mine)}
+        for field, show in shown.items()
+        if show(saved) != show(mine)
+    ]
+    conflict = {
+        "differences": differences,
+        "saved": {
+            "revision": theirs.revision,
+            "onset": theirs.onset,
+            "apex": theirs.apex,
+            "offset": theirs.offset,
+            "emotion": theirs.emotion_id,
+            "actionUnits": [str(code) for code in theirs.au_codes],
+            "notes": theirs.notes,
+            "when": when,
+        },
+    }
+    if not differences:
+        return _save_status(
+            request,
+            state="saved",
+            message=f"Saved (revision {theirs.revision}): the same edits as another tab's",
+            revision=theirs.revision,
+        )
+    return _save_status(
+        request,
+        state="stale",
+        message=f"Not saved: {who} (now revision {theirs.revision}). Choose which version to keep.",
+        revision=revision,
+        conflict=conflict,
+        status=409,
+    )
 
 
 def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) -> HttpResponse:
@@ -286,50 +391,61 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
             status=409,
         )
     form = AnnotationInputForm(request.POST, dataset=annotation.clip.subject.dataset)
-    if not form.is_valid():
+    form.is_valid()
+    if "revision" in form.errors:
         return _save_status(
             request,
             state="invalid",
-            message="Not saved: fix the marked fields.",
+            message="Not saved: the page did not say which revision it edits. Reload it.",
             revision=annotation.revision,
-            errors=form.errors,
             status=422,
         )
-    data = form.cleaned_data
+    content, unsaved = _draft_content(form, annotation)
+    revision = form.cleaned_data["revision"]
     try:
         saved = services.annotation_update(
-            annotation=annotation,
-            revision=data["revision"],
-            onset=data["onset"],
-            apex=data["apex"],
-            offset=data["offset"],
-            emotion=data["emotion"],
-            action_units=data["action_units"],
-            notes=data["notes"],
-            submit=submit,
+            annotation=annotation, revision=revision, saved_by=request.user, **content
         )
-    except services.StaleRevisionError as error:
-        return _save_status(
-            request, state="stale", message=str(error), revision=data["revision"], status=409
+    except services.StaleRevisionError:
+        return _stale_save_status(
+            request, annotation_id=annotation_id, mine=content, revision=revision
         )
-    except ValidationError as error:
+    problems = {**saved.mark_problems(), **unsaved}
+    if submit and not unsaved:
+        try:
+            services.annotation_update(
+                annotation=saved, revision=saved.revision, submit=True, **content
+            )
+        except ValidationError as error:
+            problems = error.message_dict
+        else:
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = reverse("coder-queue-next")
+            return response
+    if submit:
         return _save_status(
             request,
             state="invalid",
-            message="Not saved: fix the marked fields.",
-            revision=data["revision"],
-            errors=error.message_dict,
+            message=f"Your draft is saved (revision {saved.revision}) but cannot be submitted "
+            "yet: fix the marked fields.",
+            revision=saved.revision,
+            errors=problems,
             status=422,
         )
-    if submit:
-        response = HttpResponse(status=204)
-        response["HX-Redirect"] = reverse("coder-queue-next")
-        return response
+    if unsaved:
+        message = (
+            f"Saved (revision {saved.revision}) except {', '.join(unsaved)}: see the marked fields."
+        )
+    elif problems:
+        message = f"Saved (revision {saved.revision}); fix the marked fields before submitting."
+    else:
+        message = f"Saved (revision {saved.revision})"
     return _save_status(
         request,
-        state="saved",
-        message=f"Saved (revision {saved.revision})",
+        state="partial" if unsaved else "saved",
+        message=message,
         revision=saved.revision,
+        errors=problems,
     )
 
 

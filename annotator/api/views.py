@@ -354,6 +354,7 @@ class AnnotationViewSet(ReadViewSet):
             action_units=data.get("action_units", annotation.au_codes),
             notes=data.get("notes", annotation.notes),
             submit=submit,
+            saved_by=request.user,
         )
         return Response(s.AnnotationOutputSerializer(saved).data)
 

@@ -8,11 +8,11 @@
   const positionOf = new Map(frames.map((frame, index) => [frame, index]));
   const indexOf = (frame) => positionOf.get(frame) ?? -1;
   const form = document.getElementById("annotation-form");
-  const RESERVED_KEYS = new Set(["q", "w", "e", "t", "l", "u", "v", "z"]);
   const DIFF_GAIN = 6;
   const FETCH_CONCURRENCY = 6;
   const SPEEDS = [0.125, 0.25, 0.5, 1];
-  const STEP_KEYS = new Set(["ArrowLeft", "ArrowRight", "Home", "End"]);
+  const STEP_ACTIONS = new Set(["prev", "next", "back10", "fwd10", "first", "last"]);
+  const SAVE_DELAY_MS = 500;
   const PROPOSAL_COLOR = "#0e9384";
 
   const layerUrl = (layer, frame) =>
@@ -20,7 +20,8 @@
   const sourceLayer = { frame: "frame", aligned: config.alignedLayer, diff: config.alignedLayer, motion: "motion" };
 
   // --- state --------------------------------------------------------------------------------
-  let position = 0;
+  let position = 0; // the frame asked for
+  let shownPosition = 0; // the frame on screen: marks and the readout refer to it alone
   let playing = false;
   let zoomed = false;
   let state = {
@@ -63,7 +64,7 @@
         const response = await fetch(layerUrl(layer, frames[index]), { credentials: "same-origin" });
         if (!response.ok) throw new Error(`frame ${frames[index]} (${layer}): HTTP ${response.status}`);
         slots[index] = await createImageBitmap(await response.blob());
-        if (index === position) draw();
+        if (index === position || position !== shownPosition) draw();
         reportLoading();
       }
     }
@@ -129,8 +130,23 @@
     return true;
   }
 
+  // A frame is drawn only once every visible layer has it, so the screen never mixes frames.
+  function frameReady(index) {
+    return visibleLayers().every((layer) => {
+      if (!store(sourceLayer[layer])[index]) return false;
+      if (layer !== "diff") return true;
+      return Boolean(store(sourceLayer.diff)[indexOf(state.onset ?? config.onsetReference ?? frames[0])]);
+    });
+  }
+
   function draw() {
     const active = visibleLayers();
+    const ready = frameReady(position);
+    document.getElementById("frame-wait").textContent = ready ? "" : `loading frame ${frames[position]}…`;
+    // The frame on screen stays, dimmed, until the one asked for has arrived.
+    for (const figure of figures) figure.classList.toggle("loading", !ready && active.includes(figure.dataset.layer));
+    if (!ready) { drawTimeline(); return; }
+    shownPosition = position;
     for (const figure of figures) {
       const layer = figure.dataset.layer;
       const shown = active.includes(layer);
@@ -138,23 +154,21 @@
       if (!shown) continue;
       const canvas = figure.querySelector("canvas");
       const bitmap = store(sourceLayer[layer])[position];
-      if (!bitmap) { figure.classList.add("loading"); continue; }
-      figure.classList.remove("loading");
       const box = layer === "frame" && zoomed && config.faceBox ? config.faceBox : null;
       const [sx, sy, sw, sh] = box
         ? [box[0], box[1], box[2] - box[0], box[3] - box[1]].map(Math.round)
         : [0, 0, bitmap.width, bitmap.height];
       if (canvas.width !== sw || canvas.height !== sh) { canvas.width = sw; canvas.height = sh; }
       if (layer === "diff") {
-        if (!drawDifference(canvas, bitmap)) figure.classList.add("loading");
+        drawDifference(canvas, bitmap);
       } else {
         canvas.getContext("2d").drawImage(bitmap, sx, sy, sw, sh, 0, 0, sw, sh);
       }
     }
     views.classList.toggle("single", active.length === 1);
     views.classList.toggle("zoomed", zoomed);
-    document.getElementById("frame-number").textContent = frames[position];
-    document.getElementById("frame-position").textContent = `${position + 1} of ${frames.length}`;
+    document.getElementById("frame-number").textContent = frames[shownPosition];
+    document.getElementById("frame-position").textContent = `${shownPosition + 1} of ${frames.length}`;
     drawTimeline();
     if (pendingKeyTime !== null) {
       const started = pendingKeyTime;
@@ -323,9 +337,138 @@
     }));
   }
 
-  function autosave() {
-    if (!config.readOnly) htmx.trigger(form, "autosave");
+  // Autosave: edits are sent SAVE_DELAY_MS after the last one, one request at a time. Counting
+  // edits tells whether the server has all of them, which the status line and leaving rely on.
+  const csrfToken = JSON.parse(document.body.getAttribute("hx-headers"))["X-CSRFToken"];
+  const saveStatus = () => document.getElementById("save-status");
+  let editCount = 0;
+  let savedCount = 0;
+  let saveTimer = null;
+  let saveInFlight = false;
+  let saveAgain = false;
+  let submitted = false;
+
+  function showStatus(stateName, message) {
+    const status = saveStatus();
+    status.dataset.state = stateName;
+    status.className = `save-status save-${stateName}`;
+    status.textContent = message;
   }
+
+  function autosave() {
+    if (config.readOnly) return;
+    editCount += 1;
+    showStatus("pending", "Unsaved changes…");
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveNow, SAVE_DELAY_MS);
+  }
+
+  function saveBody({ revision } = {}) {
+    const body = new URLSearchParams(new FormData(form));
+    if (revision !== undefined) body.set("revision", String(revision));
+    return body;
+  }
+
+  function postSave(body) {
+    // keepalive lets the request outlive the page when the coder leaves meanwhile.
+    return fetch(form.dataset.saveUrl, {
+      method: "POST", body, keepalive: true, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken },
+    });
+  }
+
+  async function saveNow() {
+    clearTimeout(saveTimer);
+    saveTimer = null;
+    if (saveInFlight) { saveAgain = true; return; }
+    saveInFlight = true;
+    const sending = editCount;
+    showStatus("saving", "Saving…");
+    try {
+      const response = await postSave(saveBody());
+      htmx.swap(saveStatus(), await response.text(), { swapStyle: "outerHTML" });
+      if (response.ok) savedCount = Math.max(savedCount, sending);
+      if (response.ok && editCount > savedCount) showStatus("pending", "Unsaved changes…");
+    } catch (error) {
+      showStatus("offline", "Not saved: the server cannot be reached. Your edits are kept here.");
+    }
+    saveInFlight = false;
+    if (saveAgain || (editCount > savedCount && saveStatus().dataset.state === "pending")) {
+      saveAgain = false;
+      saveNow();
+    }
+  }
+
+  const REFUSED_STATES = new Set(["stale", "invalid", "partial", "offline"]);
+  const unsavedEdits = () => !config.readOnly && !submitted && editCount > savedCount;
+  const refused = () => !config.readOnly && !submitted && REFUSED_STATES.has(saveStatus().dataset.state);
+
+  // Leaving the page (or hiding it, after which a browser may discard it) sends pending edits at
+  // once. While a save is in flight these edits include its own; if it succeeds the row will be
+  // at the next revision, so they are sent from that one.
+  function flushOnLeave() {
+    if (!unsavedEdits()) return;
+    clearTimeout(saveTimer);
+    if (!saveInFlight) { saveNow(); return; }
+    postSave(saveBody({ revision: Number(form.elements.revision.value) + 1 }));
+  }
+
+  window.addEventListener("pagehide", flushOnLeave);
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") flushOnLeave();
+  });
+  window.addEventListener("beforeunload", (event) => {
+    if (!unsavedEdits() && !refused()) return;
+    flushOnLeave();
+    event.preventDefault();
+    event.returnValue = "";
+  });
+  // A refused stale save offers three ways out; none discards the coder's edits unasked.
+  function describeEdits() {
+    const emotion = config.emotions.find((e) => e.id === state.emotion)?.name ?? "—";
+    return [
+      `Onset ${state.onset ?? "—"}, apex ${state.apex ?? "—"}, offset ${state.offset ?? "—"}`,
+      `Emotion ${emotion}`, `AUs ${state.aus.join("+") || "—"}`, `Notes: ${form.elements.notes.value}`,
+    ].join("\n");
+  }
+
+  const conflictChoices = {
+    "keep-mine": (saved) => {
+      form.elements.revision.value = saved.revision;
+      editCount += 1;
+      saveNow();
+    },
+    "take-saved": (saved) => {
+      history.push(JSON.stringify(state)); // undo brings the coder's marks back
+      state = { onset: saved.onset, apex: saved.apex, offset: saved.offset, emotion: saved.emotion, aus: [...saved.actionUnits] };
+      form.elements.notes.value = saved.notes;
+      form.elements.revision.value = saved.revision;
+      syncForm();
+      draw();
+      savedCount = editCount;
+      showStatus("saved", `Took the version saved at ${saved.when} (revision ${saved.revision})`);
+    },
+    "copy-mine": () => {
+      const box = document.getElementById("conflict-copy");
+      box.hidden = false;
+      box.value = describeEdits();
+      box.select();
+      navigator.clipboard?.writeText(box.value).catch(() => {}); // the selected text remains
+    },
+  };
+
+  document.addEventListener("click", (event) => {
+    const choice = event.target.closest("[data-conflict]")?.dataset.conflict;
+    if (!choice) return;
+    conflictChoices[choice](JSON.parse(document.getElementById("conflict-saved").textContent));
+  });
+  document.getElementById("submit-button")?.addEventListener("htmx:beforeRequest", () => {
+    clearTimeout(saveTimer);
+  });
+  // Submitting sends the form with every edit, so the redirect that follows must not warn.
+  document.getElementById("submit-button")?.addEventListener("htmx:beforeOnLoad", (event) => {
+    if (event.detail.xhr.status === 204) submitted = true;
+  });
 
   function change(mutate) {
     if (config.readOnly) return;
@@ -344,13 +487,21 @@
     autosave();
   }
 
+  // A mark names the frame on screen; while the frame asked for is still loading, the key is
+  // refused where the coder looks, rather than marking a frame they have not seen.
   function setMark(mark) {
-    change((s) => { s[mark] = frames[position]; });
+    const notice = document.getElementById("mark-notice");
+    if (position !== shownPosition) {
+      notice.textContent = `Not marked: frame ${frames[position]} is still loading. Press the key again once it shows.`;
+      return;
+    }
+    notice.textContent = "";
+    change((s) => { s[mark] = frames[shownPosition]; });
   }
 
   function acceptProposedApex() {
     if (config.readOnly || !proposal || proposal.index < 0) return;
-    position = proposal.index;
+    goTo(proposal.index);
     setMark("apex");
   }
 
@@ -387,77 +538,69 @@
     event.stopPropagation();
   });
 
-  // --- emotions by single keys ----------------------------------------------------------------
+  // --- emotions by single keys (letters chosen by the server, see annotator/keymap.py) ---------
   const emotionKeys = new Map();
   for (const emotion of config.emotions) {
-    const key = [...emotion.name.toLowerCase()].find(
-      (letter) => /[a-z]/.test(letter) && !RESERVED_KEYS.has(letter) && !emotionKeys.has(letter));
-    if (!key) continue;
-    emotionKeys.set(key, emotion.id);
+    if (!emotion.key) continue;
+    emotionKeys.set(emotion.key, emotion.id);
     const hint = document.querySelector(`kbd[data-emotion-key="${emotion.id}"]`);
-    if (hint) hint.textContent = key.toUpperCase();
+    if (hint) hint.textContent = emotion.key;
   }
 
-  // --- keyboard -------------------------------------------------------------------------------
+  // --- keyboard: the key map comes from annotator/keymap.py ------------------------------------
   const actions = {
     prev: () => goTo(position - 1), next: () => goTo(position + 1),
     back10: () => goTo(position - 10), fwd10: () => goTo(position + 10),
     first: () => goTo(0), last: () => goTo(frames.length - 1),
     play: togglePlay, help: () => document.getElementById("help").showModal(),
+    slower: () => changeSpeed(-1), faster: () => changeSpeed(1),
+    loop: () => { const loop = document.getElementById("loop"); loop.checked = !loop.checked; },
+    mark_onset: () => setMark("onset"), mark_apex: () => setMark("apex"), mark_offset: () => setMark("offset"),
+    jump_onset: () => jumpToMark("onset"), jump_apex: () => jumpToMark("apex"), jump_offset: () => jumpToMark("offset"),
+    au_entry: () => auEntry.focus(),
+    au_entry_typed: (key) => {
+      if (config.readOnly) return false;
+      auEntry.focus();
+      auEntry.value = key;
+      return true;
+    },
+    undo,
+    view: () => {
+      const select = document.getElementById("view-mode");
+      select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+      draw();
+      loadVisible();
+    },
+    zoom: () => { zoomed = !zoomed; draw(); },
+    accept_apex: () => { acceptProposedApex(); return proposal !== null; },
+    toggle_proposals: () => {
+      const toggle = document.getElementById("proposal-toggle");
+      return toggle ? (toggle.click(), true) : false;
+    },
   };
+  const actionOfKey = new Map(config.keys.flatMap((entry) => entry.keys.map((key) => [key, entry.action])));
+
+  function keyName(event) {
+    if (event.ctrlKey || event.metaKey) return `Ctrl+${event.key.toLowerCase()}`;
+    if (event.shiftKey && event.key.length > 1) return `Shift+${event.key}`;
+    return event.key;
+  }
 
   function onKey(event) {
     const target = event.target;
     if (target.matches("input, textarea, select") && target.type !== "radio" && target.type !== "checkbox") return;
-    if (event.ctrlKey && event.key.toLowerCase() === "z") { event.preventDefault(); undo(); return; }
-    if (event.ctrlKey || event.metaKey || event.altKey) return;
-    const key = event.key;
-    // Set before the step draws, so that this very draw records the key's latency.
-    if (STEP_KEYS.has(key)) pendingKeyTime = event.timeStamp;
-    const handled = (() => {
-      switch (key) {
-        case "ArrowLeft": return event.shiftKey ? actions.back10() : actions.prev(), true;
-        case "ArrowRight": return event.shiftKey ? actions.fwd10() : actions.next(), true;
-        case "Home": return actions.first(), true;
-        case "End": return actions.last(), true;
-        case " ": return togglePlay(), true;
-        case ",": return changeSpeed(-1), true;
-        case ".": return changeSpeed(1), true;
-        case "?": return actions.help(), true;
-        case "q": return setMark("onset"), true;
-        case "w": return setMark("apex"), true;
-        case "e": return setMark("offset"), true;
-        case "Q": return jumpToMark("onset"), true;
-        case "W": return jumpToMark("apex"), true;
-        case "E": return jumpToMark("offset"), true;
-        case "A": return acceptProposedApex(), proposal !== null;
-        case "P": {
-          const toggle = document.getElementById("proposal-toggle");
-          return toggle ? (toggle.click(), true) : false;
-        }
-        case "l": case "L": {
-          const loop = document.getElementById("loop");
-          loop.checked = !loop.checked;
-          return true;
-        }
-        case "u": return undo(), true;
-        case "z": return (zoomed = !zoomed), draw(), true;
-        case "v": {
-          const select = document.getElementById("view-mode");
-          select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
-          return draw(), loadVisible(), true;
-        }
-        case "t": return auEntry.focus(), true;
-        default:
-          if (/^[0-9]$/.test(key) && !config.readOnly) {
-            auEntry.focus();
-            auEntry.value = key;
-            return true;
-          }
-          if (emotionKeys.has(key)) return change((s) => { s.emotion = emotionKeys.get(key); }), true;
-          return false;
-      }
-    })();
+    if (event.altKey) return;
+    const key = keyName(event);
+    const action = actionOfKey.get(key);
+    let handled = false;
+    if (action) {
+      // Set before the step draws, so that this very draw records the key's latency.
+      if (STEP_ACTIONS.has(action)) pendingKeyTime = event.timeStamp;
+      handled = actions[action](event.key) !== false;
+    } else if (emotionKeys.has(key)) {
+      change((s) => { s.emotion = emotionKeys.get(key); });
+      handled = true;
+    }
     if (handled) {
       lastInteraction = performance.now();
       event.preventDefault();
@@ -479,15 +622,8 @@
     radio.addEventListener("change", () => change((s) => { s.emotion = Number(radio.value); }));
   }
   form.elements.notes.addEventListener("input", autosave);
-  form.addEventListener("htmx:beforeRequest", () => {
-    const status = document.getElementById("save-status");
-    status.textContent = "Saving…";
-    status.dataset.state = "saving";
-  });
-  form.addEventListener("htmx:sendError", () => {
-    const status = document.getElementById("save-status");
-    status.textContent = "Not saved: the server cannot be reached. Your edits are kept here.";
-    status.dataset.state = "offline";
+  document.getElementById("submit-button")?.addEventListener("htmx:sendError", () => {
+    showStatus("offline", "Not submitted: the server cannot be reached. Your edits are kept here.");
   });
 
   // --- the model's proposal -------------------------------------------------------------------
@@ -533,7 +669,7 @@
   // For benchmarks and tests: the position, and key-to-paint latencies in milliseconds.
   window.mestudioWorkbench = {
     latencies,
-    get frame() { return frames[position]; },
+    get frame() { return frames[shownPosition]; },
     loaded: (layer) => store(sourceLayer[layer]).filter(Boolean).length,
   };
 

@@ -42,12 +42,27 @@ def test_valid_annotation_keeps_source_frame_numbers():
         ({"offset": 106}, "offset", "Frame 106 is not in this clip"),
     ],
 )
-def test_marks_are_ordered_and_inside_the_clip(marks, field, message):
-    annotation = AnnotationFactory.build(
-        clip=ClipFactory(), coder=AnnotationFactory().coder, **marks
+def test_marks_are_ordered_and_inside_the_clip_once_submitted(marks, field, message):
+    """A draft stores the marks as typed and names the problems; submitting refuses them."""
+    clip = ClipFactory()
+    draft = AnnotationFactory.build(clip=clip, coder=AnnotationFactory().coder, **marks)
+    draft.full_clean()
+    assert any(message in text for text in draft.mark_problems()[field])
+    submitted = AnnotationFactory.build(
+        clip=clip,
+        coder=draft.coder,
+        status=Annotation.Status.SUBMITTED,
+        **{"onset": 50, "offset": 60, "emotion": emotion(clip), **marks},
     )
-    errors = errors_of(annotation)
+    errors = errors_of(submitted)
     assert any(message in text for text in errors[field]), errors
+
+
+def test_the_database_keeps_drafts_out_of_order_but_not_submitted_annotations():
+    draft = AnnotationFactory(onset=80, offset=60)
+    assert Annotation.objects.get(pk=draft.pk).onset == 80
+    with pytest.raises(IntegrityError):
+        Annotation.objects.filter(pk=draft.pk).update(status=Annotation.Status.SUBMITTED)
 
 
 @pytest.mark.parametrize(

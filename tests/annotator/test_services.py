@@ -55,13 +55,15 @@ def test_stale_revision_is_refused_and_nothing_is_overwritten(draft):
     assert stored.revision == 2
 
 
-def test_invalid_save_keeps_the_stored_annotation(draft):
-    save(draft, revision=1)
+def test_a_draft_stores_marks_out_of_order_and_submit_refuses_them(draft):
+    saved = save(draft, revision=1, onset=90, offset=80)
+    assert "offset" in saved.mark_problems()
     with pytest.raises(ValidationError) as raised:
-        save(draft, revision=2, onset=90, offset=80)
+        save(draft, revision=2, onset=90, offset=80, submit=True)
     assert "offset" in raised.value.message_dict
     stored = Annotation.objects.get(pk=draft.pk)
-    assert (stored.onset, stored.offset, stored.revision) == (50, 80, 2)
+    assert (stored.onset, stored.offset, stored.revision) == (90, 80, 2)
+    assert stored.status == Annotation.Status.DRAFT
 
 
 def test_submit_validates_and_changes_status(draft):

@@ -1,6 +1,8 @@
 """Coders at the workbench in Debian Chromium: stepping with keys, marking, emotion and AU entry,
 autosave, submit; blind double coding; stale saves from two tabs; invalid marks."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -53,7 +55,6 @@ def test_coder_marks_codes_submits_and_finds_everything_after_reload(
     page.keyboard.press("ArrowRight")
     page.keyboard.press("e")  # offset at 69
     page.keyboard.press("h")  # happiness
-    page.keyboard.press("t")
     page.keyboard.type("R12B")
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
@@ -71,8 +72,24 @@ def test_coder_marks_codes_submits_and_finds_everything_after_reload(
     assert [str(code) for code in stored.au_codes] == ["R12B", "6"]
     assert stored.status == Annotation.Status.DRAFT
 
+    confirmations = []
+
+    def confirm(dialog):
+        confirmations.append((dialog.type, dialog.message))
+        dialog.accept()
+
+    page.once("dialog", lambda dialog: dialog.dismiss())  # changing one's mind keeps the draft
+    page.get_by_role("button", name="Submit").click()
+    expect(page.locator("#submit-button")).to_be_visible()
+    assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.DRAFT
+    page.on("dialog", confirm)
+    page.fill("#notes", "last words")  # still pending: submit carries it, leaving does not warn
     page.get_by_role("button", name="Submit").click()
     page.wait_for_url("**/queue/?done=1")
+    assert Annotation.objects.get(clip=clip, coder=coder).notes == "last words"
+    assert confirmations == [
+        ("confirm", "Submit this annotation? It cannot be changed afterwards.")
+    ]
     page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
     expect(page.locator("#onset")).to_have_value("48")
     expect(page.locator("#apex")).to_have_value("58")
@@ -118,7 +135,7 @@ def test_second_coder_sees_nothing_of_the_first(live_server, page, log_in, ready
     assert "first coder" not in page.content()
 
 
-def test_stale_save_from_a_second_tab_is_refused_without_loss(
+def test_stale_save_from_a_second_tab_lets_the_coder_choose(
     live_server, chromium, log_in, ready_clip, coder
 ):
     clip = ready_clip(frames=12)
@@ -136,32 +153,186 @@ def test_stale_save_from_a_second_tab_is_refused_without_loss(
     tab_b.keyboard.press("q")
     status = tab_b.locator("#save-status")
     expect(status).to_have_attribute("data-state", "stale", timeout=10_000)
-    expect(status).to_contain_text("changed by someone else")
+    expect(status).to_contain_text("You saved this draft at")
+    expect(status).to_contain_text("in another tab or window")
+    expect(status).not_to_contain_text("someone else")
+    expect(tab_b.locator("[data-testid=conflict] tr[data-field]")).to_have_count(1)
+    expect(tab_b.locator("tr[data-field=onset]")).to_contain_text("4757")
     expect(tab_b.locator("#onset")).to_have_value("57")  # tab B's edit is still on screen
     assert Annotation.objects.get(clip=clip, coder=coder).onset == 47  # tab A's save stands
+
+    tab_b.fill("#notes", "from tab B")  # later edits are refused too until the coder chooses
+    expect(tab_b.locator("tr[data-field=notes]")).to_contain_text("from tab B", timeout=10_000)
+    assert Annotation.objects.get(clip=clip, coder=coder).notes == ""
+    tab_b.get_by_role("button", name="Copy my edits").click()
+    expect(tab_b.get_by_test_id("conflict-copy")).to_have_value(
+        re.compile("Onset 57.*from tab B", re.S)
+    )
+    tab_b.get_by_role("button", name="Keep my edits (overwrite)").click()
+    expect_saved(tab_b)
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.notes, stored.revision) == (57, "from tab B", 3)
+
+    tab_a.keyboard.press("e")  # tab A is now the stale one
+    expect(tab_a.locator("#save-status")).to_have_attribute("data-state", "stale", timeout=10_000)
+    tab_a.get_by_role("button", name="Take the saved version").click()
+    expect(tab_a.locator("#onset")).to_have_value("57")
+    expect(tab_a.locator("#notes")).to_have_value("from tab B")
+    expect(tab_a.locator("#offset")).to_have_value("")
+    tab_a.keyboard.press("End")
+    tab_a.keyboard.press("e")
+    expect_saved(tab_a)
+    stored.refresh_from_db()
+    assert (stored.onset, stored.offset, stored.notes) == (57, 57, "from tab B")
     context.close()
 
 
-def test_invalid_marks_show_field_errors(live_server, page, log_in, ready_clip, coder):
-    clip = ready_clip(frames=12)
+def test_inconsistent_marks_are_kept_in_the_draft_and_refused_only_at_submit(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=12)  # frames 46..57
     log_in(page, username=coder.username)
     open_workbench(page, live_server, clip)
     page.keyboard.press("End")
     page.keyboard.press("q")  # onset at the last frame
     page.keyboard.press("Home")
     page.keyboard.press("e")  # offset before onset
+    page.keyboard.press("w")  # apex before onset
     expect(page.locator("#error-offset")).to_contain_text("must not come before onset")
-    expect(page.locator("#save-status")).to_have_attribute("data-state", "invalid")
-
-    page.keyboard.press("e")  # fixed below: move offset after onset is impossible, clear onset
-    page.fill("#onset", "")
-    page.locator("#onset").dispatch_event("change")
+    expect(page.locator("#error-apex")).to_contain_text("must not come before onset")
+    page.fill("#notes", "AU12 rises late")
+    page.locator("#workbench").focus()
+    page.keyboard.type("R12B")
+    page.keyboard.press("Enter")
     expect_saved(page)
+    expect(page.locator("#save-status")).to_contain_text("fix the marked fields before submitting")
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.apex, stored.offset) == (57, 46, 46)
+    assert (stored.notes, [str(c) for c in stored.au_codes]) == ("AU12 rises late", ["R12B"])
+
+    page.fill("#apex", "200")  # a frame past the end
+    page.locator("#apex").dispatch_event("change")
+    expect(page.locator("#error-apex")).to_contain_text("Frame 200 is not in this clip")
+    expect_saved(page)
+    page.fill("#offset", "-3")  # no frame at all: the other fields still save
+    page.locator("#offset").dispatch_event("change")
+    page.fill("#notes", "AU12 rises late, then fades")
+    status = page.locator("#save-status")
+    expect(status).to_have_attribute("data-state", "partial", timeout=10_000)
+    expect(status).to_contain_text("except offset")
+    expect(page.locator("#error-offset")).to_contain_text("Not saved, kept the stored value")
+    stored.refresh_from_db()
+    assert (stored.apex, stored.offset, stored.notes) == (200, 46, "AU12 rises late, then fades")
+
+    page.goto(page.url)
+    expect(page.locator("#onset")).to_have_value("57")
+    expect(page.locator("#apex")).to_have_value("200")
+    expect(page.locator("#notes")).to_have_value("AU12 rises late, then fades")
+    expect(page.locator("#au-list")).to_contain_text("R12B")
+    expect(page.locator("#error-apex")).to_contain_text("Frame 200 is not in this clip")
+    expect(page.locator("#error-offset")).to_contain_text("must not come before onset")
+
+    page.once("dialog", lambda dialog: dialog.accept())
     page.get_by_role("button", name="Submit").click()
-    expect(page.locator("#error-onset")).to_contain_text("Required before submitting")
+    expect(status).to_have_attribute("data-state", "invalid", timeout=10_000)
+    expect(status).to_contain_text("Your draft is saved")
+    expect(status).to_contain_text("cannot be submitted yet")
     expect(page.locator("#error-emotion")).to_contain_text("Required before submitting")
+    expect(page.locator("#error-apex")).to_contain_text("Frame 200 is not in this clip")
     page.screenshot(path="/tmp/workbench-errors.png", full_page=True)
-    assert Annotation.objects.get(clip=clip, coder=coder).status == Annotation.Status.DRAFT
+    stored.refresh_from_db()
+    assert stored.status == Annotation.Status.DRAFT
+    assert (stored.onset, stored.apex, stored.notes) == (57, 200, "AU12 rises late, then fades")
+
+
+def test_edits_made_just_before_leaving_are_saved(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    dialogs = []
+
+    def accept(dialog):
+        dialogs.append(dialog.type)
+        dialog.accept()
+
+    page.on("dialog", accept)
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("q")
+    page.fill("#notes", "typed a moment before leaving")
+    page.goto(f"{live_server.url}/queue/")  # well inside the 500 ms autosave delay
+    assert dialogs == ["beforeunload"]  # the coder was warned that a save was pending
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    for _ in range(50):
+        if stored.notes:
+            break
+        page.wait_for_timeout(100)
+        stored.refresh_from_db()
+    assert (stored.onset, stored.notes) == (47, "typed a moment before leaving")
+
+
+def test_hiding_the_page_sends_pending_edits_at_once(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    page.evaluate("window.setTimeout = () => 0")  # the debounced save would never fire
+    page.fill("#notes", "switching tabs")
+    page.evaluate(
+        """() => {
+        Object.defineProperty(document, "visibilityState", {value: "hidden"});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }"""
+    )
+    expect_saved(page)
+    assert Annotation.objects.get(clip=clip, coder=coder).notes == "switching tabs"
+
+
+def test_a_frame_still_loading_cannot_be_marked(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)  # frames 46..57
+    held = []
+    page.route("**/frame/57.jpg", lambda route: held.append(route))
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    expect(page.get_by_test_id("load-status")).to_contain_text("Loading frames 11/12")
+    page.keyboard.press("End")
+    expect(page.get_by_test_id("frame-wait")).to_contain_text("loading frame 57")
+    assert frame_number(page) == "46"  # the readout names the frame on screen
+    page.keyboard.press("q")
+    expect(page.get_by_test_id("mark-notice")).to_contain_text("frame 57 is still loading")
+    expect(page.locator("#onset")).to_have_value("")
+    held[0].continue_()
+    expect(page.get_by_test_id("frame-number")).to_have_text("57")
+    expect(page.get_by_test_id("frame-wait")).to_have_text("")
+    page.keyboard.press("q")
+    expect(page.locator("#onset")).to_have_value("57")
+    expect(page.get_by_test_id("mark-notice")).to_have_text("")
+
+
+def test_au_codes_are_typed_as_coders_type_them(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=12)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+    for code in ("R12B", "L14A", "r6c"):
+        page.keyboard.type(code)  # no T first: L, R and digits begin AU entry
+        page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
+    expect(page.locator("#au-list li")).to_have_count(3)
+    codes = [item.get_attribute("data-code") for item in page.locator("#au-list li").all()]
+    assert codes == ["R12B", "L14A", "R6C"]
+    expect(page.locator("#loop")).not_to_be_checked()
+    expect(page.locator("input[name=emotion]:checked")).to_have_count(0)
+    page.keyboard.press("o")
+    expect(page.locator("#loop")).to_be_checked()
+    expect_saved(page)
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert ([str(c) for c in stored.au_codes], stored.emotion) == (["R12B", "L14A", "R6C"], None)
+
+    page.keyboard.press("?")
+    help_text = page.locator("#help").inner_text()
+    assert "loop over onset..offset" in help_text and "Shift+Q" in help_text
+    page.keyboard.press("Escape")
+    hints = page.locator("kbd[data-emotion-key]").all_inner_texts()
+    assert len(set(hints)) == len(hints) and not set(hints) & set("lrqwetuvzoap")
+    assert all(hint.islower() for hint in hints)  # never read as a Shift command
 
 
 def test_reviewer_adjudicates_and_the_coder_then_sees_the_outcome(

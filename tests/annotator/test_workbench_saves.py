@@ -1,0 +1,63 @@
+"""The workbench's autosave and submit answers, as the page receives them: a refused stale save
+names who saved and what differs; a field that cannot be stored never blocks the others."""
+
+import pytest
+from django.urls import reverse
+
+from annotator import services
+from annotator.models import Annotation
+from tests.factories import ClipFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def draft(client, coder):
+    client.force_login(coder)
+    return services.annotation_create_draft(clip=ClipFactory(), coder=coder)  # frames 46..105
+
+
+def post(client, draft, *, submit=False, **fields):
+    name = "annotation-submit" if submit else "annotation-save"
+    data = {"revision": 1, "onset": "", "apex": "", "offset": "", "notes": "", **fields}
+    return client.post(reverse(name, args=[draft.pk]), data)
+
+
+def test_a_stale_save_names_the_other_person_and_the_fields_that_differ(client, draft, admin_user):
+    services.annotation_update(
+        annotation=draft,
+        revision=1,
+        onset=50,
+        apex=None,
+        offset=None,
+        emotion=None,
+        action_units=[],
+        notes="fixed by the admin",
+        saved_by=admin_user,
+    )
+    response = post(client, draft, onset="60", notes="fixed by the admin")
+    page = response.content.decode()
+    assert response.status_code == 409
+    assert "boss saved this draft at" in page and "You saved" not in page
+    assert 'data-field="onset"' in page and 'data-field="notes"' not in page
+    assert 'name="revision" id="revision" value="1"' in page  # no silent overwrite later
+    assert Annotation.objects.get(pk=draft.pk).onset == 50
+
+
+def test_a_field_that_cannot_be_stored_keeps_its_value_and_the_rest_is_saved(client, draft):
+    response = post(client, draft, onset="-3", apex="70", notes="kept")
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-state="partial"' in page and "except onset" in page
+    stored = Annotation.objects.get(pk=draft.pk)
+    assert (stored.onset, stored.apex, stored.notes, stored.revision) == (None, 70, "kept", 2)
+
+
+def test_a_refused_submit_says_the_draft_was_saved(client, draft):
+    response = post(client, draft, submit=True, onset="80", offset="60", notes="almost")
+    page = response.content.decode()
+    assert response.status_code == 422
+    assert "Your draft is saved (revision 2) but cannot be submitted yet" in page
+    assert "must not come before onset" in page and "Required before submitting" in page
+    stored = Annotation.objects.get(pk=draft.pk)
+    assert (stored.status, stored.onset, stored.notes) == (Annotation.Status.DRAFT, 80, "almost")
