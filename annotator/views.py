@@ -290,10 +290,9 @@ def _save_status(
     return render(request, "annotator/partials/save_status.html", context, status=status)
 
 
-def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
-    """What the coder sent, field by field; a field that cannot be stored at all (a negative
-    frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
-    stored = {
+def _annotation_content(annotation: Annotation) -> dict:
+    """The editable fields of a stored annotation, as annotation_update takes them."""
+    return {
         "onset": annotation.onset,
         "apex": annotation.apex,
         "offset": annotation.offset,
@@ -301,6 +300,22 @@ def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[d
         "action_units": annotation.au_codes,
         "notes": annotation.notes,
     }
+
+
+def _content_shown(content: dict) -> dict:
+    """The editable fields as the coder reads them, for comparing two versions."""
+    emotion = content["emotion"]
+    return {
+        **content,
+        "emotion": emotion.name if emotion else None,
+        "action_units": "+".join(map(str, content["action_units"])),
+    }
+
+
+def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
+    """What the coder sent, field by field; a field that cannot be stored at all (a negative
+    frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
+    stored = _annotation_content(annotation)
     unsaved = {
         field: [f"Not saved, kept the stored value: {message}" for message in messages]
         for field, messages in form.errors.items()
@@ -325,27 +340,12 @@ def _stale_save_status(
     elif theirs.updated_by_id is not None:
         who = f"{theirs.updated_by.username} saved this draft at {when}"
     else:
-        who = f"This draft was changed at {when} by an import"
-    shown = {
-        "onset": lambda values: values["onset"],
-        "apex": lambda values: values["apex"],
-        "offset": lambda values: values["offset"],
-        "emotion": lambda values: values["emotion"].name if values["emotion"] else None,
-        "action_units": lambda values: "+".join(map(str, values["action_units"])),
-        "notes": lambda values: values["notes"],
-    }
-    saved = {
-        "onset": theirs.onset,
-        "apex": theirs.apex,
-        "offset": theirs.offset,
-        "emotion": theirs.emotion,
-        "action_units": theirs.au_codes,
-        "notes": theirs.notes,
-    }
+        who = f"This draft was changed at {when} (who saved it was not recorded)"
+    saved, yours = _content_shown(_annotation_content(theirs)), _content_shown(mine)
     differences = [
-        {"field": field, "theirs": show(saved), "yours": show(mine)}
-        for field, show in shown.items()
-        if show(saved) != show(mine)
+        {"field": field, "theirs": saved[field], "yours": yours[field]}
+        for field in saved
+        if saved[field] != yours[field]
     ]
     conflict = {
         "differences": differences,
