@@ -7,13 +7,13 @@ representation learning at all. ``compensate_head_motion`` first subtracts the b
 head-motion removal achieves before anything is learned.
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from mlcore.models.base import InputSpec, MERModel
-from mlcore.models.registry import register_model
+from mlcore.models.registry import configure, register_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,17 +51,11 @@ class FlowLinear(MERModel):
         return self.head(features)
 
 
-_FIELDS = {f.name for f in fields(FlowLinearConfig)}
-
-
 def _factory(name: str, defaults: dict[str, object]):
     def build(**overrides: object) -> FlowLinear:
-        unknown = set(overrides) - _FIELDS
-        if unknown:
-            raise ValueError(
-                f"unknown {name} option(s) {sorted(unknown)}; known: {sorted(_FIELDS)}"
-            )
-        return FlowLinear(config=replace(FlowLinearConfig(**defaults), **overrides))
+        return FlowLinear(
+            config=configure(FlowLinearConfig, label=name, defaults=defaults, overrides=overrides)
+        )
 
     return build
 

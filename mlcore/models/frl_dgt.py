@@ -15,7 +15,7 @@ photometric loss: the onset warped by D must match the apex (Charbonnier) while 
 except at image edges.
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn.functional as F
@@ -24,7 +24,7 @@ from torchvision.ops import roi_align
 
 from mlcore.faces.align import template_landmarks
 from mlcore.models.base import InputSpec, MERModel, Warmup
-from mlcore.models.registry import register_model
+from mlcore.models.registry import configure, register_model
 
 DISPLACEMENT_SOURCES = {
     "dgm": "pair",
@@ -452,17 +452,12 @@ ABLATION_VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
     "M9": ("full FRL-DGT", {}),
 }
 
-_CONFIG_FIELDS = {f.name for f in fields(FRLDGTConfig)}
-
 
 def _factory(variant: dict[str, object]):
     def build(**overrides: object) -> FRLDGT:
-        unknown = set(overrides) - _CONFIG_FIELDS
-        if unknown:
-            raise ValueError(
-                f"unknown FRL-DGT option(s) {sorted(unknown)}; known: {sorted(_CONFIG_FIELDS)}"
-            )
-        return FRLDGT(config=replace(FRLDGTConfig(**variant), **overrides))
+        return FRLDGT(
+            config=configure(FRLDGTConfig, label="FRL-DGT", defaults=variant, overrides=overrides)
+        )
 
     return build
 

@@ -4,10 +4,13 @@ Architecture modules register their named configurations with ``@register_model`
 `mlcore.models` imports them all, so the registry is complete once the package is imported.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from typing import TypeVar
 
 from mlcore.models.base import MERModel
+
+Config = TypeVar("Config")
 
 
 class UnknownModelError(ValueError):
@@ -34,6 +37,22 @@ def register_model(
         return factory
 
     return decorator
+
+
+def configure(
+    config_class: type[Config],
+    *,
+    label: str,
+    overrides: Mapping[str, object],
+    defaults: Mapping[str, object] | None = None,
+) -> Config:
+    """A model's configuration for a factory: the dataclass's defaults, then a registered
+    variant's `defaults`, then the caller's `overrides`; an option it lacks is refused by name."""
+    known = {field.name for field in fields(config_class)}
+    unknown = set(overrides) - known
+    if unknown:
+        raise ValueError(f"unknown {label} option(s) {sorted(unknown)}; known: {sorted(known)}")
+    return replace(config_class(**(defaults or {})), **overrides)
 
 
 def create_model(name: str, **overrides: object) -> MERModel:

@@ -6,13 +6,13 @@ max pool with stride 3; the 16 stacked maps are average pooled 2x2 and classifie
 layer. The dropout before that layer is ours: it makes MC-dropout uncertainty possible.
 """
 
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
 
 from mlcore.models.base import InputSpec, MERModel
-from mlcore.models.registry import register_model
+from mlcore.models.registry import configure, register_model
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,14 +68,8 @@ class STSTNet(MERModel):
         return self.head(features)
 
 
-_FIELDS = {f.name for f in fields(STSTNetConfig)}
-
-
 @register_model("ststnet", description="STSTNet baseline: three-stream CNN on (u, v, strain)")
 def build_ststnet(**overrides: object) -> STSTNet:
-    unknown = set(overrides) - _FIELDS
-    if unknown:
-        raise ValueError(f"unknown STSTNet option(s) {sorted(unknown)}; known: {sorted(_FIELDS)}")
     if "stream_filters" in overrides:
         overrides["stream_filters"] = tuple(overrides["stream_filters"])
-    return STSTNet(config=replace(STSTNetConfig(), **overrides))
+    return STSTNet(config=configure(STSTNetConfig, label="STSTNet", overrides=overrides))
