@@ -217,6 +217,7 @@ def _import_row(
                 emotion=emotions[row.emotion],
                 action_units=list(row.action_units),
                 notes=row.notes,
+                saved_by=user,
             )
             outcome["outcome"] = "updated"
             outcome["changes"] = changes
@@ -959,4 +960,5 @@ def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Anno
         emotion=emotion,
         action_units=list(coding.action_units),
         notes=coding.notes,
+        saved_by=coder,
     )

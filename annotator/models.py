@@ -204,7 +204,7 @@ class Annotation(models.Model):
         "ModelVersion", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Who made the last save, shown to a coder whose later save from an older revision is
-    # refused; empty for rows written by imports and scripts.
+    # refused; empty for rows saved before it was recorded and for scripts.
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -252,6 +252,18 @@ class Annotation(models.Model):
     def au_entries(self) -> list[AUEntry]:
         """Every entry in order, imported non-codes (``?``, ``ref(7B)``) kept verbatim."""
         return [au_entry_from_dict(item) for item in self.action_units]
+
+    def coding(self) -> dict[str, object]:
+        """The coder's editable fields, as `services.annotation_update` takes them; imported
+        non-codes stay among the action units, so a save that does not touch them keeps them."""
+        return {
+            "onset": self.onset,
+            "apex": self.apex,
+            "offset": self.offset,
+            "emotion": self.emotion,
+            "action_units": self.au_entries,
+            "notes": self.notes,
+        }
 
     def mark_problems(self) -> dict[str, list[str]]:
         """Marks outside the clip or out of order: stored in a draft, refused at submit."""

@@ -178,11 +178,12 @@ def annotation_update(
     emotion: DatasetEmotion | None,
     action_units: list[AUEntry],
     notes: str,
+    saved_by: AbstractBaseUser | None,
     submit: bool = False,
-    saved_by: AbstractBaseUser | None = None,
 ) -> Annotation:
     """Save the coder's edits made from `revision`; refuse them if the row moved on meanwhile.
-    `saved_by` is recorded for whoever's later save from an older revision is refused.
+    `saved_by` (None only for scripts) is recorded for whoever's later save from an older
+    revision is refused, so every door must name who saves.
 
     `annotation` is the row as loaded for this request; the update below only applies while the
     stored revision is still `revision`, so a save that raced this one is refused, not lost.

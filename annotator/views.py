@@ -290,18 +290,6 @@ def _save_status(
     return render(request, "annotator/partials/save_status.html", context, status=status)
 
 
-def _annotation_content(annotation: Annotation) -> dict:
-    """The editable fields of a stored annotation, as annotation_update takes them."""
-    return {
-        "onset": annotation.onset,
-        "apex": annotation.apex,
-        "offset": annotation.offset,
-        "emotion": annotation.emotion,
-        "action_units": annotation.au_codes,
-        "notes": annotation.notes,
-    }
-
-
 def _content_shown(content: dict) -> dict:
     """The editable fields as the coder reads them, for comparing two versions."""
     emotion = content["emotion"]
@@ -315,7 +303,7 @@ def _content_shown(content: dict) -> dict:
 def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
     """What the coder sent, field by field; a field that cannot be stored at all (a negative
     frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
-    stored = _annotation_content(annotation)
+    stored = annotation.coding()
     unsaved = {
         field: [f"Not saved, kept the stored value: {message}" for message in messages]
         for field, messages in form.errors.items()
@@ -341,7 +329,7 @@ def _stale_save_status(
         who = f"{theirs.updated_by.username} saved this draft at {when}"
     else:
         who = f"This draft was changed at {when} (who saved it was not recorded)"
-    saved, yours = _content_shown(_annotation_content(theirs)), _content_shown(mine)
+    saved, yours = _content_shown(theirs.coding()), _content_shown(mine)
     differences = [
         {"field": field, "theirs": saved[field], "yours": yours[field]}
         for field in saved
@@ -414,7 +402,11 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     if submit and not unsaved:
         try:
             services.annotation_update(
-                annotation=saved, revision=saved.revision, submit=True, **content
+                annotation=saved,
+                revision=saved.revision,
+                saved_by=request.user,
+                submit=True,
+                **content,
             )
         except ValidationError as error:
             problems = error.message_dict

@@ -344,17 +344,14 @@ class AnnotationViewSet(ReadViewSet):
                 code="not_editable",
             )
         data = _parse(input_serializer, request.data)
+        # A field the request leaves out keeps its stored value.
+        coding = {field: data.get(field, value) for field, value in annotation.coding().items()}
         saved = services.annotation_update(
             annotation=annotation,
             revision=data["revision"],
-            onset=data.get("onset", annotation.onset),
-            apex=data.get("apex", annotation.apex),
-            offset=data.get("offset", annotation.offset),
-            emotion=data.get("emotion", annotation.emotion),
-            action_units=data.get("action_units", annotation.au_codes),
-            notes=data.get("notes", annotation.notes),
             submit=submit,
             saved_by=request.user,
+            **coding,
         )
         return Response(s.AnnotationOutputSerializer(saved).data)
 

@@ -88,6 +88,7 @@ def submit(*, clip: Clip, coder) -> Annotation:
         emotion=clip.subject.dataset.emotions.get(name="happiness"),
         action_units=parse_au_string("R12B"),
         notes="",
+        saved_by=draft.coder,
         submit=True,
     )
 
@@ -271,6 +272,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
         emotion=dataset.emotions.get(name="surprise"),
         action_units=[],
         notes="changed after the snapshot",
+        saved_by=edited.coder,
     )
 
     retry = active_learning.training_run_retry(training_run=run, created_by=admin_user)

@@ -203,6 +203,7 @@ def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path
         emotion=casme2.emotions.get(name="happiness"),
         action_units=[],
         notes="",
+        saved_by=draft.coder,
         submit=True,
     )
     strict = dataset_io.composite_export_run(out_dir=tmp_path / "strict")

@@ -85,6 +85,7 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
                 emotion=emotion,
                 action_units=parse_au_string("12"),
                 notes="",
+                saved_by=draft.coder,
                 submit=True,
             )
         )

@@ -26,6 +26,7 @@ def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", su
         ),
         action_units=parse_au_string(aus),
         notes="",
+        saved_by=annotation.coder,
         submit=submit,
     )
 
@@ -77,6 +78,7 @@ def test_submit_validates_and_changes_status(draft):
             emotion=None,
             action_units=[],
             notes="",
+            saved_by=draft.coder,
             submit=True,
         )
     assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.DRAFT

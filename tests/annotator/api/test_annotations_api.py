@@ -200,3 +200,17 @@ def test_cursor_pagination_walks_every_row_once(api_as, coder):
         seen += [a["id"] for a in page["results"]]
         url = page["next"]
     assert seen == sorted(made)
+
+
+def test_a_save_that_leaves_out_the_aus_keeps_the_imported_non_codes(api_as, coder, clip):
+    api = api_as(coder)
+    draft = start_draft(api, clip)
+    # As a published sheet's import stores them: a code, then a part that is no FACS code.
+    Annotation.objects.filter(pk=draft["id"]).update(
+        action_units=[{"au": 12, "laterality": "R"}, {"verbatim": "ref(7B)"}]
+    )
+    saved = api.patch(f"{ANNOTATIONS}{draft['id']}/", {"revision": 1, "notes": "n"}, format="json")
+    assert saved.status_code == 200, saved.json()
+    stored = Annotation.objects.get(pk=draft["id"])
+    assert [str(entry) for entry in stored.au_entries] == ["R12", "ref(7B)"]
+    assert stored.notes == "n"
