@@ -47,9 +47,9 @@ class OutsideRootError(ValueError):
 def inside_root(path: Path, *, root: Path) -> bool:
     """Whether ``path``, symlinks resolved, lies inside ``root`` (itself already resolved).
 
-    Resolving looks only at links on the way; callers ask this before any ``is_dir`` or
-    ``exists`` on ``path``, so what they report cannot tell an existing outside folder from a
-    missing one.
+    Resolving follows the links on the way and reports nothing of what it meets; callers ask
+    this before any ``is_dir`` or ``exists`` on ``path``, so what they report cannot tell an
+    existing outside folder from a missing one.
     """
     try:
         return Path(path).resolve(strict=False).is_relative_to(root)
