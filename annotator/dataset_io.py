@@ -33,7 +33,7 @@ from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, 
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
 from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
-from mlcore.datasets.common import ERROR
+from mlcore.datasets.common import ERROR, OUTSIDE_ROOT_MESSAGE
 from mlcore.datasets.megc import (
     GT_NAME,
     PUBLISHED_COUNTS,
@@ -139,11 +139,17 @@ def _import_row(
     emotions: dict[str, DatasetEmotion],
     user: AbstractBaseUser,
     preprocess: bool,
+    frames_root: Path,
 ) -> dict[str, object]:
     """Store one row; returns its outcome. Raises ValueError for a row that cannot be stored."""
+    # The readers refused folders outside the frames root already; this second check keeps a
+    # reader's slip from storing a folder that preprocessing would then read and serve.
+    source = row.frames.path.resolve()
+    if not source.is_relative_to(frames_root):
+        raise ValueError(f"the row's frame folder is {OUTSIDE_ROOT_MESSAGE}")
     subject, _ = Subject.objects.get_or_create(dataset=dataset, code=row.subject)
     clip = Clip.objects.filter(subject=subject, name=row.clip).first()
-    source_path = str(row.frames.path.resolve())
+    source_path = str(source)
     frames = list(row.frames.frame_indices)
     outcome: dict[str, object] = {"row": row.row, "subject": row.subject, "clip": row.clip}
     frames_changed = False
@@ -251,7 +257,8 @@ def dataset_import_run(
 
     ``import_format`` is casme2, samm, smic or generic-csv. Bad rows are listed under
     ``issues`` and never stop the good ones; a file or folder that cannot be read at all raises
-    FileNotFoundError or ValueError naming it.
+    FileNotFoundError or ValueError naming it. Only files inside MESTUDIO_IMPORT_ROOTS (when
+    set) are read, and only clip folders and frames inside ``frames`` (`mlcore.datasets`).
     """
     if import_format not in IMPORT_FORMATS:
         raise ValueError(
@@ -260,6 +267,11 @@ def dataset_import_run(
     source_format = IMPORT_FORMATS[import_format]
     report_progress = progress or _noop
     frames, annotations = Path(frames), Path(annotations) if annotations else None
+    # The start service checked these when the job was queued; the worker checks again, since
+    # the command line comes here directly and the roots may have changed since.
+    for path in (frames, annotations):
+        if path is not None:
+            import_path_check(path=path)
     if source_format == "generic" and not dataset_name:
         if annotations is None:
             raise ValueError("The generic CSV format needs an annotation file.")
@@ -281,6 +293,7 @@ def dataset_import_run(
     )
     issues = list(sheet.issues)
     outcomes = []
+    frames_root = frames.resolve()
     total = max(len(sheet.rows), 1)
     for number, row in enumerate(sheet.rows, start=1):
         try:
@@ -292,6 +305,7 @@ def dataset_import_run(
                         emotions=emotions,
                         user=user,
                         preprocess=preprocess,
+                        frames_root=frames_root,
                     )
                 )
         except (ValueError, ValidationError) as error:

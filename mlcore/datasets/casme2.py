@@ -38,5 +38,8 @@ def read_casme2(*, annotations: Path, frames: Path) -> SheetReadResult:
     records = sheet_records(path=Path(annotations), columns=COLUMNS, subject_digits=2)
     root = Path(frames)
     return check_records(
-        records=records, rules=RULES, locate=lambda r: root / f"sub{r.subject}" / r.clip
+        records=records,
+        rules=RULES,
+        root=root,
+        locate=lambda r: root / f"sub{r.subject}" / r.clip,
     )

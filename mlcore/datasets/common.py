@@ -5,6 +5,11 @@ values with their row numbers; `check_records` then applies the same rules to ev
 frames on disk, marks inside the clip, emotions in the vocabulary, AU codes, duplicates. A bad
 row becomes an `ImportIssue` and never stops the good ones.
 
+Confinement: an import reads only inside its frames root (the folder the admin named). Every
+clip folder a row leads to and every frame file in it is resolved, symlinks included, and must
+lie inside that root, checked before anything else looks at the path: a refusal reads the same
+whether or not something exists outside, and never names the resolved path.
+
 Severity: ``error`` means the row was not taken; ``warning`` means it was taken after an
 interpretation the report states (a missing apex left empty, an offset clamped to the last
 frame on disk, an unknown emotion kept but excluded from the composite, ...).
@@ -24,10 +29,33 @@ DEFAULT_FPS = {"casme2": 200.0, "samm": 200.0, "smic": 100.0}
 
 ERROR = "error"
 WARNING = "warning"
+OUTSIDE_ROOT = "outside_root"  # the issue code of a row or folder that leads outside the root
+OUTSIDE_ROOT_MESSAGE = "outside the import root"
+# Names a sheet may give that are path steps, not folder names: a subject named ".." would
+# lead from the frames root to its parent.
+NOT_FOLDER_NAMES = frozenset({".", ".."})
 
 
 class DatasetFormatError(ValueError):
     """The annotation file or frame folder is not in the layout of the dataset named."""
+
+
+class OutsideRootError(ValueError):
+    """A folder or frame file that an import would read resolves outside its frames root."""
+
+
+def inside_root(path: Path, *, root: Path) -> bool:
+    """Whether ``path``, symlinks resolved, lies inside ``root`` (itself already resolved).
+
+    Resolving follows the links on the way and reports nothing of what it meets; callers ask
+    this before any ``is_dir`` or ``exists`` on ``path``, so what they report cannot tell an
+    existing outside folder from a missing one.
+    """
+    try:
+        return Path(path).resolve(strict=False).is_relative_to(root)
+    except (OSError, RuntimeError, ValueError):
+        # A symlink loop or a NUL byte in a name: nothing shown to lie inside, so not read.
+        return False
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,18 +121,26 @@ class SheetReadResult:
     rows_read: int = 0
 
 
-def list_frame_folder(path: Path) -> FrameFolder:
+def list_frame_folder(path: Path, *, root: Path) -> FrameFolder:
     """Frame numbers of a folder by file name only (no image is opened: fast on big datasets).
 
-    Raises FileNotFoundError when the folder is missing and ClipReadError when it holds no
-    numbered frames or two files claim the same frame number.
+    ``root`` is the import's frames root, resolved: the folder and each frame file must lie
+    inside it (see the module docstring). Raises OutsideRootError when one does not,
+    FileNotFoundError when the folder is missing and ClipReadError when it holds no numbered
+    frames or two files claim the same frame number.
     """
+    if not inside_root(path, root=root):
+        raise OutsideRootError(f"the clip's frame folder is {OUTSIDE_ROOT_MESSAGE}")
     if not path.is_dir():
         raise FileNotFoundError(f"frame folder {path} not found")
     files: dict[int, Path] = {}
     for file in path.iterdir():
         if file.name.startswith(".") or file.suffix.lower() not in IMAGE_SUFFIXES:
             continue
+        # A frame that is a link out of the root refuses the whole clip: dropping it would
+        # import a clip with a hole, and reading it would serve a file from elsewhere.
+        if not inside_root(file, root=root):
+            raise OutsideRootError(f"frame file {file.name} links to a file {OUTSIDE_ROOT_MESSAGE}")
         if not file.is_file():
             continue
         number = frame_number(file)
@@ -183,9 +219,14 @@ def check_records(
     *,
     records: list[SheetRecord],
     rules: FormatRules,
+    root: Path,
     locate: Callable[[SheetRecord], Path],
 ) -> SheetReadResult:
-    """Turn raw records into checked rows and issues (see the module docstring for severity)."""
+    """Turn raw records into checked rows and issues (see the module docstring for severity).
+
+    ``locate`` gives a record's clip folder; only folders inside the frames root ``root`` are
+    read (see the module docstring)."""
+    root = Path(root).resolve()
     result = SheetReadResult(
         source_format=rules.source_format,
         vocabulary=list(rules.vocabulary or ()),
@@ -193,7 +234,7 @@ def check_records(
     )
     seen: dict[tuple[str, str], SheetRecord] = {}
     for record in records:
-        row, issues = _check_record(record=record, rules=rules, locate=locate, seen=seen)
+        row, issues = _check_record(record=record, rules=rules, root=root, locate=locate, seen=seen)
         result.issues.extend(issues)
         if row is not None:
             result.rows.append(row)
@@ -204,6 +245,7 @@ def _check_record(
     *,
     record: SheetRecord,
     rules: FormatRules,
+    root: Path,
     locate: Callable[[SheetRecord], Path],
     seen: dict[tuple[str, str], SheetRecord],
 ) -> tuple[ImportRow | None, list[ImportIssue]]:
@@ -218,6 +260,13 @@ def _check_record(
 
     if not record.subject or not record.clip:
         return fail("bad_value", "the row names no subject or no clip")
+    for field_name, name in (("subject", record.subject), ("clip", record.clip)):
+        if name in NOT_FOLDER_NAMES:
+            return fail(
+                OUTSIDE_ROOT,
+                f"the {field_name} is named {name!r}, a step between folders, not a folder: "
+                f"refused so that no row leads {OUTSIDE_ROOT_MESSAGE}",
+            )
     key = (record.subject, record.clip)
     if key in seen:
         first = seen[key]
@@ -250,7 +299,9 @@ def _check_record(
 
     folder_path = locate(record)
     try:
-        frames = list_frame_folder(folder_path)
+        frames = list_frame_folder(folder_path, root=root)
+    except OutsideRootError as error:
+        return fail(OUTSIDE_ROOT, str(error))
     except (FileNotFoundError, ClipReadError) as error:
         return fail("missing_frames", str(error))
     first, last = frames.frame_indices[0], frames.frame_indices[-1]

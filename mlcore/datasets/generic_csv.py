@@ -10,6 +10,8 @@ Format (UTF-8, comma-separated, one header row; column names are matched ignorin
 - optional: ``apex`` (empty or ``/`` when unknown), ``action_units`` (FACS codes joined with
   ``+``: ``4+L10``, ``R12B``), ``fps`` (default: the dataset's), ``frames`` (the clip's frame
   folder relative to the frames root; default ``<subject>/<clip>``), ``notes``
+- every clip folder must lie inside the frames root, links resolved: an absolute ``frames``
+  path or one that climbs out with ``..`` is refused for its row
 - frame numbers are the numbers at the end of the image file names (``frame_0012.png`` is 12)
 - emotions are free words; MEGC2019 words map to their composite class, others are excluded
   until their mapping is edited
@@ -79,5 +81,6 @@ def read_generic_csv(*, annotations: Path, frames: Path, default_fps: float) -> 
     return check_records(
         records=records,
         rules=rules,
+        root=root,
         locate=lambda r: root / r.frames if r.frames else root / r.subject / r.clip,
     )

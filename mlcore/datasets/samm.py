@@ -48,4 +48,6 @@ def read_samm(*, annotations: Path, frames: Path) -> SheetReadResult:
         search_rows=HEADER_SEARCH_ROWS,
     )
     root = Path(frames)
-    return check_records(records=records, rules=RULES, locate=lambda r: root / r.subject / r.clip)
+    return check_records(
+        records=records, rules=RULES, root=root, locate=lambda r: root / r.subject / r.clip
+    )

@@ -73,6 +73,18 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": env_database("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The embedded default serves the web process, a command and the worker at once. WAL lets
+    # them read while one writes; IMMEDIATE makes each transaction take the write lock when it
+    # begins, since a transaction that reads first and writes later fails at once with
+    # "database is locked" when another process wrote meanwhile; the timeout (seconds) makes
+    # a writer wait for the lock instead. NORMAL syncs the WAL at checkpoints only: a power cut
+    # may lose the last commits but never corrupts the file.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
