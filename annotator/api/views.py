@@ -785,14 +785,10 @@ class LoginTokenView(APIView):
     def post(self, request: Request) -> Response:
         data = _parse(s.LoginInputSerializer, request.data)
         username = data["username"]
-        wait = logins.login_refusal_seconds(request=request, username=username)
-        if wait:
-            refused = exceptions.Throttled(detail=logins.refusal_message(wait=wait))
-            refused.wait = wait  # sets Retry-After; the message already says how long
-            raise refused
-        user = authenticate(request, username=username, password=data["password"])
+        # The Django request: django-axes marks a locked-out attempt on it, and its middleware
+        # answers 429 in place of this view's response.
+        user = authenticate(request._request, username=username, password=data["password"])
         if user is None:
-            logins.login_failure_record(request=request, username=username)
             raise Invalid("Unknown username or wrong password.", code="invalid_credentials")
         logins.login_failures_forget(username=username)
         token = tokens.token_get(user=user) or tokens.token_create(user=user)

@@ -5,13 +5,12 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerView
 
 from annotator.api.errors import api_not_found
-from annotator.api.logins import ThrottledLoginView
 from annotator.api.schema import SchemaView
 from annotator.views_profile import profile
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("login/", ThrottledLoginView.as_view(), name="login"),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("profile/", profile, name="profile"),
     path("api/v1/", include("annotator.api.urls")),
