@@ -346,16 +346,26 @@ class ProposalDetailOutputSerializer(ProposalOutputSerializer):
 
 
 class TokenOutputSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`.")
+    key = serializers.CharField(
+        help_text="Send as `Authorization: Token <key>`. Shown only now: the server keeps a hash."
+    )
     created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(help_text="The key stops working at this time.")
 
 
 class TokenInfoOutputSerializer(serializers.Serializer):
     key_prefix = serializers.SerializerMethodField()
     created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField()
+    live_tokens = serializers.SerializerMethodField(
+        help_text="How many of your tokens work now (one per script log-in)."
+    )
 
     def get_key_prefix(self, token) -> str:
-        return token.key[:6]
+        return token.token_key[:6]
+
+    def get_live_tokens(self, token) -> int:
+        return self.context["live_tokens"]
 
 
 # --- Input -----------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "axes",
     "django_filters",
     "drf_spectacular",
@@ -117,9 +117,13 @@ RETINAFACE_WEIGHTS = env_file("RETINAFACE_WEIGHTS")
 # How many reverse proxies of ours stand in front of gunicorn (0: clients connect directly).
 TRUSTED_PROXIES = env_int("MESTUDIO_TRUSTED_PROXIES", default=0)
 
+# API keys are stored hashed (django-rest-knox) and stop working this long after they are made.
+API_TOKEN_TTL = timedelta(days=env_int("MESTUDIO_API_TOKEN_DAYS", default=30, minimum=1))
+REST_KNOX = {"TOKEN_TTL": API_TOKEN_TTL, "AUTH_HEADER_PREFIX": "Token"}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
