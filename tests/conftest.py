@@ -128,10 +128,22 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
+    """A fresh tab. Every browser test also checks the Content-Security-Policy: whatever a page
+    did that the policy refused (an inline script or style, eval, a foreign fetch) fails it."""
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(f"{message.text} ({message.location['url']})")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture
