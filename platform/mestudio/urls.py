@@ -7,10 +7,15 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
 from annotator.api.errors import api_not_found
-from annotator.api.schema import SchemaView
+from annotator.api.schema import SchemaView, api_docs_page
 from annotator.views_profile import profile
 
-docs_page = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})
+docs_styles = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})
+
+
+def docs_page(view):
+    return docs_styles(api_docs_page(view))
+
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -178,6 +178,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=5)
 AXES_CLIENT_IP_CALLABLE = "annotator.api.logins.client_address"
 AXES_LOCKOUT_CALLABLE = "annotator.api.logins.lockout_response"
 
+# The API schema and its docs pages need a log-in unless this opens them to anyone.
+API_DOCS_PUBLIC = env_bool("MESTUDIO_API_DOCS_PUBLIC", default=False)
+
 SPECTACULAR_SETTINGS = {
     "TITLE": "MEStudio API",
     "DESCRIPTION": (

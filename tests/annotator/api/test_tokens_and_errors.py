@@ -171,14 +171,27 @@ def test_malformed_json_is_a_parse_error(api_as, coder):
     assert response.json()["errors"][0]["code"] == "parse_error"
 
 
-def test_schema_and_docs_pages_are_served(client, coder):
-    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_schema_and_docs_pages_are_served_to_users(client, api_as, coder):
+    openapi = {"HTTP_ACCEPT": "application/vnd.oai.openapi+json"}
+    assert client.get("/api/schema/", **openapi).status_code == 401
+    for page in ("/api/docs/", "/api/redoc/"):
+        refused = client.get(page)
+        assert refused.status_code == 302 and refused["Location"].startswith("/login/?next=")
+
+    schema = api_as(coder).get("/api/schema/", **openapi)  # a script with its token
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert "/api/v1/annotations/{id}/submit/" in paths and "/api/v1/queue/next/" in paths
     client.force_login(coder)
+    assert client.get("/api/schema/", **openapi).status_code == 200
     assert b"swagger-ui" in client.get("/api/docs/").content
     assert b"redoc" in client.get("/api/redoc/").content
+
+
+def test_a_setting_opens_the_schema_and_docs_to_anyone(client, settings):
+    settings.API_DOCS_PUBLIC = True
+    assert client.get("/api/schema/").status_code == 200
+    assert b"swagger-ui" in client.get("/api/docs/").content
 
 
 def test_a_post_to_an_unknown_api_url_with_a_session_cookie_is_a_json_404(coder):
