@@ -18,6 +18,8 @@ from annotator.models import (
     DatasetEmotion,
     JobRun,
     TrainingRun,
+    clip_name_validator,
+    subject_code_validator,
 )
 from annotator.views_datasets import DatasetImportForm
 from mlcore.facs import INTENSITIES, LATERALITIES, AUCode, AUCodeError
@@ -452,13 +454,15 @@ class AdjudicationInputSerializer(AnnotationContentInputSerializer):
 
 class ClipUploadInputSerializer(serializers.Serializer):
     dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
-    subject_code = serializers.RegexField(
-        r"^[\w.-]+$", max_length=50, help_text="e.g. 01, 006, s1 (created when new)"
+    subject_code = serializers.CharField(
+        max_length=50,
+        validators=[subject_code_validator],
+        help_text="e.g. 01, 006, s1 (created when new)",
     )
-    name = serializers.RegexField(
-        r"^[\w. -]+$",
+    name = serializers.CharField(
         max_length=200,
         required=False,
+        validators=[clip_name_validator],
         help_text="Defaults to the file name without extension.",
     )
     fps = serializers.FloatField(

@@ -157,12 +157,6 @@ class ClipViewSet(ReadViewSet):
             raise Invalid(error.messages[0], code=error.code, field="source") from None
         dataset, code = data["dataset"], data["subject_code"]
         name = data.get("name") or upload.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        if Clip.objects.filter(subject__dataset=dataset, subject__code=code, name=name).exists():
-            raise Invalid(
-                f"{dataset} already has a clip {name!r} for subject {code}.",
-                code="unique",
-                field="name",
-            )
         subject, _ = Subject.objects.get_or_create(dataset=dataset, code=code)
         clip = Clip(subject=subject, name=name, fps=data.get("fps") or dataset.default_fps)
         job_run = services.clip_upload(clip=clip, upload=upload, created_by=request.user)
