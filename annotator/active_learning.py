@@ -232,6 +232,9 @@ def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
     from annotator.tasks import proposals_task
 
     with transaction.atomic():
+        # Activations one at a time: two at once each deactivated what they saw as active, and
+        # both then activated their own, which the one-active-version constraint refused (500).
+        list(ModelVersion.objects.select_for_update().order_by("pk").values_list("pk"))
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False)
         ModelVersion.objects.filter(pk=version.pk).update(
             is_active=True, activated_at=timezone.now()

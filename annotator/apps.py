@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_logged_in
 from django.db.models.signals import post_migrate
 
 
@@ -7,7 +8,11 @@ class AnnotatorConfig(AppConfig):
     verbose_name = "Micro-expression annotation"
 
     def ready(self) -> None:
+        from annotator.api.logins import forget_failures_on_log_in
         from annotator.roles import roles_ensure
 
         # Runs after auth has created the permissions the groups are given.
         post_migrate.connect(roles_ensure, sender=self, dispatch_uid="annotator.roles_ensure")
+        user_logged_in.connect(
+            forget_failures_on_log_in, dispatch_uid="annotator.forget_failures_on_log_in"
+        )

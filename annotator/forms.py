@@ -11,6 +11,7 @@ from annotator.models import (
     QueueSettings,
     Subject,
     TrainingRun,
+    subject_code_validator,
 )
 from mlcore.facs import AUCode, AUCodeError, parse_au_string
 from mlcore.models import describe_model, list_models
@@ -18,7 +19,12 @@ from mlcore.models import describe_model, list_models
 
 class ClipUploadForm(forms.Form):
     dataset = forms.ModelChoiceField(queryset=Dataset.objects.order_by("name"))
-    subject_code = forms.CharField(max_length=50, label="Subject", help_text="e.g. 01, 006, s1")
+    subject_code = forms.CharField(
+        max_length=50,
+        label="Subject",
+        help_text="e.g. 01, 006, s1",
+        validators=[subject_code_validator],
+    )
     name = forms.CharField(
         max_length=200, required=False, help_text="Defaults to the file name without extension."
     )
@@ -43,15 +49,8 @@ class ClipUploadForm(forms.Form):
         dataset, upload = cleaned.get("dataset"), cleaned.get("source")
         if dataset is None or upload is None or not cleaned.get("subject_code"):
             return cleaned
+        # The name's rules (characters, not taken) are services.clip_upload's, at every door.
         cleaned["name"] = cleaned.get("name") or Path(upload.name).stem
-        if Clip.objects.filter(
-            subject__dataset=dataset,
-            subject__code=cleaned["subject_code"],
-            name=cleaned["name"],
-        ).exists():
-            self.add_error(
-                "name", f"{dataset} already has a clip {cleaned['name']!r} for this subject."
-            )
         return cleaned
 
     def unsaved_clip(self) -> Clip:

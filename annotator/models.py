@@ -4,7 +4,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
 
@@ -65,9 +65,23 @@ class DatasetEmotion(models.Model):
 assert tuple(DatasetEmotion.CompositeClass.values) == COMPOSITE_CHOICES
 
 
+# Subject codes and clip names become folder and file names in exports and ELAN files, and
+# header values in downloads: one line of letters, digits, dots, hyphens and underscores (clip
+# names may hold spaces too), and never a name of dots alone ("..").
+# \A and \Z: "$" would accept a trailing newline.
+subject_code_validator = RegexValidator(
+    r"\A(?!\.+\Z)[\w.-]+\Z",
+    "Use letters, digits, dots, hyphens and underscores (not dots alone).",
+)
+clip_name_validator = RegexValidator(
+    r"\A(?!\.+\Z)[\w. -]+\Z",
+    "Use letters, digits, spaces, dots, hyphens and underscores (not dots alone).",
+)
+
+
 class Subject(models.Model):
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="subjects")
-    code = models.CharField(max_length=50)
+    code = models.CharField(max_length=50, validators=[subject_code_validator])
 
     class Meta:
         ordering = ["dataset", "code"]
@@ -87,7 +101,7 @@ class Clip(models.Model):
         FAILED = "failed", "Failed"
 
     subject = models.ForeignKey(Subject, on_delete=models.CASCADE, related_name="clips")
-    name = models.CharField(max_length=200)
+    name = models.CharField(max_length=200, validators=[clip_name_validator])
     fps = models.FloatField(validators=[MinValueValidator(1.0)])
     frame_count = models.PositiveIntegerField(default=0)
     width = models.PositiveIntegerField(default=0)

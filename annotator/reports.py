@@ -9,6 +9,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 
 from annotator.selectors import MARKS
 
@@ -31,8 +32,8 @@ CSV_COLUMNS = [
 
 def agreement_csv_response(*, report: dict) -> HttpResponse:
     response = HttpResponse(content_type="text/csv")
-    name = report["dataset"].name.replace('"', "")
-    response["Content-Disposition"] = f'attachment; filename="agreement-{name}.csv"'
+    name = report["dataset"].name
+    response["Content-Disposition"] = content_disposition_header(True, f"agreement-{name}.csv")
     writer = csv.writer(response)
     writer.writerow(CSV_COLUMNS)
     for pair in report["pairs"]:

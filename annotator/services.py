@@ -307,17 +307,42 @@ def _sha256(upload: UploadedFile) -> str:
     return digest.hexdigest()
 
 
+def _clip_name_taken(clip: Clip) -> ValidationError:
+    return ValidationError(
+        {
+            "name": ValidationError(
+                f"{clip.subject.dataset} already has a clip {clip.name!r} for subject "
+                f"{clip.subject.code}.",
+                code="unique",
+            )
+        }
+    )
+
+
 def clip_upload(*, clip: Clip, upload: UploadedFile, created_by: AbstractBaseUser | None) -> JobRun:
-    """Save the upload first, then queue its preprocessing; the upload survives a failed ingest."""
+    """Save the upload first, then queue its preprocessing; the upload survives a failed ingest.
+    Every door (page, API, admin) creates clips here, so they refuse the same names."""
     clip_upload_validate(upload=upload)
+    siblings = Clip.objects.filter(subject=clip.subject, name=clip.name)
+    if siblings.exists():
+        raise _clip_name_taken(clip)
     clip.source_checksum = _sha256(upload)
     clip.ingest_status = Clip.IngestStatus.PENDING
     clip.ingest_error = ""
-    clip.full_clean(exclude=["source"])
-    with transaction.atomic():
-        clip.source.save(Path(upload.name).name, upload, save=False)
-        clip.save()
-        return clip_preprocess_start(clip=clip, created_by=created_by)
+    clip.full_clean(exclude=["source"], validate_constraints=False)  # the insert checks it
+    try:
+        with transaction.atomic():
+            clip.source.save(Path(upload.name).name, upload, save=False)
+            clip.save()
+            return clip_preprocess_start(clip=clip, created_by=created_by)
+    except IntegrityError:
+        # Two uploads of one name at once: both passed the check above, one insert won.
+        if clip.source.name:
+            clip.source.delete(save=False)
+        clip.pk = None
+        if siblings.exists():
+            raise _clip_name_taken(clip) from None
+        raise
 
 
 def clip_preprocess_start(*, clip: Clip, created_by: AbstractBaseUser | None) -> JobRun:

@@ -71,14 +71,12 @@ def worker_check(request: HttpRequest) -> HttpResponse:
 @role_required("annotator.add_clip")
 @require_http_methods(["GET", "POST"])
 def clip_upload(request: HttpRequest) -> HttpResponse:
-    status = 200
+    status, refusal = 200, None
     if request.method == "POST":
-        # Refuse oversize bodies before Django reads them to disk.
+        # Refuse oversize bodies before Django reads them to disk (so the form stays unbound).
         if int(request.META.get("CONTENT_LENGTH") or 0) > settings.MAX_UPLOAD_BYTES + 64 * 1024:
             form = ClipUploadForm()
-            form.add_error(
-                None, f"The upload is larger than {settings.MAX_UPLOAD_BYTES // 1024**2} MiB."
-            )
+            refusal = f"The upload is larger than {settings.MAX_UPLOAD_BYTES // 1024**2} MiB."
             status = 413
         else:
             form = ClipUploadForm(request.POST, request.FILES)
@@ -95,7 +93,8 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
             status = 400
     else:
         form = ClipUploadForm()
-    return render(request, "annotator/clip_upload.html", {"form": form}, status=status)
+    context = {"form": form, "refusal": refusal}
+    return render(request, "annotator/clip_upload.html", context, status=status)
 
 
 @role_required("annotator.view_clip")

@@ -6,6 +6,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import dataset_io, selectors
@@ -136,7 +137,9 @@ def dataset_import_report_json(request: HttpRequest, job_run_id: int) -> HttpRes
     if job_run.status != JobRun.Status.SUCCEEDED:
         raise Http404("The import has not finished.")
     response = JsonResponse(job_run.result, json_dumps_params={"indent": 1})
-    response["Content-Disposition"] = f'attachment; filename="import-{job_run.pk}-report.json"'
+    response["Content-Disposition"] = content_disposition_header(
+        True, f"import-{job_run.pk}-report.json"
+    )
     return response
 
 
@@ -236,7 +239,8 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
     except ValueError as error:
         return HttpResponse(str(error), status=409, content_type="text/plain")
     response = HttpResponse(data, content_type="application/xml")
-    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    # Names from before clip names were validated may hold anything (a newline broke the header).
+    response["Content-Disposition"] = content_disposition_header(True, name)
     return response
 
 

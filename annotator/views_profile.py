@@ -1,4 +1,4 @@
-"""The user's profile page: their roles and their API token (create, replace, revoke)."""
+"""The user's profile page: their roles and their API tokens (create or replace, revoke)."""
 
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +15,7 @@ def profile(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         match request.POST.get("action"):
             case "create":
-                new_key = tokens.token_create(user=request.user).key
+                new_key = tokens.token_replace(user=request.user).key
             case "revoke":
                 tokens.token_revoke(user=request.user)
             case _:
@@ -26,7 +26,8 @@ def profile(request: HttpRequest) -> HttpResponse:
                 )
     context = {
         "token": tokens.token_get(user=request.user),
-        # The full key is shown once, right after it is made; afterwards only its first characters.
+        "live_tokens": tokens.token_count(user=request.user),
+        # The full key is shown once, right after it is made: the server keeps only its hash.
         "new_key": new_key,
         "roles": sorted(group.name for group in request.user.groups.all()),
     }

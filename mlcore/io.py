@@ -10,11 +10,13 @@ Frame numbers are the SOURCE numbers, because annotation sheets refer to them:
 
 Every frame comes back as a BGR uint8 array of the clip's `size`; anything else (a file that is
 empty, truncated, corrupt, or of another size) raises `ClipReadError` naming the file and frame.
+So does a clip past its `ClipLimits`, checked from the headers before any frame is decoded.
 """
 
 import abc
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -33,6 +35,29 @@ _TRAILING_NUMBER = re.compile(r"(\d+)$")
 
 class ClipReadError(ValueError):
     """The clip cannot be read as a sequence of same-sized frames."""
+
+
+@dataclass(frozen=True)
+class ClipLimits:
+    """What a clip may declare in its headers. A small file can declare a huge image (a 0.8 MB
+    zip of two 12000x12000 PNGs took a worker to 1.28 GB), so both bounds are checked before
+    anything is decoded. The defaults hold every public ME dataset with room to spare (SAMM,
+    the largest, is 2040x1088; a long clip at 200 fps is a few thousand frames)."""
+
+    max_frame_pixels: int = 4096 * 4096
+    max_frames: int = 20_000
+
+    def check(self, *, path: Path, size: tuple[int, int], frames: int) -> None:
+        width, height = size
+        if width * height > self.max_frame_pixels:
+            raise ClipReadError(
+                f"{path}: frames are {width}x{height} ({width * height / 1e6:.1f} megapixels); "
+                f"at most {self.max_frame_pixels / 1e6:.1f} megapixels per frame are accepted"
+            )
+        if frames > self.max_frames:
+            raise ClipReadError(
+                f"{path}: {frames} frames; at most {self.max_frames} per clip are accepted"
+            )
 
 
 class ClipSource(abc.ABC):
@@ -79,15 +104,15 @@ class ClipSource(abc.ABC):
         )
 
 
-def open_clip(path: str | Path) -> ClipSource:
+def open_clip(path: str | Path, *, limits: ClipLimits = ClipLimits()) -> ClipSource:
     """Open a video file (mp4, avi, mov) or a folder of frames (jpg, jpeg, png, bmp)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"clip not found: {path}")
     if path.is_dir():
-        return FrameFolderClip(path=path)
+        return FrameFolderClip(path=path, limits=limits)
     if path.suffix.lower() in VIDEO_SUFFIXES:
-        return VideoClip(path=path)
+        return VideoClip(path=path, limits=limits)
     supported = ", ".join(sorted(VIDEO_SUFFIXES))
     raise ClipReadError(f"{path}: not a frame folder or a video file ({supported})")
 
@@ -135,7 +160,7 @@ def _is_frame_file(path: Path) -> bool:
 class FrameFolderClip(ClipSource):
     """A folder of numbered frame images, ordered by the number at the end of each name."""
 
-    def __init__(self, *, path: Path) -> None:
+    def __init__(self, *, path: Path, limits: ClipLimits = ClipLimits()) -> None:
         self.path = path
         self.fps = None
         files: dict[int, Path] = {}
@@ -154,10 +179,11 @@ class FrameFolderClip(ClipSource):
         self.frame_indices = sorted(files)
         self._index_set = frozenset(files)
         self._files = files
-        # Reading only the headers catches mixed sizes and non-images before any work is done.
-        sizes = {number: _image_header_size(file) for number, file in files.items()}
         first = self.frame_indices[0]
-        self.size = sizes[first]
+        # Reading only the headers catches mixed sizes, non-images and bombs before any decoding.
+        self.size = _image_header_size(files[first])
+        limits.check(path=path, size=self.size, frames=len(files))
+        sizes = {number: _image_header_size(file) for number, file in files.items()}
         for number in self.frame_indices:
             if sizes[number] != self.size:
                 width, height = sizes[number]
@@ -184,6 +210,8 @@ def _image_header_size(path: Path) -> tuple[int, int]:
     try:
         with Image.open(path) as image:
             return image.size
+    except Image.DecompressionBombError as error:  # past Pillow's own bound, far past ours
+        raise ClipReadError(f"{path}: the image is far too large to decode ({error})") from error
     except (UnidentifiedImageError, OSError) as error:
         raise ClipReadError(f"{path}: not a readable image ({error})") from error
 
@@ -214,7 +242,7 @@ class VideoClip(ClipSource):
     with `iter_frames` to visit many frames.
     """
 
-    def __init__(self, *, path: Path) -> None:
+    def __init__(self, *, path: Path, limits: ClipLimits = ClipLimits()) -> None:
         self.path = path
         capture = self._open()
         try:
@@ -222,11 +250,13 @@ class VideoClip(ClipSource):
             width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
             height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
             count = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
+            limits.check(path=path, size=(width, height), frames=max(count, 0))
             if count <= 0:
-                # Some streams do not store a count: decode once to know it.
+                # Some streams do not store a count: decode once to know it (at most the limit).
                 count = 0
-                while capture.grab():
+                while count <= limits.max_frames and capture.grab():
                     count += 1
+                limits.check(path=path, size=(width, height), frames=count)
         finally:
             capture.release()
         if count <= 0 or width <= 0 or height <= 0:

@@ -2,7 +2,9 @@
 frame, written as a video or as a zip of CASME II-style frames."""
 
 import io
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import cv2
@@ -41,3 +43,20 @@ def frames_zip_bytes(*, count: int = 8, first: int = 46, folder: str = "EP02_01f
             assert ok
             archive.writestr(f"{folder}/img{first + offset}.jpg", encoded.tobytes())
     return buffer.getvalue()
+
+
+def png_declaring(width: int, height: int) -> bytes:
+    """A real PNG header that declares a huge image over a few bytes of data: what a
+    decompression bomb sends (zlib would inflate a full one from a few hundred kilobytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00" * 1024))
+        + chunk(b"IEND", b"")
+    )

@@ -19,6 +19,22 @@ def admin_user(db):
 
 
 @pytest.fixture
+def api_as(db):
+    """An API client sending the user's token, as a script would."""
+    from rest_framework.test import APIClient
+
+    from annotator.api.tokens import token_create
+
+    def make(user) -> APIClient:
+        client = APIClient()
+        if user is not None:
+            client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user).key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
 def celery_worker_start(transactional_db, settings, tmp_path_factory):
     """Starts real `celery worker` processes on the test broker (Redis) and the test database:
     `start(hostname=..., environment={...})` returns the process once the worker answers a ping.
@@ -128,10 +144,22 @@ def chromium():
 
 @pytest.fixture
 def page(chromium):
+    """A fresh tab. Every browser test also checks the Content-Security-Policy: whatever a page
+    did that the policy refused (an inline script or style, eval, a foreign fetch) fails it."""
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
+    refused = []
+    page.on(
+        "console",
+        lambda message: (
+            refused.append(f"{message.text} ({message.location['url']})")
+            if "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture

@@ -1,71 +1,52 @@
-"""Failed password checks are counted, per username and per client address, in Django's cache,
-so guessing passwords is slow whichever way in: the log-in page or POST /api/v1/auth/token/.
+"""Log-in limits on every door that checks a password: the log-in page, the admin's log-in and
+POST /api/v1/auth/token/. django-axes records each failed check (in the database, so every
+gunicorn worker sees the same counts) and refuses further checks, the right password included.
 
-After LOGIN_FAILURE_LIMIT failures for one username, or LOGIN_CLIENT_FAILURE_LIMIT from one
-client, password checks for it are refused, the right password included, until
-LOGIN_FAILURE_WINDOW_SECONDS have passed since the window's first failure. Logging in clears the
-username's count; the client's runs out on its own, so logging in to one's own account does not
-reset a client that guesses others' passwords.
+After LOGIN_FAILURE_LIMIT failures for one username, or LOGIN_CLIENT_FAILURE_LIMIT from one client
+address (a lab behind one address shares it), the next check is refused with 429 until
+AXES_COOLOFF_TIME has passed since the last failure; each refused attempt counts as a failure
+and starts the wait again. Logging in clears the username's failures only, so logging in to
+one's own account does not reset a client that guesses others' passwords.
+
+The client address is REMOTE_ADDR. X-Forwarded-For is believed only through the number of
+proxies MESTUDIO_TRUSTED_PROXIES names (DRF's NUM_PROXIES rule, which the API's throttles use
+too): a client cannot spoof a new address per attempt.
 """
 
-import hashlib
 import math
-import time
 
+from axes.helpers import get_client_username, get_cool_off
+from axes.models import AccessAttempt
+from axes.utils import reset
 from django.conf import settings
-from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.core.cache import cache
-from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.db.models import Sum
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
 from rest_framework.throttling import BaseThrottle
 
 
-def _key(kind: str, value: str) -> str:
-    # Hashed: usernames and forwarded addresses are user input, cache keys have a charset.
-    return f"login-failures:{kind}:{hashlib.sha256(value.encode()).hexdigest()}"
+def client_address(request: HttpRequest) -> str:
+    """AXES_CLIENT_IP_CALLABLE: the client as DRF's throttles identify it (NUM_PROXIES)."""
+    return BaseThrottle().get_ident(request)
 
 
-def _username_key(username: str) -> str:
-    return _key("username", username.casefold())
+def _username_failures(username: str) -> int:
+    since = timezone.now() - get_cool_off()
+    failures = AccessAttempt.objects.filter(username=username, attempt_time__gte=since).aggregate(
+        total=Sum("failures_since_start")
+    )["total"]
+    return failures or 0
 
 
-def _counters(*, request: HttpRequest, username: str) -> list[tuple[str, int]]:
-    # The client as DRF's throttles identify it (honouring NUM_PROXIES), so one address is one
-    # client for the token endpoint's rate limit and for these counts.
-    client = BaseThrottle().get_ident(request)
-    return [
-        (_key("client", client), settings.LOGIN_CLIENT_FAILURE_LIMIT),
-        (_username_key(username), settings.LOGIN_FAILURE_LIMIT),
-    ]
-
-
-def login_refusal_seconds(*, request: HttpRequest, username: str) -> int:
-    """0 when the password may be checked; otherwise the seconds until it may."""
-    now = time.time()
-    wait = 0.0
-    for key, limit in _counters(request=request, username=username):
-        if cache.get(key, 0) >= limit:
-            since = cache.get(f"{key}:since", now)
-            wait = max(wait, since + settings.LOGIN_FAILURE_WINDOW_SECONDS - now)
-    return math.ceil(wait) if wait > 0 else 0
-
-
-def login_failure_record(*, request: HttpRequest, username: str) -> None:
-    window = settings.LOGIN_FAILURE_WINDOW_SECONDS
-    now = time.time()
-    for key, _ in _counters(request=request, username=username):
-        cache.add(f"{key}:since", now, timeout=window)
-        cache.add(key, 0, timeout=window)
-        try:
-            cache.incr(key)
-        except ValueError:  # the window ended between add and incr: this failure starts one
-            cache.set(key, 1, timeout=window)
-
-
-def login_failures_forget(*, username: str) -> None:
-    key = _username_key(username)
-    cache.delete_many([key, f"{key}:since"])
+def failure_limit(request: HttpRequest, credentials: dict | None) -> int:
+    """AXES_FAILURE_LIMIT. Axes compares the larger of the username's and the client's counts
+    with one limit; the username's lower limit applies once the username alone has reached it."""
+    username = get_client_username(request, credentials)
+    if username and _username_failures(username) >= settings.LOGIN_FAILURE_LIMIT:
+        return settings.LOGIN_FAILURE_LIMIT
+    return settings.LOGIN_CLIENT_FAILURE_LIMIT
 
 
 def refusal_message(*, wait: int) -> str:
@@ -76,36 +57,29 @@ def refusal_message(*, wait: int) -> str:
     )
 
 
-class ThrottledAuthenticationForm(AuthenticationForm):
-    refusal_seconds = 0
-
-    def clean(self) -> dict:
-        username = self.cleaned_data.get("username")
-        if username is None or not self.cleaned_data.get("password"):
-            return super().clean()  # nothing will be checked: the missing field is the error
-        self.refusal_seconds = login_refusal_seconds(request=self.request, username=username)
-        if self.refusal_seconds:
-            raise ValidationError(
-                refusal_message(wait=self.refusal_seconds), code="too_many_failures"
-            )
-        try:
-            cleaned = super().clean()
-        except ValidationError as error:
-            if error.code == "invalid_login":
-                login_failure_record(request=self.request, username=username)
-            raise
-        login_failures_forget(username=username)
-        return cleaned
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None, credentials: dict | None
+) -> HttpResponse:
+    """AXES_LOCKOUT_CALLABLE: 429 with Retry-After, in the API's error format on the API and as
+    the log-in page elsewhere (the admin's log-in included)."""
+    # The refused attempt itself has just restarted the cool-off: the wait is all of it.
+    wait = math.ceil(get_cool_off(request).total_seconds())
+    message = refusal_message(wait=wait)
+    if request.path.startswith("/api/"):
+        response = JsonResponse(
+            {"errors": [{"field": None, "code": "throttled", "message": message}]}, status=429
+        )
+    else:
+        context = {"form": AuthenticationForm(request), "refusal": message}
+        response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
 
 
-class ThrottledLoginView(auth_views.LoginView):
-    """Django's log-in page; a refused attempt answers 429 with Retry-After."""
+def login_failures_forget(*, username: str) -> None:
+    reset(username=username)
 
-    authentication_form = ThrottledAuthenticationForm
 
-    def form_invalid(self, form: ThrottledAuthenticationForm) -> HttpResponse:
-        response = super().form_invalid(form)
-        if form.refusal_seconds:
-            response.status_code = 429
-            response["Retry-After"] = str(form.refusal_seconds)
-        return response
+def forget_failures_on_log_in(sender, request, user, **kwargs) -> None:
+    """Connected to user_logged_in (AnnotatorConfig.ready): the page's and the admin's log-ins."""
+    login_failures_forget(username=user.get_username())

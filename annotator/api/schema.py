@@ -2,8 +2,14 @@
 answer with, so clients (and Schemathesis) know the shape of a 401 or a 404 too."""
 
 import threading
+from collections.abc import Callable
+from functools import wraps
 
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.views import SpectacularAPIView
+from rest_framework.permissions import BasePermission
 
 ERROR_COMPONENT = "ErrorResponse"
 ERROR_SCHEMA = {
@@ -61,10 +67,33 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     return result
 
 
+class ApiDocsReaders(BasePermission):
+    """The schema describes every endpoint: users only, unless MESTUDIO_API_DOCS_PUBLIC."""
+
+    message = "Log in (or send your token) to read the API schema."
+
+    def has_permission(self, request, view) -> bool:
+        return settings.API_DOCS_PUBLIC or request.user.is_authenticated
+
+
+def api_docs_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """The docs pages (Swagger UI, Redoc) send a visitor to the log-in page first, unless
+    MESTUDIO_API_DOCS_PUBLIC; the schema they read is guarded by ApiDocsReaders."""
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if settings.API_DOCS_PUBLIC or request.user.is_authenticated:
+            return view(request, *args, **kwargs)
+        return redirect_to_login(request.get_full_path())
+
+    return guarded
+
+
 class SchemaView(SpectacularAPIView):
     """drf-spectacular resolves its extensions lazily and not thread-safely: two first requests
     for the schema at once (threaded workers) can fail with a 500. One generation at a time."""
 
+    permission_classes = [ApiDocsReaders]
     _lock = threading.Lock()
 
     def _get_schema_response(self, request):

@@ -18,6 +18,8 @@ from annotator.models import (
     DatasetEmotion,
     JobRun,
     TrainingRun,
+    clip_name_validator,
+    subject_code_validator,
 )
 from annotator.views_datasets import DatasetImportForm
 from mlcore.facs import INTENSITIES, LATERALITIES, AUCode, AUCodeError
@@ -346,16 +348,26 @@ class ProposalDetailOutputSerializer(ProposalOutputSerializer):
 
 
 class TokenOutputSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="Send as `Authorization: Token <key>`.")
+    key = serializers.CharField(
+        help_text="Send as `Authorization: Token <key>`. Shown only now: the server keeps a hash."
+    )
     created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField(help_text="The key stops working at this time.")
 
 
 class TokenInfoOutputSerializer(serializers.Serializer):
     key_prefix = serializers.SerializerMethodField()
     created = serializers.DateTimeField()
+    expiry = serializers.DateTimeField()
+    live_tokens = serializers.SerializerMethodField(
+        help_text="How many of your tokens work now (one per script log-in)."
+    )
 
     def get_key_prefix(self, token) -> str:
-        return token.key[:6]
+        return token.token_key[:6]
+
+    def get_live_tokens(self, token) -> int:
+        return self.context["live_tokens"]
 
 
 # --- Input -----------------------------------------------------------------------------------
@@ -442,13 +454,15 @@ class AdjudicationInputSerializer(AnnotationContentInputSerializer):
 
 class ClipUploadInputSerializer(serializers.Serializer):
     dataset = serializers.PrimaryKeyRelatedField(queryset=Dataset.objects.all())
-    subject_code = serializers.RegexField(
-        r"^[\w.-]+$", max_length=50, help_text="e.g. 01, 006, s1 (created when new)"
+    subject_code = serializers.CharField(
+        max_length=50,
+        validators=[subject_code_validator],
+        help_text="e.g. 01, 006, s1 (created when new)",
     )
-    name = serializers.RegexField(
-        r"^[\w. -]+$",
+    name = serializers.CharField(
         max_length=200,
         required=False,
+        validators=[clip_name_validator],
         help_text="Defaults to the file name without extension.",
     )
     fps = serializers.FloatField(

@@ -157,12 +157,6 @@ class ClipViewSet(ReadViewSet):
             raise Invalid(error.messages[0], code=error.code, field="source") from None
         dataset, code = data["dataset"], data["subject_code"]
         name = data.get("name") or upload.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        if Clip.objects.filter(subject__dataset=dataset, subject__code=code, name=name).exists():
-            raise Invalid(
-                f"{dataset} already has a clip {name!r} for subject {code}.",
-                code="unique",
-                field="name",
-            )
         subject, _ = Subject.objects.get_or_create(dataset=dataset, code=code)
         clip = Clip(subject=subject, name=name, fps=data.get("fps") or dataset.default_fps)
         job_run = services.clip_upload(clip=clip, upload=upload, created_by=request.user)
@@ -726,7 +720,7 @@ class CompositeExportViewSet(JobKindViewSet):
 
 
 class TokenView(APIView):
-    """Your API token: one per user; creating a new one revokes the old key."""
+    """Your API tokens (annotator.api.tokens): creating one revokes all earlier keys."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "tokens"
@@ -736,21 +730,22 @@ class TokenView(APIView):
             200: s.TokenInfoOutputSerializer,
             404: OpenApiResponse(description="You have no token."),
         },
-        summary="Whether you have a token (its first characters and creation time)",
+        summary="Your newest live token (its first characters, creation and expiry times)",
     )
     def get(self, request: Request) -> Response:
         token = tokens.token_get(user=request.user)
         if token is None:
             raise exceptions.NotFound("You have no API token.")
-        return Response(s.TokenInfoOutputSerializer(token).data)
+        context = {"live_tokens": tokens.token_count(user=request.user)}
+        return Response(s.TokenInfoOutputSerializer(token, context=context).data)
 
     @extend_schema(
         request=None,
         responses={201: s.TokenOutputSerializer},
-        summary="Create a new token (the old one stops working)",
+        summary="Create a new token (all earlier ones stop working)",
     )
     def post(self, request: Request) -> Response:
-        token = tokens.token_create(user=request.user)
+        token = tokens.token_replace(user=request.user)
         return Response(s.TokenOutputSerializer(token).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
@@ -759,7 +754,7 @@ class TokenView(APIView):
             204: OpenApiResponse(description="Revoked"),
             404: OpenApiResponse(description="You have no token."),
         },
-        summary="Revoke your token",
+        summary="Revoke all your tokens",
     )
     def delete(self, request: Request) -> Response:
         if not tokens.token_revoke(user=request.user):
@@ -768,7 +763,8 @@ class TokenView(APIView):
 
 
 class LoginTokenView(APIView):
-    """For scripts: trade a username and password for the user's token. Throttled per client,
+    """For scripts: trade a username and password for a new token of the user's own (earlier
+    ones keep working until they expire or are revoked). Throttled per client,
     and failed passwords count with the log-in page's (annotator.api.logins)."""
 
     authentication_classes = []
@@ -785,15 +781,11 @@ class LoginTokenView(APIView):
     def post(self, request: Request) -> Response:
         data = _parse(s.LoginInputSerializer, request.data)
         username = data["username"]
-        wait = logins.login_refusal_seconds(request=request, username=username)
-        if wait:
-            refused = exceptions.Throttled(detail=logins.refusal_message(wait=wait))
-            refused.wait = wait  # sets Retry-After; the message already says how long
-            raise refused
-        user = authenticate(request, username=username, password=data["password"])
+        # The Django request: django-axes marks a locked-out attempt on it, and its middleware
+        # answers 429 in place of this view's response.
+        user = authenticate(request._request, username=username, password=data["password"])
         if user is None:
-            logins.login_failure_record(request=request, username=username)
             raise Invalid("Unknown username or wrong password.", code="invalid_credentials")
         logins.login_failures_forget(username=username)
-        token = tokens.token_get(user=user) or tokens.token_create(user=user)
+        token = tokens.token_create(user=user)
         return Response(s.TokenOutputSerializer(token).data)

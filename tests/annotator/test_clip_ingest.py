@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from annotator import services
 from annotator.models import Clip, JobRun
-from tests.clip_files import frames_zip_bytes, write_video
+from tests.clip_files import frames_zip_bytes, png_declaring, write_video
 from tests.factories import DatasetFactory, SubjectFactory
 
 pytestmark = pytest.mark.django_db
@@ -166,3 +166,25 @@ def test_admin_upload_starts_preprocessing(admin_user, client, django_capture_on
     clip = Clip.objects.get()
     assert clip.ingest_status == Clip.IngestStatus.PENDING
     assert clip.job_runs.get().kind == JobRun.Kind.PREPROCESS
+
+
+def test_a_zip_of_frames_declaring_huge_images_fails_with_a_clear_message(
+    admin_user, client, django_capture_on_commit_callbacks
+):
+    """The probe's pixel bomb: two PNGs of 12000x12000 in a small zip. The worker refuses it from
+    the headers, without decoding a frame, and the clip can be uploaded again."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for number in (1, 2):
+            archive.writestr(f"img{number}.png", png_declaring(12000, 12000))
+    with django_capture_on_commit_callbacks(execute=False):
+        job_run = services.clip_upload(
+            clip=new_clip(), upload=upload_of("bomb.zip", buffer.getvalue()), created_by=admin_user
+        )
+    clip = run_preprocessing(job_run)
+    assert clip.ingest_status == Clip.IngestStatus.FAILED
+    assert "12000x12000 (144.0 megapixels)" in clip.ingest_error
+    assert "at most 16.8 megapixels per frame" in clip.ingest_error
+    client.force_login(admin_user)
+    page = client.get(reverse("clip-detail", args=[clip.pk])).content.decode()
+    assert "144.0 megapixels" in page

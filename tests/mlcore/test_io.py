@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mlcore.io import ClipReadError, find_clips, open_clip
+from mlcore.io import ClipLimits, ClipReadError, find_clips, open_clip
+from tests.clip_files import png_declaring
 
 
 def numbered_frame(number: int, *, size: tuple[int, int] = (64, 48)) -> np.ndarray:
@@ -235,3 +236,33 @@ def test_find_clips_walks_a_dataset_tree(tmp_path: Path) -> None:
     found = [path.relative_to(tmp_path).as_posix() for path in find_clips(tmp_path)]
 
     assert found == ["extra/take1.avi", "sub01/EP02_01f", "sub01/EP03_02", "sub02/EP01_11f"]
+
+
+@pytest.mark.parametrize(("side", "message"), [(12000, "144.0 megapixels"), (30000, "too large")])
+def test_a_frame_declaring_a_huge_image_is_refused_before_decoding(
+    tmp_path: Path, side: int, message: str
+) -> None:
+    folder = tmp_path / "bomb"
+    folder.mkdir()
+    for number in (1, 2):
+        (folder / f"img{number}.png").write_bytes(png_declaring(side, side))
+    with pytest.raises(ClipReadError, match=message):
+        open_clip(folder)
+
+
+def test_a_clip_with_more_frames_than_the_limit_is_refused(tmp_path: Path) -> None:
+    write_frames(tmp_path / "clip", {f"img{number}.jpg": number for number in range(1, 6)})
+    with pytest.raises(ClipReadError, match="5 frames; at most 4 per clip"):
+        open_clip(tmp_path / "clip", limits=ClipLimits(max_frames=4))
+    assert len(open_clip(tmp_path / "clip", limits=ClipLimits(max_frames=5)).frame_indices) == 5
+
+
+def test_a_video_past_the_pixel_limit_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "clip.avi"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 200, (64, 48))
+    for number in range(3):
+        writer.write(numbered_frame(number))
+    writer.release()
+    with pytest.raises(ClipReadError, match=r"64x48 \(0.0 megapixels\)"):
+        open_clip(path, limits=ClipLimits(max_frame_pixels=64 * 47))
+    assert open_clip(path).size == (64, 48)

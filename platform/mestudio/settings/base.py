@@ -1,6 +1,7 @@
 """Settings shared by every environment. Every value that differs between machines comes from an
 environment variable (README, 'Configuration')."""
 
+from datetime import timedelta
 from pathlib import Path
 
 from kombu import Exchange, Queue
@@ -34,7 +35,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
+    "csp",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -50,9 +53,32 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: it turns a locked-out log-in's response into a 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
-AUTHENTICATION_BACKENDS = ["annotator.roles.RolePermissionBackend"]
+# django-axes refuses password checks for a locked-out username or client before any backend.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "annotator.roles.RolePermissionBackend",
+]
+
+# Content-Security-Policy (django-csp): scripts, styles, frames and fetches from this site only,
+# no inline script, no eval. The API docs pages alone allow inline styles (mestudio.urls).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 ROOT_URLCONF = "mestudio.urls"
 WSGI_APPLICATION = "mestudio.wsgi.application"
@@ -118,9 +144,16 @@ RETINAFACE_WEIGHTS = env_file("RETINAFACE_WEIGHTS")
 
 # The REST API (/api/v1/): tokens for scripts, the session for the browser. Token comes first so
 # an anonymous request is answered 401 with a WWW-Authenticate header, not 403.
+# How many reverse proxies of ours stand in front of gunicorn (0: clients connect directly).
+TRUSTED_PROXIES = env_int("MESTUDIO_TRUSTED_PROXIES", default=0)
+
+# API keys are stored hashed (django-rest-knox) and stop working this long after they are made.
+API_TOKEN_TTL = timedelta(days=env_int("MESTUDIO_API_TOKEN_DAYS", default=30, minimum=1))
+REST_KNOX = {"TOKEN_TTL": API_TOKEN_TTL, "AUTH_HEADER_PREFIX": "Token"}
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
@@ -129,7 +162,7 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     # JSON bodies everywhere; the clip upload alone takes multipart.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["annotator.api.parsers.BoundedJSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_PAGINATION_CLASS": "annotator.api.pagination.CursorPagination",
     "PAGE_SIZE": 50,
@@ -140,16 +173,25 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "annotator.api.errors.api_exception_handler",
     # Only the endpoints taking a password or handing out a token are throttled.
     "DEFAULT_THROTTLE_RATES": {"login": "10/min", "tokens": "20/min"},
+    # The client of a throttle (and of a log-in limit) is REMOTE_ADDR; X-Forwarded-For only
+    # through this many proxies of ours. DRF's default (None) believes any forwarded header.
+    "NUM_PROXIES": TRUSTED_PROXIES,
 }
 
 CACHES = {"default": env_cache("CACHE_URL")}
 
-# Failed password checks on the log-in page and the token endpoint (annotator.api.logins): per
-# username, and per client address, which an office behind one address shares. The counts live
-# in the default cache: set CACHE_URL (Redis) so that several gunicorn workers share them.
+# Failed password checks on every log-in door, kept by django-axes (annotator.api.logins): per
+# username, and per client address, which an office behind one address shares.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_CLIENT_FAILURE_LIMIT = 20
-LOGIN_FAILURE_WINDOW_SECONDS = 300
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "annotator.api.logins.failure_limit"
+AXES_COOLOFF_TIME = timedelta(minutes=5)
+AXES_CLIENT_IP_CALLABLE = "annotator.api.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "annotator.api.logins.lockout_response"
+
+# The API schema and its docs pages need a log-in unless this opens them to anyone.
+API_DOCS_PUBLIC = env_bool("MESTUDIO_API_DOCS_PUBLIC", default=False)
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "MEStudio API",

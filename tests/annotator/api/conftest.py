@@ -1,5 +1,4 @@
 import pytest
-from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
@@ -10,20 +9,6 @@ def _fresh_throttles():
     cache.clear()
     yield
     cache.clear()
-
-
-@pytest.fixture
-def api_as(db):
-    """An API client sending the user's token, as a script would."""
-    from annotator.api.tokens import token_create
-
-    def make(user) -> APIClient:
-        client = APIClient()
-        if user is not None:
-            client.credentials(HTTP_AUTHORIZATION=f"Token {token_create(user=user).key}")
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -1,9 +1,16 @@
 """Tokens (API and profile page), login throttling, the next-clip queue, and error bodies for
 requests that never reach a view."""
 
+import re
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
+from knox.crypto import hash_token
+from knox.models import AuthToken
 from rest_framework.test import APIClient
 
+from annotator.api.tokens import token_create
 from annotator.models import Annotation
 from tests.factories import AnnotationFactory, ClipFactory
 
@@ -47,7 +54,12 @@ def test_login_endpoint_trades_a_password_for_the_token_and_is_throttled(coder):
     same = api.post(
         "/api/v1/auth/token/", {"username": "coder1", "password": "pw-for-tests"}, format="json"
     )
-    assert same.json()["key"] == good.json()["key"]
+    # Each log-in is a token of its own (the server cannot show an earlier key: it keeps hashes).
+    assert same.json()["key"] != good.json()["key"]
+    for key in (good.json()["key"], same.json()["key"]):
+        script = APIClient()
+        script.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        assert script.get("/api/v1/tokens/").json()["live_tokens"] == 2
 
     bad = api.post("/api/v1/auth/token/", {"username": "coder1", "password": "x"}, format="json")
     assert bad.status_code == 400
@@ -71,20 +83,38 @@ def test_login_endpoint_trades_a_password_for_the_token_and_is_throttled(coder):
 
 
 def test_profile_page_creates_shows_once_and_revokes_the_token(client, coder):
-    from rest_framework.authtoken.models import Token
-
     client.force_login(coder)
     page = client.get("/profile/").content.decode()
     assert "You have no API token." in page and "coder" in page
     created = client.post("/profile/", {"action": "create"}).content.decode()
-    key = Token.objects.get(user=coder).key
-    assert f'<pre id="new-token">{key}</pre>' in created
+    [key] = re.findall(r'<pre id="new-token">([0-9a-f]+)</pre>', created)
     later = client.get("/profile/").content.decode()
-    assert key not in later and f"<code>{key[:6]}…</code>" in later
+    assert key not in later and f"<code>{key[:6]}…</code>" in later and "expires" in later
+    script = APIClient()
+    script.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert script.get("/api/v1/clips/").status_code == 200
     client.post("/profile/", {"action": "revoke"})
-    assert not Token.objects.filter(user=coder).exists()
+    assert script.get("/api/v1/clips/").status_code == 401
+    assert "You have no API token." in client.get("/profile/").content.decode()
     assert client.post("/profile/", {"action": "steal"}).status_code == 400
     assert 'href="/profile/"' in client.get("/").content.decode()
+
+
+def test_keys_are_stored_hashed_and_expire(coder, settings):
+    issued = token_create(user=coder)
+    stored = AuthToken.objects.get(user=coder)
+    assert issued.key not in (stored.digest, stored.token_key)
+    assert stored.digest == hash_token(issued.key)
+    lifetime = stored.expiry - stored.created
+    assert abs(lifetime - settings.API_TOKEN_TTL) < timedelta(minutes=1)
+
+    script = APIClient()
+    script.credentials(HTTP_AUTHORIZATION=f"Token {issued.key}")
+    assert script.get("/api/v1/clips/").status_code == 200
+    AuthToken.objects.filter(user=coder).update(expiry=timezone.now() - timedelta(seconds=1))
+    expired = script.get("/api/v1/clips/")
+    assert expired.status_code == 401
+    assert not AuthToken.objects.filter(user=coder).exists()  # knox removes what has expired
 
 
 def test_next_clip_follows_the_coders_own_progress(api_as, coder, other_coder):
@@ -141,14 +171,27 @@ def test_malformed_json_is_a_parse_error(api_as, coder):
     assert response.json()["errors"][0]["code"] == "parse_error"
 
 
-def test_schema_and_docs_pages_are_served(client, coder):
-    schema = client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+def test_schema_and_docs_pages_are_served_to_users(client, api_as, coder):
+    openapi = {"HTTP_ACCEPT": "application/vnd.oai.openapi+json"}
+    assert client.get("/api/schema/", **openapi).status_code == 401
+    for page in ("/api/docs/", "/api/redoc/"):
+        refused = client.get(page)
+        assert refused.status_code == 302 and refused["Location"].startswith("/login/?next=")
+
+    schema = api_as(coder).get("/api/schema/", **openapi)  # a script with its token
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert "/api/v1/annotations/{id}/submit/" in paths and "/api/v1/queue/next/" in paths
     client.force_login(coder)
+    assert client.get("/api/schema/", **openapi).status_code == 200
     assert b"swagger-ui" in client.get("/api/docs/").content
     assert b"redoc" in client.get("/api/redoc/").content
+
+
+def test_a_setting_opens_the_schema_and_docs_to_anyone(client, settings):
+    settings.API_DOCS_PUBLIC = True
+    assert client.get("/api/schema/").status_code == 200
+    assert b"swagger-ui" in client.get("/api/docs/").content
 
 
 def test_a_post_to_an_unknown_api_url_with_a_session_cookie_is_a_json_404(coder):
@@ -157,3 +200,32 @@ def test_a_post_to_an_unknown_api_url_with_a_session_cookie_is_a_json_404(coder)
     response = browser.post("/api/v1/annotations/0.5/submit/", {}, format="json")
     assert response.status_code == 404
     assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_keys_made_before_the_move_to_hashes_keep_working_and_lose_their_plain_copy(coder):
+    """Migration 0009 on a database that still has DRF's plain-text authtoken table."""
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = import_module("annotator.migrations.0009_api_tokens_hashed")
+    old_key = "0123456789abcdef0123456789abcdef01234567"  # DRF's format: 40 hex digits
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, "
+            "created timestamp with time zone NOT NULL, user_id integer NOT NULL)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, %s, %s)", [old_key, timezone.now(), coder.pk]
+        )
+    with connection.schema_editor() as editor:
+        migration.hash_existing_keys(apps, editor)
+
+    script = APIClient()
+    script.credentials(HTTP_AUTHORIZATION=f"Token {old_key}")
+    assert script.get("/api/v1/clips/").status_code == 200
+    assert AuthToken.objects.get(user=coder).expiry > timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM authtoken_token")
+        assert cursor.fetchone() == (0,)
