@@ -20,6 +20,12 @@ def _server_path(text: str, *, folder: bool) -> Path:
     """A path on the server that imports may read, or a ValidationError saying why not."""
     path = Path(text.strip())
     kind = "Folder" if folder else "File"
+    # The roots first: a path outside them is refused before the server looks it up, so the
+    # answer never tells whether something exists there.
+    try:
+        dataset_io.import_path_check(path=path)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
     try:
         found = path.is_dir() if folder else path.is_file()
     except OSError as error:
@@ -29,10 +35,6 @@ def _server_path(text: str, *, folder: bool) -> Path:
         ) from None
     if not found:
         raise ValidationError(f"{kind} {path} not found on the server.")
-    try:
-        dataset_io.import_path_check(path=path)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
     return path
 
 

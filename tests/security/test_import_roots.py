@@ -14,6 +14,7 @@ outside folders or tells whether they exist.
 import io
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -376,3 +377,34 @@ def test_the_command_and_the_worker_check_the_configured_roots_themselves(
     assert queued.status == JobRun.Status.FAILED
     assert "outside the folders imports may read" in queued.error
     assert not Clip.objects.exists()
+
+
+@pytest.mark.parametrize("api", [False, True])
+def test_the_import_form_answers_the_same_for_any_path_outside_the_roots(
+    imports, tmp_path, admin_user, api
+):
+    """The form's own check of the two paths it is given: a path outside the roots is refused
+    before the server looks for it, so the answer does not tell whether it exists."""
+    existing = tmp_path / "elsewhere"
+    existing.mkdir()
+    answers = []
+    for folder in (existing, tmp_path / "no-such-folder"):
+        fields = {
+            "import_format": "generic-csv",
+            "frames": str(folder),
+            "annotations": "",
+            "dataset_name": "probe",
+            "default_fps": 30,
+        }
+        client = _logged_in(admin_user, api=api)
+        if api:
+            response = client.post("/api/v1/imports/", fields, format="json")
+            assert response.status_code == 400
+            answers.append(response.json()["errors"][0]["message"].replace(str(folder), "X"))
+        else:
+            response = client.post(reverse("dataset-import"), {**fields, "preprocess": ""})
+            assert response.status_code == 400
+            page = response.content.decode().replace(str(folder), "X")
+            answers.append(re.findall(r'class="error[^"]*"[^>]*>([^<]+)<', page))
+    assert answers[0] == answers[1]
+    assert not JobRun.objects.filter(kind=JobRun.Kind.IMPORT).exists()
