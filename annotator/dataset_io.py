@@ -932,7 +932,7 @@ def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
         apex=annotation.apex,
         offset=annotation.offset,
         emotion=annotation.emotion.name if annotation.emotion else "",
-        action_units=tuple(annotation.au_codes),
+        action_units=tuple(annotation.au_entries),
         notes=annotation.notes,
     )
     name = f"{slugify(clip.subject.dataset.name)}_{clip.subject.code}_{clip.name}.eaf"

@@ -1,3 +1,4 @@
+from collections.abc import Iterable
 from pathlib import Path
 
 from django import forms
@@ -13,7 +14,7 @@ from annotator.models import (
     TrainingRun,
     subject_code_validator,
 )
-from mlcore.facs import AUCode, AUCodeError, parse_au_string
+from mlcore.facs import AUCodeError, AUEntry, UnparsedAU, parse_au_string_keeping
 from mlcore.models import describe_model, list_models
 
 
@@ -74,13 +75,19 @@ class AnnotationInputForm(forms.Form):
     action_units = forms.CharField(required=False, max_length=500)
     notes = forms.CharField(required=False, max_length=5000)
 
-    def __init__(self, *args, dataset: Dataset, **kwargs):
+    def __init__(
+        self, *args, dataset: Dataset, as_written: Iterable[UnparsedAU] = (), **kwargs
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.fields["emotion"].queryset = dataset.emotions.all()
+        # The non-codes an imported sheet stored (`?`, `ref(7B)`): kept when sent back as shown.
+        self.as_written = list(as_written)
 
-    def clean_action_units(self) -> list[AUCode]:
+    def clean_action_units(self) -> list[AUEntry]:
         try:
-            return parse_au_string(self.cleaned_data["action_units"])
+            return parse_au_string_keeping(
+                self.cleaned_data["action_units"], as_written=self.as_written
+            )
         except AUCodeError as error:
             raise forms.ValidationError(str(error)) from None
 
@@ -97,7 +104,13 @@ class AdjudicationForm(AnnotationInputForm):
     )
 
     def __init__(self, *args, clip: Clip, **kwargs):
-        super().__init__(*args, dataset=clip.subject.dataset, **kwargs)
+        # Any coder's, or the earlier final's, non-codes may be carried into the final.
+        as_written = [
+            entry
+            for annotation in clip.annotations.exclude(status=Annotation.Status.DRAFT)
+            for entry in annotation.au_as_written
+        ]
+        super().__init__(*args, dataset=clip.subject.dataset, as_written=as_written, **kwargs)
         self.fields["based_on"].queryset = clip.annotations.filter(
             status=Annotation.Status.SUBMITTED
         ).select_related("coder")

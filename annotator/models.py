@@ -8,7 +8,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.db.models import F, Q
 
-from mlcore.facs import AUCode, AUCodeError, AUEntry, au_entry_from_dict
+from mlcore.facs import AUCode, AUCodeError, AUEntry, UnparsedAU, au_entry_from_dict
 from mlcore.labels import COMPOSITE_CHOICES
 
 
@@ -266,6 +266,13 @@ class Annotation(models.Model):
     def au_entries(self) -> list[AUEntry]:
         """Every entry in order, imported non-codes (``?``, ``ref(7B)``) kept verbatim."""
         return [au_entry_from_dict(item) for item in self.action_units]
+
+    @property
+    def au_as_written(self) -> list[UnparsedAU]:
+        """The imported non-codes alone: what an edit may send back without retyping a code."""
+        return [
+            UnparsedAU(text=item["verbatim"]) for item in self.action_units if "verbatim" in item
+        ]
 
     def coding(self) -> dict[str, object]:
         """The coder's editable fields, as `services.annotation_update` takes them; imported

@@ -14,7 +14,7 @@ from annotator import active_learning, keymap, reports, selectors, services
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from annotator.roles import role_required
-from mlcore.facs import AU_NAMES
+from mlcore.facs import AU_NAMES, format_au_string
 
 
 def _clip_or_404(clip_id: int) -> Clip:
@@ -241,7 +241,8 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
                     {"id": e.pk, "name": e.name, "key": keys_of_emotions.get(e.name)}
                     for e in emotions
                 ],
-                "actionUnits": [str(code) for code in annotation.au_codes],
+                "actionUnits": [str(entry) for entry in annotation.au_entries],
+                "auAsWritten": [entry.text for entry in annotation.au_as_written],
                 "readOnly": read_only,
                 "auNumbers": sorted(AU_NAMES),
                 "faceBox": clip.preprocess_meta.get("box"),
@@ -342,7 +343,7 @@ def _stale_save_status(
             "apex": theirs.apex,
             "offset": theirs.offset,
             "emotion": theirs.emotion_id,
-            "actionUnits": [str(code) for code in theirs.au_codes],
+            "actionUnits": [str(entry) for entry in theirs.au_entries],
             "notes": theirs.notes,
             "when": when,
         },
@@ -377,7 +378,9 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
             revision=annotation.revision,
             status=409,
         )
-    form = AnnotationInputForm(request.POST, dataset=annotation.clip.subject.dataset)
+    form = AnnotationInputForm(
+        request.POST, dataset=annotation.clip.subject.dataset, as_written=annotation.au_as_written
+    )
     form.is_valid()
     if "revision" in form.errors:
         return _save_status(
@@ -481,7 +484,7 @@ def _adjudication_initial(clip: Clip, review: dict, start_id: str | None) -> dic
         "apex": source.apex,
         "offset": source.offset,
         "emotion": source.emotion_id,
-        "action_units": "+".join(str(code) for code in source.au_codes),
+        "action_units": format_au_string(source.au_entries),
         "notes": source.notes if source.status == Annotation.Status.ADJUDICATED else "",
     }
 

@@ -3,9 +3,11 @@
 Tiers: ``Expression`` holds one annotation from onset to the end of the offset frame whose value
 is the emotion; ``Apex`` holds the apex frame; each action unit gets a tier ``AU <code>``
 (``AU R12``) spanning the expression, valued with the full code including intensity (``R12B``);
-``Notes`` holds free text. Times are milliseconds from the clip's first frame at the clip's fps,
-so frame f spans [(f - first) * 1000 / fps, (f - first + 1) * 1000 / fps). The clip name, fps and
-first frame travel as EAF properties, so a file read back needs nothing else.
+an entry of a sheet's AU column that is not a FACS code (``?``, ``ref(7B)``) gets a tier
+``AU as written <n>`` valued with its text, so it survives a round trip; ``Notes`` holds free
+text. Times are milliseconds from the clip's first frame at the clip's fps, so frame f spans
+[(f - first) * 1000 / fps, (f - first + 1) * 1000 / fps). The clip name, fps and first frame
+travel as EAF properties, so a file read back needs nothing else.
 """
 
 import tempfile
@@ -14,12 +16,13 @@ from pathlib import Path
 
 from pympi.Elan import Eaf, to_string
 
-from mlcore.facs import AUCode, AUCodeError, parse_au_code
+from mlcore.facs import AUCodeError, AUEntry, UnparsedAU, parse_au_code
 
 EXPRESSION_TIER = "Expression"
 APEX_TIER = "Apex"
 NOTES_TIER = "Notes"
 AU_TIER_PREFIX = "AU "
+AS_WRITTEN_TIER_PREFIX = "AU as written "
 _PROPERTY_PREFIX = "mestudio:"
 
 
@@ -36,7 +39,7 @@ class ElanCoding:
     apex: int | None
     offset: int | None
     emotion: str
-    action_units: tuple[AUCode, ...] = ()
+    action_units: tuple[AUEntry, ...] = ()
     notes: str = ""
 
     def __post_init__(self) -> None:
@@ -81,8 +84,13 @@ def eaf_text(coding: ElanCoding) -> str:
         eaf.add_annotation(EXPRESSION_TIER, start, end, coding.emotion)
         if coding.notes:
             eaf.add_annotation(NOTES_TIER, start, end, coding.notes)
+        as_written = 0
         for code in coding.action_units:
-            tier = f"{AU_TIER_PREFIX}{code.laterality}{code.number}"
+            if isinstance(code, UnparsedAU):
+                as_written += 1
+                tier = f"{AS_WRITTEN_TIER_PREFIX}{as_written}"
+            else:
+                tier = f"{AU_TIER_PREFIX}{code.laterality}{code.number}"
             eaf.add_tier(tier)
             eaf.add_annotation(tier, start, end, str(code))
     if coding.apex is not None:
@@ -148,14 +156,23 @@ def read_eaf(
     if len(apexes) > 1:
         raise ElanFormatError(f"{name}: the {APEX_TIER} tier has {len(apexes)} annotations")
     apex = ms_to_frame(apexes[0][0], first_frame=first_frame, fps=fps) if apexes else None
-    codes = []
-    for tier in sorted(t for t in tiers if t.startswith(AU_TIER_PREFIX)):
+    codes: list[AUEntry] = []
+    # "AU as written 2" before "AU as written 10": shorter names first, then by name.
+    as_written = sorted(
+        (t for t in tiers if t.startswith(AS_WRITTEN_TIER_PREFIX)), key=lambda t: (len(t), t)
+    )
+    code_tiers = sorted(t for t in tiers if t.startswith(AU_TIER_PREFIX) and t not in as_written)
+    for tier in code_tiers:
         for _, _, value in annotations(tier)[:1]:
             text = value.strip() or tier.removeprefix(AU_TIER_PREFIX)
             try:
                 codes.append(parse_au_code(text))
             except AUCodeError as error:
                 raise ElanFormatError(f"{name}: tier {tier!r}: {error}") from error
+    for tier in as_written:
+        codes += [
+            UnparsedAU(text=value.strip()) for _, _, value in annotations(tier)[:1] if value.strip()
+        ]
     notes = " ".join(value for _, _, value in annotations(NOTES_TIER))
     return ElanCoding(
         clip=properties.get(_PROPERTY_PREFIX + "clip", ""),

@@ -20,6 +20,7 @@ guessed at.
 """
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 # FACS 2002: main codes (AU 3 and AU 40 do not exist), head and eye positions.
@@ -211,6 +212,14 @@ def parse_au_entries(text: str) -> tuple[list[AUEntry], list[str]]:
         seen.add((code.number, code.laterality))
         entries.append(code)
     return entries, flagged
+
+
+def parse_au_string_keeping(text: str, *, as_written: Iterable[UnparsedAU]) -> list[AUEntry]:
+    """`parse_au_string`, where a part equal to one of ``as_written`` (the non-codes a sheet
+    stored on the annotation being edited) stays as written: a coder editing an imported
+    annotation keeps them, but cannot type new ones."""
+    kept = {entry.text: entry for entry in as_written}
+    return [kept.get(part) or parse_au_code(part) for part in split_au_string(text)]
 
 
 def format_au_string(codes: list[AUEntry]) -> str:

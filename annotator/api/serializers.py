@@ -179,6 +179,12 @@ class AnnotationOutputSerializer(serializers.Serializer):
     emotion = serializers.IntegerField(source="emotion_id", allow_null=True)
     emotion_name = serializers.CharField(source="emotion.name", allow_null=True, default=None)
     action_units = ActionUnitOutputSerializer(source="au_codes", many=True)
+    action_units_as_written = serializers.ListField(
+        child=serializers.CharField(),
+        source="au_as_written",
+        help_text="Entries of an imported sheet's AU column that are not FACS codes (`?`, "
+        "`ref(7B)`), kept exactly as written.",
+    )
     notes = serializers.CharField()
     based_on = serializers.IntegerField(source="based_on_id", allow_null=True)
     revision = serializers.IntegerField(

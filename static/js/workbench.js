@@ -325,6 +325,10 @@
       const item = document.createElement("li");
       item.textContent = code;
       item.dataset.code = code;
+      if (config.auAsWritten.includes(code)) {
+        item.classList.add("as-written");
+        item.title = "Kept as the imported sheet wrote it: not a FACS code";
+      }
       if (!config.readOnly) {
         const remove = document.createElement("button");
         remove.type = "button";

@@ -12,7 +12,7 @@ from django.urls import reverse
 from annotator import dataset_io, services
 from annotator.models import Annotation
 from mlcore.elan import ElanCoding, ElanFormatError, eaf_text, read_eaf
-from mlcore.facs import parse_au_string
+from mlcore.facs import UnparsedAU, parse_au_string
 from tests.factories import ClipFactory, DatasetFactory, SubjectFactory, UserFactory
 
 
@@ -66,6 +66,8 @@ def test_tiers_and_times_in_milliseconds() -> None:
         {"apex": None, "notes": "", "action_units": ()},
         {"fps": 30.0, "first_frame": 1, "onset": 7, "apex": 19, "offset": 33},
         {"fps": 100.0, "first_frame": 2418, "onset": 2418, "apex": None, "offset": 2429},
+        # A SAMM sheet's non-codes travel as written, in their order.
+        {"action_units": (*parse_au_string("4+L10B"), UnparsedAU("(R6 or R12)"), UnparsedAU("?"))},
     ],
 )
 def test_eaf_round_trip(changes) -> None:

@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from annotator import selectors
 from annotator.models import Annotation, DatasetEmotion
+from mlcore.facs import format_au_string
 from tests.factories import AnnotationFactory, ClipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -163,3 +164,36 @@ def test_dataset_agreement_report_table_csv_and_plot(two_codings, reviewer_clien
     assert {row["apex_diff_frames"] for row in rows} == {"3", "1"}
     plot = reviewer_client.get(url, {"format": "png"})
     assert plot["Content-Type"] == "image/png" and plot.content[:4] == b"\x89PNG"
+
+
+def test_an_imported_non_code_is_offered_in_the_final_and_kept(reviewer_client):
+    """A sheet wrote `(R6 or R12)` for one coder: the reviewer starting from that annotation sees
+    it in the AU field and the final keeps it; a non-code nobody stored is still refused."""
+    clip = ClipFactory()
+    imported = submitted(
+        clip,
+        UserFactory(username="sheet", role="coder"),
+        onset=50,
+        apex=60,
+        offset=80,
+        emotion="happiness",
+        aus=[{"au": 12, "laterality": "R"}, {"verbatim": "(R6 or R12)"}],
+    )
+    url = reverse("clip-review", args=[clip.pk])
+    page = reviewer_client.get(url, {"start": imported.pk}).content.decode()
+    assert 'value="R12+(R6 or R12)"' in page
+    form = {
+        "based_on": imported.pk,
+        "onset": 50,
+        "apex": 60,
+        "offset": 80,
+        "emotion": imported.emotion_id,
+        "action_units": "R12+(R6 or R12)",
+        "notes": "",
+    }
+    assert reviewer_client.post(url, form).status_code == 302
+    final = Annotation.objects.get(clip=clip, status=Annotation.Status.ADJUDICATED)
+    assert format_au_string(final.au_entries) == "R12+(R6 or R12)"
+
+    refused = reviewer_client.post(url, {**form, "action_units": "R12+L12 or L14"})
+    assert "is not an AU code" in refused.content.decode()

@@ -6,6 +6,7 @@ from django.urls import reverse
 
 from annotator import services
 from annotator.models import Annotation
+from mlcore.facs import UnparsedAU, format_au_string, parse_au_string
 from tests.factories import ClipFactory
 
 pytestmark = pytest.mark.django_db
@@ -61,3 +62,33 @@ def test_a_refused_submit_says_the_draft_was_saved(client, draft):
     assert "must not come before onset" in page and "Required before submitting" in page
     stored = Annotation.objects.get(pk=draft.pk)
     assert (stored.status, stored.onset, stored.notes) == (Annotation.Status.DRAFT, 80, "almost")
+
+
+def test_an_imported_sheets_non_codes_survive_a_workbench_save_but_none_can_be_typed(
+    client, draft, coder
+):
+    """An import stored `?` and `ref(7B)` beside AU4; the workbench shows them as AU chips and
+    sends them back with every save, so editing the draft keeps them."""
+    services.annotation_update(
+        annotation=draft,
+        revision=1,
+        onset=50,
+        apex=None,
+        offset=60,
+        emotion=None,
+        action_units=[*parse_au_string("4"), UnparsedAU("?"), UnparsedAU("ref(7B)")],
+        notes="",
+        saved_by=coder,
+    )
+    page = client.get(reverse("clip-code", args=[draft.clip_id])).content.decode()
+    assert '"actionUnits": ["4", "?", "ref(7B)"]' in page
+    assert '"auAsWritten": ["?", "ref(7B)"]' in page
+
+    saved = post(client, draft, revision=2, onset="50", offset="62", action_units="4+R12+?+ref(7B)")
+    assert saved.status_code == 200
+    stored = Annotation.objects.get(pk=draft.pk)
+    assert format_au_string(stored.au_entries) == "4+R12+?+ref(7B)"
+
+    typed = post(client, draft, revision=3, onset="50", offset="62", action_units="4+ref(9)")
+    assert "is not an AU code" in typed.content.decode()
+    assert format_au_string(Annotation.objects.get(pk=draft.pk).au_entries) == "4+R12+?+ref(7B)"

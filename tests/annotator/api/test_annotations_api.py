@@ -214,3 +214,5 @@ def test_a_save_that_leaves_out_the_aus_keeps_the_imported_non_codes(api_as, cod
     stored = Annotation.objects.get(pk=draft["id"])
     assert [str(entry) for entry in stored.au_entries] == ["R12", "ref(7B)"]
     assert stored.notes == "n"
+    assert [unit["au"] for unit in saved.json()["action_units"]] == [12]
+    assert saved.json()["action_units_as_written"] == ["ref(7B)"]
