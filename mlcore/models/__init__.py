@@ -1,15 +1,7 @@
-"""Micro-expression recognition models, created by name (see `mlcore.models.registry`)."""
+"""Micro-expression recognition models, created by name. Naming them (`list_models`,
+`describe_model`) imports no torch; `create_model` imports the architecture that builds one."""
 
-from mlcore.models import flow_linear, frl_dgt, ststnet  # noqa: F401  (registers the models)
-from mlcore.models.base import INPUT_KINDS, InputSpec, MERModel
-from mlcore.models.registry import UnknownModelError, create_model, describe_model, list_models
+from mlcore.models.catalogue import UnknownModelError, describe_model, list_models
+from mlcore.models.registry import create_model
 
-__all__ = [
-    "INPUT_KINDS",
-    "InputSpec",
-    "MERModel",
-    "UnknownModelError",
-    "create_model",
-    "describe_model",
-    "list_models",
-]
+__all__ = ["UnknownModelError", "create_model", "describe_model", "list_models"]

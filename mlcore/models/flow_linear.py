@@ -60,10 +60,7 @@ def _factory(name: str, defaults: dict[str, object]):
     return build
 
 
-register_model("flow_linear", description="baseline floor: linear classifier on optical flow")(
-    _factory("flow_linear", {})
+register_model("flow_linear")(_factory("flow_linear", {}))
+register_model("flow_affine_linear")(
+    _factory("flow_affine_linear", {"compensate_head_motion": True})
 )
-register_model(
-    "flow_affine_linear",
-    description="baseline floor: linear classifier on flow less an affine head motion",
-)(_factory("flow_affine_linear", {"compensate_head_motion": True}))

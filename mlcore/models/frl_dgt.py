@@ -24,6 +24,7 @@ from torchvision.ops import roi_align
 
 from mlcore.faces.align import template_landmarks
 from mlcore.models.base import InputSpec, MERModel, Warmup
+from mlcore.models.frl_dgt_variants import ABLATION_VARIANTS
 from mlcore.models.registry import configure, register_model
 
 DISPLACEMENT_SOURCES = {
@@ -433,26 +434,6 @@ class FRLDGT(MERModel):
         return self.forward_head(features), self.config.ssl_weight * ssl
 
 
-ABLATION_VARIANTS: dict[str, tuple[str, dict[str, object]]] = {
-    "M0": ("DGM -> optical flow", {"displacement_source": "flow", "self_supervised": False}),
-    "M1": (
-        "DGM -> normalised optical flow",
-        {"displacement_source": "flow_norm", "self_supervised": False},
-    ),
-    "M2": (
-        "DGM -> dynamic image",
-        {"displacement_source": "dynamic_image", "self_supervised": False},
-    ),
-    "M3": ("DGM without self-supervision", {"self_supervised": False}),
-    "M4": ("Fu-B-Attn -> Fu-A-Attn", {"fusion": "after"}),
-    "M5": ("AU regions -> 3x3 patches", {"regions": "grid"}),
-    "M6": ("no full-face fusion", {"full_face_fusion": False}),
-    "M7": ("no local fusion", {"local_fusion": False}),
-    "M8": ("no global fusion", {"global_fusion": False}),
-    "M9": ("full FRL-DGT", {}),
-}
-
-
 def _factory(variant: dict[str, object]):
     def build(**overrides: object) -> FRLDGT:
         return FRLDGT(
@@ -462,8 +443,6 @@ def _factory(variant: dict[str, object]):
     return build
 
 
-register_model("frl_dgt", description="FRL-DGT, full model (= frl_dgt_m9)")(_factory({}))
-for _variant_id, (_change, _fields) in ABLATION_VARIANTS.items():
-    register_model(
-        f"frl_dgt_{_variant_id.lower()}", description=f"FRL-DGT {_variant_id}: {_change}"
-    )(_factory(_fields))
+register_model("frl_dgt")(_factory({}))
+for _variant_id, (_, _fields) in ABLATION_VARIANTS.items():
+    register_model(f"frl_dgt_{_variant_id.lower()}")(_factory(_fields))

@@ -1,39 +1,37 @@
-"""Models by name: ``create_model("frl_dgt_m3", image_size=64)`` and ``list_models()``.
+"""Models by name: ``create_model("frl_dgt_m3", image_size=64)``.
 
-Architecture modules register their named configurations with ``@register_model``; importing
-`mlcore.models` imports them all, so the registry is complete once the package is imported.
+Architecture modules register their named configurations with ``@register_model``; the names,
+what each is and the module that builds it are listed in `mlcore.models.catalogue` (no torch
+there), and `create_model` imports that module on first use, so only a process that builds a
+model loads torch.
 """
 
+import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
-from typing import TypeVar
+from dataclasses import fields, replace
+from typing import TYPE_CHECKING, TypeVar
 
-from mlcore.models.base import MERModel
+from mlcore.models.catalogue import CATALOGUE, catalogue_entry
+
+if TYPE_CHECKING:
+    from mlcore.models.base import MERModel
 
 Config = TypeVar("Config")
+Factory = Callable[..., "MERModel"]
+
+_FACTORIES: dict[str, Factory] = {}
 
 
-class UnknownModelError(ValueError):
-    pass
-
-
-@dataclass(frozen=True, slots=True)
-class ModelEntry:
-    name: str
-    description: str
-    factory: Callable[..., MERModel]
-
-
-_REGISTRY: dict[str, ModelEntry] = {}
-
-
-def register_model(
-    name: str, *, description: str
-) -> Callable[[Callable[..., MERModel]], Callable[..., MERModel]]:
-    def decorator(factory: Callable[..., MERModel]) -> Callable[..., MERModel]:
-        if name in _REGISTRY:
+def register_model(name: str) -> Callable[[Factory], Factory]:
+    def decorator(factory: Factory) -> Factory:
+        entry = CATALOGUE.get(name)
+        if entry is None or entry.module != factory.__module__:
+            raise ValueError(
+                f"model {name!r} from {factory.__module__} is not in mlcore.models.catalogue"
+            )
+        if name in _FACTORIES:
             raise ValueError(f"model {name!r} is registered twice")
-        _REGISTRY[name] = ModelEntry(name=name, description=description, factory=factory)
+        _FACTORIES[name] = factory
         return factory
 
     return decorator
@@ -55,22 +53,7 @@ def configure(
     return replace(config_class(**(defaults or {})), **overrides)
 
 
-def create_model(name: str, **overrides: object) -> MERModel:
+def create_model(name: str, **overrides: object) -> "MERModel":
     """Build a registered model; ``overrides`` replace fields of its configuration."""
-    try:
-        entry = _REGISTRY[name]
-    except KeyError:
-        raise UnknownModelError(
-            f"unknown model {name!r}; available: {', '.join(list_models())}"
-        ) from None
-    return entry.factory(**overrides)
-
-
-def list_models() -> list[str]:
-    return sorted(_REGISTRY)
-
-
-def describe_model(name: str) -> str:
-    if name not in _REGISTRY:
-        raise UnknownModelError(f"unknown model {name!r}; available: {', '.join(list_models())}")
-    return _REGISTRY[name].description
+    importlib.import_module(catalogue_entry(name).module)  # registers its factories
+    return _FACTORIES[name](**overrides)

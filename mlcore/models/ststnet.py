@@ -68,7 +68,7 @@ class STSTNet(MERModel):
         return self.head(features)
 
 
-@register_model("ststnet", description="STSTNet baseline: three-stream CNN on (u, v, strain)")
+@register_model("ststnet")
 def build_ststnet(**overrides: object) -> STSTNet:
     if "stream_filters" in overrides:
         overrides["stream_filters"] = tuple(overrides["stream_filters"])

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mlcore.models import InputSpec, MERModel, create_model
+from mlcore.models import create_model
+from mlcore.models.base import InputSpec, MERModel
 from mlcore.training.data import Normaliser
 
 CHECKPOINT_FORMAT = 1

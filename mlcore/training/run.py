@@ -28,7 +28,8 @@ import torch
 from mlcore.checksums import file_sha256
 from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
 from mlcore.labels import CompositeClass
-from mlcore.models import InputSpec, MERModel, create_model
+from mlcore.models import create_model
+from mlcore.models.base import InputSpec, MERModel
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import save_checkpoint
 from mlcore.training.data import InputCache, Normaliser, load_inputs

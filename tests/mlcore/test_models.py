@@ -1,11 +1,15 @@
 """Models: every registered variant builds, runs, and back-propagates; the DGM learns motion."""
 
+import importlib
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
 
-from mlcore.models import UnknownModelError, create_model, describe_model, list_models
+from mlcore.models import UnknownModelError, create_model, describe_model, list_models, registry
+from mlcore.models.catalogue import CATALOGUE
 from mlcore.models.frl_dgt import (
     ABLATION_VARIANTS,
     DisplacementGenerator,
@@ -30,6 +34,24 @@ def test_registry_lists_every_ablation_variant_and_baseline():
     assert set(FRL_DGT_NAMES + list(BASELINES)) == set(list_models())
     assert "Fu-A-Attn" in describe_model("frl_dgt_m4")
     assert list(ABLATION_VARIANTS) == [f"M{i}" for i in range(10)]
+
+
+def test_the_catalogue_names_exactly_the_registered_factories():
+    for module in {entry.module for entry in CATALOGUE.values()}:
+        importlib.import_module(module)
+    assert set(registry._FACTORIES) == set(CATALOGUE)
+
+
+def test_naming_the_models_imports_no_torch():
+    """The web process lists the models for the training form and the API schema."""
+    probe = (
+        "import sys, mlcore.models as m; m.list_models(); m.describe_model('frl_dgt_m4'); "
+        "print(sorted({'torch', 'cv2', 'torchvision'} & set(sys.modules)))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_unknown_model_and_unknown_option_name_the_problem():
