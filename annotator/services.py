@@ -365,7 +365,7 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
     user and keeps the upload; the previous preprocessing, if any, stays served until a new one
     succeeds.
     """
-    from mlcore.faces.detector import create_detector
+    from mlcore.faces.factory import create_detector
     from mlcore.preprocess import preprocess_clip
 
     clip = job_run.clip

@@ -36,12 +36,8 @@ import cv2
 import numpy as np
 
 from mlcore.faces.align import align_face, alignment_transform
-from mlcore.faces.detector import (
-    FaceDetection,
-    FaceDetector,
-    FaceNotFoundError,
-    configured_detector,
-)
+from mlcore.faces.detector import FaceDetection, FaceDetector, FaceNotFoundError
+from mlcore.faces.factory import configured_detector
 from mlcore.io import FrameFolderClip, open_clip
 from mlcore.motion import farneback_flow, flow_magnitude, motion_heatmap
 

@@ -6,12 +6,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mlcore.faces.detector import (
-    RETINAFACE_WEIGHTS_ENV,
-    FaceDetector,
-    configured_detector,
-    create_detector,
-)
+from mlcore.faces.detector import RETINAFACE_WEIGHTS_ENV, FaceDetector
+from mlcore.faces.factory import configured_detector, create_detector
 from mlcore.io import VIDEO_SUFFIXES, find_clips, is_frame_folder
 from mlcore.preprocess import preprocess_clip
 

@@ -13,9 +13,8 @@ from mlcore.faces.detector import (
     FaceDetection,
     FaceDetector,
     FaceNotFoundError,
-    configured_detector,
-    create_detector,
 )
+from mlcore.faces.factory import configured_detector, create_detector
 
 __all__ = [
     "ARCFACE_TEMPLATE_112",

@@ -1,4 +1,4 @@
-"""Face detection interface, result type and the factory that picks a back end.
+"""Face detection interface and result type (the back ends and their factory import this).
 
 Landmark order (five points, image coordinates, x then y), the order of RetinaFace and of the
 ArcFace alignment template:
@@ -13,9 +13,7 @@ ArcFace alignment template:
 """
 
 import abc
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -79,19 +77,3 @@ def check_image(image_bgr: np.ndarray) -> None:
     assert image_bgr.ndim == 3 and image_bgr.shape[2] == 3, (
         f"expected HxWx3 BGR image, got {image_bgr.shape}"
     )
-
-
-def create_detector(*, retinaface_weights: str | Path | None) -> FaceDetector:
-    """RetinaFace with the given weights file, or the Haar cascade detector when None."""
-    if retinaface_weights is None:
-        from mlcore.faces.haar import HaarFaceDetector
-
-        return HaarFaceDetector()
-    from mlcore.faces.retinaface import RetinaFaceDetector
-
-    return RetinaFaceDetector(weights_path=Path(retinaface_weights))
-
-
-def configured_detector() -> FaceDetector:
-    """The detector the environment asks for: RetinaFace when $RETINAFACE_WEIGHTS is set."""
-    return create_detector(retinaface_weights=os.environ.get(RETINAFACE_WEIGHTS_ENV) or None)
