@@ -4,13 +4,10 @@ import csv
 import io
 import math
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
+from annotator.plotting import pyplot
 from annotator.selectors import MARKS
 
 CSV_COLUMNS = [
@@ -61,6 +58,7 @@ def agreement_csv_response(*, report: dict) -> HttpResponse:
 
 def agreement_plot_png(*, report: dict) -> bytes:
     """AU base rates beside the distribution of onset/apex/offset differences between coders."""
+    plt = pyplot()
     figure, (rates_axis, marks_axis) = plt.subplots(1, 2, figsize=(11, 3.8), dpi=100)
     rates = report["au_base_rates"]
     if rates:

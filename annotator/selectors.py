@@ -39,7 +39,7 @@ from mlcore.agreement import (
     krippendorff_alpha_nominal,
     tolerance_frames,
 )
-from mlcore.preprocess import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
+from mlcore.preprocess_layout import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
 
 
 def dataset_list_with_counts() -> QuerySet[Dataset]:

@@ -5,12 +5,9 @@ backend: the web server has no display)."""
 
 import io
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 from django.utils import timezone
-from matplotlib.ticker import MaxNLocator
+
+from annotator.plotting import pyplot
 
 # The figures by the name in their URL, with their titles.
 VERSION_PLOTS = {
@@ -24,6 +21,7 @@ def version_plot_png(*, name: str, rows: list[dict]) -> bytes:
         raise ValueError(f"Unknown plot {name!r}; choose one of {', '.join(VERSION_PLOTS)}.")
     if not rows:
         raise ValueError("No model version has scores yet.")
+    plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 3.4), dpi=100)
     if name == "history":
         # One place per version in training order: versions trained minutes apart stay apart.
@@ -36,7 +34,7 @@ def version_plot_png(*, name: str, rows: list[dict]) -> bytes:
     else:
         rows = sorted(rows, key=lambda row: (row["labelled_clips"], row["created_at"]))
         x = [row["labelled_clips"] for row in rows]
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         axes.set_xlabel("labelled clips in the training snapshot")
     axes.plot(x, [row["uf1"] for row in rows], marker="o", label="UF1", color="#2463eb")
     axes.plot(x, [row["uar"] for row in rows], marker="s", label="UAR", color="#b54708")

@@ -129,7 +129,7 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
     from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Subject
     from mlcore.composite import read_manifest
     from mlcore.labels import DATASET_EMOTIONS, default_mapping
-    from mlcore.preprocess import ALIGNED_DIR, FRAMES_DIR, frame_name
+    from mlcore.preprocess_layout import ALIGNED_DIR, FRAMES_DIR, frame_name
     from mlcore.synth import generate
 
     generate(out_dir=work / "composite", layout="composite", preset="composite", frames=frames)

@@ -40,13 +40,10 @@ from mlcore.faces.detector import FaceDetection, FaceDetector, FaceNotFoundError
 from mlcore.faces.factory import configured_detector
 from mlcore.io import FrameFolderClip, open_clip
 from mlcore.motion import farneback_flow, flow_magnitude, motion_heatmap
+from mlcore.preprocess_layout import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
 
 Progress = Callable[[float, str], None]
 
-META_NAME = "meta.json"
-FRAMES_DIR = "frames"
-ALIGNED_DIR = "aligned"
-MOTION_DIR = "motion"
 JPEG_QUALITY = 90
 _JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 # The heat map colour scale ignores the top 1% of each frame's magnitudes: flow outliers at the
@@ -56,10 +53,6 @@ _MOTION_SCALE_PERCENTILE = 99.0
 _MAX_WORKERS = 8
 # Share of the progress bar taken by the first pass (read, write, align, flow).
 _FIRST_PASS_SHARE = 0.85
-
-
-def frame_name(frame: int) -> str:
-    return f"{frame:06d}.jpg"
 
 
 # eq=False: the fields hold numpy arrays, whose == is elementwise, not a truth value.
