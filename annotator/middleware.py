@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
 from annotator.services import JobQueueUnreachableError
 
@@ -28,4 +29,8 @@ class JobQueueUnreachableMiddleware:
             status=503,
         )
         response["Retry-After"] = "30"
+        if getattr(request, "htmx", False):
+            # htmx swaps no error response into the page; it follows HX-Redirect whatever the
+            # status, to the failed job's page, which says why.
+            response["HX-Redirect"] = reverse("job-run-detail", args=[exception.job_run.pk])
         return response

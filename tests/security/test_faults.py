@@ -207,6 +207,15 @@ def test_a_refused_upload_on_the_page_answers_a_503_page_that_names_the_saved_cl
     assert job_run.status == JobRun.Status.FAILED
     assert clip.ingest_status == Clip.IngestStatus.FAILED
 
+    # The home page's worker check (htmx) is sent to the failed job's page, which says why.
+    checked = client.post(reverse("worker-check"), {"queue": "train"}, HTTP_HX_REQUEST="true")
+    assert checked.status_code == 503
+    check_job = JobRun.objects.get(kind=JobRun.Kind.HEALTHCHECK)
+    assert checked["HX-Redirect"] == reverse("job-run-detail", args=[check_job.pk])
+    assert check_job.error == services.QUEUE_UNREACHABLE_ERROR
+    shown = client.get(checked["HX-Redirect"]).content.decode()
+    assert services.QUEUE_UNREACHABLE_ERROR in shown
+
 
 def _worker_check_jobs(admin_user) -> list[JobRun]:
     return [
@@ -282,15 +291,10 @@ def _pool_processes(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-@pytest.mark.worker
-def test_a_killed_pool_process_fails_its_job_once_and_the_clip_can_be_reprocessed(
-    fault_broker, fault_worker_start, admin_user, admin_api, tmp_path
-):
-    hostname = f"faults-{os.getpid()}@localhost"
-    worker = fault_worker_start(hostname=hostname)
-    # A "video" that is a named pipe: opening it blocks until something writes, as a read from
-    # a hung network share does, so the job stays in its worker process until that is killed.
-    source = tmp_path / "EP05_03.mp4"
+def _preprocessing_stuck_in_its_worker(*, folder: Path, admin_user) -> tuple[Clip, JobRun, Path]:
+    """A clip whose "video" is a named pipe: opening it blocks until something writes, as a read
+    from a hung network share does, so its preprocessing stays in the worker until killed."""
+    source = folder / "EP05_03.mp4"
     os.mkfifo(source)
     subject = SubjectFactory(dataset=DatasetFactory(name="CASME II"), code="05")
     clip = Clip.objects.create(subject=subject, name="EP05_03", fps=200.0, source_path=source)
@@ -305,6 +309,30 @@ def test_a_killed_pool_process_fails_its_job_once_and_the_clip_can_be_reprocesse
         )
 
     wait_for(stuck, timeout=60, what="the preprocessing to block on its source")
+    return clip, job_run, source
+
+
+def _reprocess_succeeds(api: APIClient, *, clip: Clip, source: Path) -> None:
+    # The source becomes a real video; the clip that was left failed is preprocessed again.
+    source.unlink()
+    write_video(source, count=10, fps=200.0)
+    response = api.post(f"{CLIPS}{clip.pk}/reprocess/")
+    assert response.status_code == 202, response.content
+    done = wait_for(lambda: _finished(response.json()["id"]), timeout=120, what="reprocessing")
+    assert done.status == JobRun.Status.SUCCEEDED, done.error
+    clip.refresh_from_db()
+    assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
+
+
+@pytest.mark.worker
+def test_a_killed_pool_process_fails_its_job_once_and_the_clip_can_be_reprocessed(
+    fault_broker, fault_worker_start, admin_user, admin_api, tmp_path
+):
+    hostname = f"faults-{os.getpid()}@localhost"
+    worker = fault_worker_start(hostname=hostname)
+    clip, job_run, source = _preprocessing_stuck_in_its_worker(
+        folder=tmp_path, admin_user=admin_user
+    )
 
     # A reconcile pass now leaves the job alone: its worker says it is executing it. It fails
     # the jobs claimed by a worker that is gone and by this worker's processes that are gone.
@@ -356,13 +384,34 @@ def test_a_killed_pool_process_fails_its_job_once_and_the_clip_can_be_reprocesse
     assert len(deliveries) == 1, deliveries
     assert worker.poll() is None  # the worker itself lives on, with a new pool process
 
-    source.unlink()
-    write_video(Path(source), count=10, fps=200.0)
-    response = admin_api.post(f"{CLIPS}{clip.pk}/reprocess/")
-    assert response.status_code == 202, response.content
-    done = wait_for(lambda: _finished(response.json()["id"]), timeout=120, what="reprocessing")
-    assert done.status == JobRun.Status.SUCCEEDED, done.error
-    clip.refresh_from_db()
-    assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
+    _reprocess_succeeds(admin_api, clip=clip, source=source)
     failed.refresh_from_db()
     assert failed.status == JobRun.Status.FAILED  # the killed attempt stays as it ended
+
+
+@pytest.mark.worker
+def test_a_job_whose_worker_was_killed_is_failed_by_the_next_worker_to_start(
+    fault_broker, fault_worker_start, admin_user, admin_api, tmp_path
+):
+    killed_name = f"faults-{os.getpid()}-killed@localhost"
+    killed = fault_worker_start(hostname=killed_name)
+    clip, job_run, source = _preprocessing_stuck_in_its_worker(
+        folder=tmp_path, admin_user=admin_user
+    )
+    # The whole worker with its pool, as a crash of its machine; it never comes back.
+    os.killpg(killed.pid, signal.SIGKILL)
+    killed.wait()
+    job_run.refresh_from_db()
+    assert job_run.status == JobRun.Status.RUNNING and job_run.worker == killed_name
+
+    # Another worker's start-up pass asks the killed one, hears nothing, and fails its job.
+    fault_worker_start(hostname=f"faults-{os.getpid()}-other@localhost")
+    failed = wait_for(lambda: _finished(job_run.pk), timeout=60, what="the start-up pass")
+    assert failed.status == JobRun.Status.FAILED
+    assert failed.error == (
+        f"The worker {killed_name} stopped while running this job (killed or crashed). "
+        "Start it again."
+    )
+    clip.refresh_from_db()
+    assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.FAILED, failed.error)
+    _reprocess_succeeds(admin_api, clip=clip, source=source)
