@@ -77,7 +77,9 @@ def job_run_create(
 
     A broker that refuses the message fails the job at once and raises JobQueueUnreachableError
     when the transaction commits (web requests answer 503): a row left queued would wait for a
-    message that does not exist, and its clip would look busy.
+    message that does not exist, and its clip would look busy. Jobs created in the same
+    transaction after the refused one are not sent (Django drops the commit hooks after a raise):
+    they stay queued until the reconciler sends them again.
     """
     if queue not in QUEUES:
         raise ValueError(f"Unknown queue {queue!r}; expected one of {', '.join(QUEUES)}.")

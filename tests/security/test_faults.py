@@ -139,6 +139,8 @@ def test_a_refused_upload_answers_503_and_the_clip_is_reprocessed_once_the_broke
     fault_broker, fault_worker_start, admin_api
 ):
     dataset = DatasetFactory(name="CASME II", default_fps=200.0)
+    # This process holds a live broker connection when the broker dies, as a web server does.
+    services.worker_check_start(queue="infer", created_by=None)
     fault_broker.stop()
 
     started = time.monotonic()
@@ -415,3 +417,26 @@ def test_a_job_whose_worker_was_killed_is_failed_by_the_next_worker_to_start(
     clip.refresh_from_db()
     assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.FAILED, failed.error)
     _reprocess_succeeds(admin_api, clip=clip, source=source)
+
+
+def test_failing_a_lost_preprocessing_leaves_a_clip_alone_that_is_being_preprocessed_again(
+    admin_user,
+):
+    subject = SubjectFactory(dataset=DatasetFactory(name="SMIC"), code="s1")
+    clip = Clip.objects.create(subject=subject, name="s1_po_01", fps=100.0, source_path="/x")
+    lost = JobRun.objects.create(
+        kind=JobRun.Kind.PREPROCESS,
+        queue="preprocess",
+        clip=clip,
+        status=JobRun.Status.RUNNING,
+        worker="gone@nowhere",
+    )
+    JobRun.objects.create(kind=JobRun.Kind.PREPROCESS, queue="preprocess", clip=clip)
+    Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PENDING)
+
+    assert services.job_runs_fail_orphaned(worker="gone@nowhere") == 1
+
+    lost.refresh_from_db()
+    clip.refresh_from_db()
+    assert lost.status == JobRun.Status.FAILED
+    assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.PENDING, "")
