@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from billiard.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -59,6 +60,10 @@ class JobQueueUnreachableError(Exception):
 
 
 QUEUE_UNREACHABLE_ERROR = "The job queue is unreachable; try again."
+JOB_TIME_LIMIT_ERROR = (
+    "The job ran past its time limit and was stopped. Start it again on less input, or raise "
+    "the limit."
+)
 
 
 # --- Job runs -------------------------------------------------------------------------------
@@ -521,8 +526,10 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
         )
     except Exception as error:
         shutil.rmtree(out_dir, ignore_errors=True)
+        # A time limit interrupts the body with an exception that carries no message.
+        reason = JOB_TIME_LIMIT_ERROR if isinstance(error, SoftTimeLimitExceeded) else str(error)
         Clip.objects.filter(pk=clip.pk).update(
-            ingest_status=Clip.IngestStatus.FAILED, ingest_error=str(error)
+            ingest_status=Clip.IngestStatus.FAILED, ingest_error=reason
         )
         raise
     meta = selectors.clip_preprocess_meta(path=out_dir)

@@ -4,7 +4,7 @@ import logging
 import traceback
 from datetime import timedelta
 
-from billiard.exceptions import TimeLimitExceeded, WorkerLostError
+from billiard.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded, WorkerLostError
 from celery import current_app, current_task, shared_task
 from celery.signals import task_failure, worker_ready
 from django.conf import settings
@@ -32,6 +32,9 @@ def _run_job(job_run_id: int, service) -> None:
         return
     try:
         service(job_run=job_run)
+    except SoftTimeLimitExceeded:
+        services.job_run_fail(job_run=job_run, error=services.JOB_TIME_LIMIT_ERROR)
+        raise
     except ValueError as error:
         # mlcore reports bad input (a corrupt video, an unsafe zip, no face) as ValueError with
         # a message meant for the user: show it as is, the job simply failed.
@@ -167,10 +170,8 @@ def fail_the_job_of_a_lost_process(sender=None, exception=None, args=None, **kwa
             "the out-of-memory killer. Start it again, on less input if it ran out of memory."
         )
     elif isinstance(exception, TimeLimitExceeded):
-        reason = (
-            "The job ran past its hard time limit and its worker process was stopped. Start "
-            "it again on less input, or raise the limit."
-        )
+        # Past the soft limit the body was asked to stop and did not (stuck in native code).
+        reason = f"{services.JOB_TIME_LIMIT_ERROR} (Its worker process had to be killed.)"
     else:
         return
     # The main process's connection may have idled out since its last use.

@@ -293,15 +293,17 @@ def _pool_processes(worker: subprocess.Popen) -> list[int]:
     return [int(pid) for pid in found.stdout.split()]
 
 
-def _preprocessing_stuck_in_its_worker(*, folder: Path, admin_user) -> tuple[Clip, JobRun, Path]:
+def _clip_with_a_blocking_source(*, folder: Path) -> tuple[Clip, Path]:
     """A clip whose "video" is a named pipe: opening it blocks until something writes, as a read
-    from a hung network share does, so its preprocessing stays in the worker until killed."""
+    from a hung network share does, so its preprocessing stays in the worker until stopped."""
     source = folder / "EP05_03.mp4"
     os.mkfifo(source)
     subject = SubjectFactory(dataset=DatasetFactory(name="CASME II"), code="05")
     clip = Clip.objects.create(subject=subject, name="EP05_03", fps=200.0, source_path=source)
-    job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
+    return clip, source
 
+
+def _wait_until_stuck(*, job_run: JobRun, clip: Clip) -> None:
     def stuck() -> bool:
         job_run.refresh_from_db()
         clip.refresh_from_db()
@@ -311,6 +313,12 @@ def _preprocessing_stuck_in_its_worker(*, folder: Path, admin_user) -> tuple[Cli
         )
 
     wait_for(stuck, timeout=60, what="the preprocessing to block on its source")
+
+
+def _preprocessing_stuck_in_its_worker(*, folder: Path, admin_user) -> tuple[Clip, JobRun, Path]:
+    clip, source = _clip_with_a_blocking_source(folder=folder)
+    job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
+    _wait_until_stuck(job_run=job_run, clip=clip)
     return clip, job_run, source
 
 
@@ -440,3 +448,25 @@ def test_failing_a_lost_preprocessing_leaves_a_clip_alone_that_is_being_preproce
     clip.refresh_from_db()
     assert lost.status == JobRun.Status.FAILED
     assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.PENDING, "")
+
+
+@pytest.mark.worker
+def test_a_job_past_its_time_limit_fails_with_a_clear_message_and_can_be_reprocessed(
+    fault_broker, fault_worker_start, admin_user, admin_api, tmp_path
+):
+    fault_worker_start(hostname=f"faults-{os.getpid()}@localhost")
+    clip, source = _clip_with_a_blocking_source(folder=tmp_path)
+    Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PENDING)
+    job_run = JobRun.objects.create(kind=JobRun.Kind.PREPROCESS, queue="preprocess", clip=clip)
+    # The same task with limits of seconds instead of half an hour: the soft limit interrupts
+    # the blocked read, and the body stops.
+    tasks.clip_preprocess.apply_async(
+        args=[job_run.pk], queue="preprocess", soft_time_limit=3, time_limit=30
+    )
+    _wait_until_stuck(job_run=job_run, clip=clip)
+
+    failed = wait_for(lambda: _finished(job_run.pk), timeout=60, what="the time limit")
+    assert (failed.status, failed.error) == (JobRun.Status.FAILED, services.JOB_TIME_LIMIT_ERROR)
+    clip.refresh_from_db()
+    assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.FAILED, failed.error)
+    _reprocess_succeeds(admin_api, clip=clip, source=source)
