@@ -159,25 +159,30 @@ def job_runs_fail(*, job_runs: QuerySet[JobRun], error: str) -> int:
     refused message) is failed too, so it shows the reason and can be reprocessed; a clip with
     another preprocessing still active keeps its state."""
     ending = job_runs.filter(status__in=JobRun.ACTIVE_STATUSES)
-    clip_ids = list(
-        ending.filter(kind=JobRun.Kind.PREPROCESS, clip__isnull=False).values_list(
-            "clip_id", flat=True
+    # One transaction: whoever sees the job failed also sees its clip failed.
+    with transaction.atomic():
+        clip_ids = list(
+            ending.filter(kind=JobRun.Kind.PREPROCESS, clip__isnull=False).values_list(
+                "clip_id", flat=True
+            )
         )
-    )
-    ended = JobRun.objects.filter(
-        pk__in=list(ending.values_list("pk", flat=True)), status__in=JobRun.ACTIVE_STATUSES
-    ).update(status=JobRun.Status.FAILED, message="Failed", error=error, finished_at=timezone.now())
-    if clip_ids:
-        still_preprocessing = JobRun.objects.filter(
-            clip=OuterRef("pk"), kind=JobRun.Kind.PREPROCESS, status__in=JobRun.ACTIVE_STATUSES
+        ended = JobRun.objects.filter(
+            pk__in=list(ending.values_list("pk", flat=True)), status__in=JobRun.ACTIVE_STATUSES
+        ).update(
+            status=JobRun.Status.FAILED, message="Failed", error=error, finished_at=timezone.now()
         )
-        # A body that ended on its own already set the clip (ready, or failed with its reason).
-        Clip.objects.filter(
-            pk__in=clip_ids,
-            ingest_status__in=[Clip.IngestStatus.PENDING, Clip.IngestStatus.PROCESSING],
-        ).exclude(Exists(still_preprocessing)).update(
-            ingest_status=Clip.IngestStatus.FAILED, ingest_error=error
-        )
+        if clip_ids:
+            still_preprocessing = JobRun.objects.filter(
+                clip=OuterRef("pk"), kind=JobRun.Kind.PREPROCESS, status__in=JobRun.ACTIVE_STATUSES
+            )
+            # A body that ended on its own already set the clip (ready, or failed with its
+            # reason).
+            Clip.objects.filter(
+                pk__in=clip_ids,
+                ingest_status__in=[Clip.IngestStatus.PENDING, Clip.IngestStatus.PROCESSING],
+            ).exclude(Exists(still_preprocessing)).update(
+                ingest_status=Clip.IngestStatus.FAILED, ingest_error=error
+            )
     return ended
 
 

@@ -384,7 +384,7 @@ def test_a_killed_pool_process_fails_its_job_once_and_the_clip_can_be_reprocesse
     # The message is acknowledged (the worker's event loop does it just after), not put back
     # in the queue: it is not delivered again.
     broker = fault_broker.client()
-    wait_for(lambda: broker.hlen("unacked") == 0, timeout=30, what="the message to be acked")
+    wait_for(lambda: broker.hlen("unacked") == 0, timeout=90, what="the message to be acked")
     assert broker.llen("preprocess") == 0
     deliveries = [
         line
