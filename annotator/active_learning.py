@@ -420,16 +420,3 @@ def coder_next_draft_claim(*, coder) -> Annotation | None:
             draft.clip, draft.coder = candidate, coder
             return draft
     return None
-
-
-def job_runs_fail_orphaned(*, worker: str) -> int:
-    """A worker that starts fails the jobs it was running when it stopped (killed, crashed)."""
-    return JobRun.objects.filter(worker=worker, status=JobRun.Status.RUNNING).update(
-        status=JobRun.Status.FAILED,
-        message="Failed",
-        error=(
-            f"The worker {worker} stopped while running this job (killed or crashed). "
-            "Retry to resume from the last finished fold."
-        ),
-        finished_at=timezone.now(),
-    )

@@ -403,6 +403,9 @@ class JobRun(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the reconciler sent the job's message a second time (it does so once), because no
+    # worker had taken the first: a broker restarted without persistence loses its messages.
+    requeued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

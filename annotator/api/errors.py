@@ -3,8 +3,9 @@
     {"errors": [{"field": "onset", "code": "invalid", "message": "Frame 3 is not in this clip"}]}
 
 `field` is a dotted path into the request (`action_units.0.au`) or null when the error concerns
-the request as a whole. Services raise Django's ValidationError and StaleRevisionError; they are
-turned into 400 and 409 here so views never translate them one by one.
+the request as a whole. Services raise Django's ValidationError, StaleRevisionError and
+JobQueueUnreachableError; they are turned into 400, 409 and 503 here so views never translate
+them one by one.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from annotator.services import StaleRevisionError
+from annotator.services import JobQueueUnreachableError, StaleRevisionError
 
 NON_FIELD_KEYS = {api_settings.NON_FIELD_ERRORS_KEY, "__all__", "detail"}
 
@@ -37,6 +38,16 @@ class Invalid(exceptions.ValidationError):
 
     def __init__(self, detail: str, *, code: str, field: str | None = None) -> None:
         super().__init__({field or "detail": [exceptions.ErrorDetail(detail, code=code)]})
+
+
+class QueueUnreachable(exceptions.APIException):
+    """The broker refused the job's message; the job was marked failed and may be retried."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_code = "queue_unreachable"
+    default_detail = "The job queue is unreachable; try again."
+    # Seconds a client should wait before trying again (the Retry-After header).
+    retry_after_seconds = 30
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -85,9 +96,13 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = Conflict(str(exc), code="stale_revision", field="revision")
     elif isinstance(exc, DjangoValidationError):
         exc = _from_django_validation_error(exc)
+    elif isinstance(exc, JobQueueUnreachableError):
+        exc = QueueUnreachable(str(exc))
     response = exception_handler(exc, context)
     if response is None:  # an unexpected exception: Django's 500 handling and logging apply
         return None
+    if isinstance(exc, QueueUnreachable):
+        response["Retry-After"] = str(QueueUnreachable.retry_after_seconds)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
     response.data = {"errors": _flatten(detail, None)}
     return response

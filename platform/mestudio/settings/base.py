@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "annotator.middleware.JobQueueUnreachableMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in's response into a 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -235,6 +236,18 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+# A broker that does not answer must not hang a web request: connecting gives up after this many
+# seconds and a publish is retried twice, so a refused enqueue answers 503 within seconds.
+CELERY_BROKER_CONNECTION_TIMEOUT = env_int("CELERY_BROKER_CONNECTION_TIMEOUT", default=3, minimum=1)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    # The Redis transport ignores CELERY_BROKER_CONNECTION_TIMEOUT and takes its own.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 0.5,
+}
 # Task outcomes live in JobRun rows, which the UI polls; Celery's result store is not needed.
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -249,10 +262,22 @@ CELERY_TASK_DEFAULT_ROUTING_KEY = "preprocess"
 # crashed worker's task is not silently lost.
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ACKS_LATE = True
+# A pool process killed under a task (the out-of-memory killer, a segfault in a decoder) fails
+# the task's job instead of putting the message back: a job that kills its process every time
+# would otherwise be redelivered forever (annotator.tasks fails the job on WorkerLostError).
+CELERY_TASK_REJECT_ON_WORKER_LOST = False
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", default=3600, minimum=1)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 300
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Every job ends (annotator.tasks.job_runs_reconcile, run by each worker on start and every
+# MESTUDIO_JOB_RECONCILE_INTERVAL seconds): a running job whose worker no longer runs it fails;
+# a job queued MESTUDIO_JOB_REQUEUE_AFTER seconds without a taker is sent once more (its message
+# may have been lost with a broker restarted without persistence; a duplicate runs nothing);
+# a job still queued MESTUDIO_JOB_QUEUED_DEADLINE seconds after it was created fails.
+MESTUDIO_JOB_RECONCILE_INTERVAL = env_int("MESTUDIO_JOB_RECONCILE_INTERVAL", default=300, minimum=1)
+MESTUDIO_JOB_REQUEUE_AFTER = env_int("MESTUDIO_JOB_REQUEUE_AFTER", default=600)
+MESTUDIO_JOB_QUEUED_DEADLINE = env_int("MESTUDIO_JOB_QUEUED_DEADLINE", default=24 * 3600)
 
 LOGGING = {
     "version": 1,
