@@ -44,6 +44,9 @@ COMMON_ERRORS = {
     "429": "Too many requests; retry after the Retry-After header's seconds.",
 }
 BODY_ERRORS = {"415": "Unsupported request body media type."}
+# A POST may start a job; when the job queue cannot be reached it is refused (the job row is
+# failed, so it can be started again) with Retry-After.
+POST_ERRORS = {"503": "The job queue is unreachable; try again after Retry-After seconds."}
 METHODS = {"get", "put", "post", "patch", "delete"}
 
 
@@ -57,12 +60,15 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             errors = dict(COMMON_ERRORS)
             if "requestBody" in operation:
                 errors.update(BODY_ERRORS)
+            if method == "post":
+                errors.update(POST_ERRORS)
             responses = operation.setdefault("responses", {})
             for code, description in errors.items():
                 responses.setdefault(code, {"description": description})
-            # Views declare their own 4xx (409, 413) by description only; the body is this one.
+            # Views declare their own 4xx (409, 413) by description only; the body is this one,
+            # for the 503 too.
             for code, response in responses.items():
-                if code.startswith("4"):
+                if code.startswith(("4", "5")):
                     response["content"] = {"application/json": {"schema": reference}}
     return result
 
