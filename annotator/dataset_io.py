@@ -29,6 +29,7 @@ from django.utils.text import slugify
 
 import mlcore
 from annotator import selectors, services
+from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
@@ -393,14 +394,6 @@ def dataset_import_job(*, job_run: JobRun) -> None:
         progress=services.job_run_progress_reporter(job_run=job_run),
     )
     services.job_run_finish(job_run=job_run, result=report, message=import_summary(report))
-
-
-def import_path_check(*, path: Path) -> None:
-    """Imports read folders on the server: MESTUDIO_IMPORT_ROOTS, when set, confines them, so an
-    admin account (or its API token) cannot make the workers read arbitrary files."""
-    roots = settings.DATASET_IMPORT_ROOTS
-    if roots and not any(path.resolve().is_relative_to(Path(root).resolve()) for root in roots):
-        raise ValueError(f"{path} is outside the folders imports may read ({', '.join(roots)}).")
 
 
 def dataset_import_start(

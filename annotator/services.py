@@ -21,6 +21,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
 from annotator import selectors
+from annotator.import_roots import import_folder_check
 from annotator.models import (
     Annotation,
     Clip,
@@ -544,6 +545,8 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
         source = clip.source_location
         if source is None:
             raise ValueError(f"{clip} has neither an upload nor a frame folder to read.")
+        if clip.source_path:
+            import_folder_check(folder=source)
         if source.suffix.lower() == ".zip":
             frames_dir = clip_dir / "source_frames"
             shutil.rmtree(frames_dir, ignore_errors=True)
