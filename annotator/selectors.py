@@ -16,6 +16,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.utils import timezone
 
@@ -40,7 +41,12 @@ from mlcore.agreement import (
     tolerance_frames,
 )
 from mlcore.preprocess import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
-from mlcore.ranking import RankingCandidate, rank_for_labelling
+from mlcore.ranking import (
+    RankingCandidate,
+    rank_for_labelling,
+    rank_top_for_labelling,
+    score_terms,
+)
 
 
 def dataset_list_with_counts() -> QuerySet[Dataset]:
@@ -193,46 +199,76 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         status=Annotation.Status.DRAFT,
         updated_at__gte=timezone.now() - timedelta(minutes=options.claim_minutes),
     ).exclude(coder=coder)
-    own_draft = Annotation.objects.filter(
-        clip=OuterRef("pk"), coder=coder, status=Annotation.Status.DRAFT
+    # A coder has a draft or two, so their ids are read first and the big query stays one scan.
+    own_draft_ids = list(
+        Annotation.objects.filter(coder=coder, status=Annotation.Status.DRAFT).values_list(
+            "clip_id", flat=True
+        )
     )
     candidates = (
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
         .exclude(Exists(submitted_by_coder))
         .exclude(Exists(adjudicated))
         .exclude(Exists(held_by_other))
-        .annotate(is_own_draft=Exists(own_draft))
     )
     # The id only: the version's metrics can be large and are not needed here.
     active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
-    score_fields = ("entropy", "margin", "bald", "novelty")
-    if active:
-        candidates = candidates.annotate(
-            active_proposal=FilteredRelation(
-                "proposals", condition=Q(proposals__model_version=active)
-            ),
-            **{name: F(f"active_proposal__{name}") for name in score_fields},
-        )
-        values = ("pk", "subject_id", "is_own_draft", *score_fields)
-    else:
-        values = ("pk", "subject_id", "is_own_draft")
-    rows = candidates.order_by("created_at", "pk").values_list(*values)
-    own_drafts, others = [], []
-    for pk, subject_id, is_own_draft, *scores in rows:
-        candidate = RankingCandidate(
-            clip_id=pk, subject=subject_id, **dict(zip(score_fields, scores, strict=False))
-        )
-        (own_drafts if is_own_draft else others).append(candidate)
-    # Without an active version nothing is scored, and unscored clips keep the oldest-first order.
     ranking = {
         "strategy": options.strategy,
         "diversity_weight": options.diversity_weight,
         "subject_cap": options.subject_cap,
     }
+    terms = score_terms(strategy=options.strategy, diversity_weight=options.diversity_weight)
+    # Only the scores the strategy sums are read: the queue's indexes hold those of the
+    # default strategies (entropy, novelty), so the database never visits a table row.
+    score_fields: tuple[str, ...] = tuple(terms) if active and terms else ()
+    # Without an active version nothing is scored, and unscored clips keep the oldest-first order.
+    ordering: list = ["created_at", "pk"]
+    if score_fields:
+        candidates = candidates.annotate(
+            active_proposal=FilteredRelation(
+                "proposals", condition=Q(proposals__model_version=active)
+            ),
+            **{name: F(f"active_proposal__{name}") for name in score_fields},
+            # The same weighted sum as mlcore.ranking, so the window read is the best-scored one.
+            score=sum(
+                (F(f"active_proposal__{name}") * Value(weight) for name, weight in terms.items()),
+                start=Value(0.0),
+            ),
+        )
+        ordering = [F("score").desc(nulls_last=True), "created_at", "pk"]
+    if options.strategy == QueueSettings.Strategy.RANDOM:
+        ordering = ["?"]
+
+    def as_candidates(clips: QuerySet[Clip]) -> list[RankingCandidate]:
+        rows = list(clips.values_list("pk", *score_fields))
+        # The subjects of these clips only: reading them in the big query would visit every row.
+        subject_of = dict(
+            Clip.objects.filter(pk__in=[row[0] for row in rows]).values_list("pk", "subject_id")
+        )
+        return [
+            RankingCandidate(
+                clip_id=row[0],
+                subject=subject_of[row[0]],
+                **dict(zip(score_fields, row[1:], strict=True)),
+            )
+            for row in rows
+            if row[0] in subject_of  # a clip deleted between the two reads is left out
+        ]
+
     # The coder's own drafts neither count towards their subject's cap nor wait behind it.
+    own_drafts = rank_for_labelling(
+        candidates=as_candidates(candidates.filter(pk__in=own_draft_ids).order_by(*ordering))
+        if own_draft_ids
+        else [],
+        **{**ranking, "subject_cap": None},
+    )
+    others = candidates.exclude(pk__in=own_draft_ids).order_by(*ordering)
     ranked = [
-        *rank_for_labelling(candidates=own_drafts, **{**ranking, "subject_cap": None}),
-        *rank_for_labelling(candidates=others, **ranking),
+        *own_drafts,
+        *rank_top_for_labelling(
+            fetch=lambda window: as_candidates(others[:window]), limit=limit, **ranking
+        ),
     ][:limit]
     ranked_ids = [candidate.clip_id for candidate in ranked]
     by_id = clip_queue_for_coder(coder=coder).in_bulk(ranked_ids)

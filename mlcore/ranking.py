@@ -24,7 +24,7 @@ clips at the top would teach the model that face rather than the expressions.
 
 import random
 from collections import Counter
-from collections.abc import Hashable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,17 +57,27 @@ def novelty_scores(embeddings: np.ndarray) -> np.ndarray:
     return distances / largest if largest > 0 else np.zeros_like(distances)
 
 
-def _score(candidate: RankingCandidate, *, strategy: str, diversity_weight: float) -> float | None:
-    """Higher is labelled sooner; None is unscored."""
-    if strategy == "uncertainty":
-        return candidate.entropy
-    if strategy == "diversity":
-        if candidate.entropy is None or candidate.novelty is None:
-            return None
-        return candidate.entropy + diversity_weight * candidate.novelty
-    if strategy == "margin":
-        return None if candidate.margin is None else -candidate.margin
-    return candidate.bald
+def score_terms(*, strategy: str, diversity_weight: float) -> dict[str, float] | None:
+    """A strategy's score as a weighted sum of candidate fields, higher labelled sooner (None for
+    random and sequential). The one definition of each score: `rank_for_labelling` sums it in
+    Python and the queue's database query sums the same terms to pick its window of candidates."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown ranking strategy {strategy!r}; expected one of {STRATEGIES}")
+    if not diversity_weight >= 0:  # also refuses NaN
+        raise ValueError(f"diversity_weight must be >= 0, got {diversity_weight}")
+    return {
+        "uncertainty": {"entropy": 1.0},
+        "diversity": {"entropy": 1.0, "novelty": diversity_weight},
+        "margin": {"margin": -1.0},  # a small margin is an uncertain clip
+        "bald": {"bald": 1.0},
+    }.get(strategy)
+
+
+def _score(candidate: RankingCandidate, terms: dict[str, float]) -> float | None:
+    values = [getattr(candidate, name) for name in terms]
+    if any(value is None for value in values):
+        return None
+    return sum(weight * value for weight, value in zip(terms.values(), values, strict=True))
 
 
 def rank_for_labelling(
@@ -80,10 +90,7 @@ def rank_for_labelling(
 ) -> list[RankingCandidate]:
     """``candidates`` best first for labelling (see the module docstring); the defaults are the
     platform's queue defaults. ``random_seed`` only matters for ``random`` (None: unseeded)."""
-    if strategy not in STRATEGIES:
-        raise ValueError(f"unknown ranking strategy {strategy!r}; expected one of {STRATEGIES}")
-    if not diversity_weight >= 0:  # also refuses NaN
-        raise ValueError(f"diversity_weight must be >= 0, got {diversity_weight}")
+    terms = score_terms(strategy=strategy, diversity_weight=diversity_weight)
     if subject_cap is not None and subject_cap < 1:
         raise ValueError(f"subject_cap must be at least 1 (or None for no cap), got {subject_cap}")
     clip_ids = [candidate.clip_id for candidate in candidates]
@@ -94,11 +101,8 @@ def rank_for_labelling(
     ordered = list(candidates)
     if strategy == "random":
         random.Random(random_seed).shuffle(ordered)
-    elif strategy != "sequential":
-        scores = [
-            _score(candidate, strategy=strategy, diversity_weight=diversity_weight)
-            for candidate in ordered
-        ]
+    elif terms is not None:
+        scores = [_score(candidate, terms) for candidate in ordered]
         for candidate, value in zip(ordered, scores, strict=True):
             if value is not None and not np.isfinite(value):
                 raise ValueError(f"clip {candidate.clip_id}: its {strategy} score is {value}")
@@ -107,8 +111,15 @@ def rank_for_labelling(
         scored.sort(key=lambda pair: -pair[0])
         unscored = [i for i, s in enumerate(scores) if s is None]
         ordered = [ordered[i] for _, i in scored] + [ordered[i] for i in unscored]
+    within_cap, over_cap = _split_at_cap(ordered, subject_cap=subject_cap)
+    return within_cap + over_cap
+
+
+def _split_at_cap(
+    ordered: list[RankingCandidate], *, subject_cap: int | None
+) -> tuple[list[RankingCandidate], list[RankingCandidate]]:
     if subject_cap is None:
-        return ordered
+        return ordered, []
     per_subject: Counter[Hashable] = Counter()
     within_cap, over_cap = [], []
     for candidate in ordered:
@@ -116,4 +127,40 @@ def rank_for_labelling(
         (within_cap if per_subject[candidate.subject] <= subject_cap else over_cap).append(
             candidate
         )
-    return within_cap + over_cap
+    return within_cap, over_cap
+
+
+def rank_top_for_labelling(
+    *,
+    fetch: Callable[[int], Sequence[RankingCandidate]],
+    limit: int,
+    strategy: str = DEFAULT_STRATEGY,
+    diversity_weight: float = DEFAULT_DIVERSITY_WEIGHT,
+    subject_cap: int | None = DEFAULT_SUBJECT_CAP,
+    random_seed: int | None = None,
+) -> list[RankingCandidate]:
+    """The first ``limit`` clips of `rank_for_labelling` over every candidate, reading only as
+    many as it needs: a queue of 10 000 clips should not load them all to show 50.
+
+    ``fetch(n)`` gives the first ``n`` candidates ordered by the strategy's score (`score_terms`),
+    highest first, unscored last, ties oldest first (random: any ``n`` drawn at random;
+    sequential: the oldest ``n``), or all of them when there are fewer. The cap only moves clips
+    back, and a clip's place depends only on the clips scored above it, so ranking such a window
+    gives the full ranking's first ``limit`` whenever the window holds ``limit`` clips within
+    their subject's cap; otherwise the window doubles."""
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, got {limit}")
+    options = {
+        "strategy": strategy,
+        "diversity_weight": diversity_weight,
+        "subject_cap": subject_cap,
+        "random_seed": random_seed,
+    }
+    window = 2 * limit
+    while True:
+        candidates = list(fetch(window))
+        ranked = rank_for_labelling(candidates=candidates, **options)
+        within_cap, _ = _split_at_cap(ranked, subject_cap=subject_cap)
+        if len(candidates) < window or len(within_cap) >= limit:
+            return ranked[:limit]
+        window *= 2

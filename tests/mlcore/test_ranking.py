@@ -10,6 +10,8 @@ from mlcore.ranking import (
     RankingCandidate,
     novelty_scores,
     rank_for_labelling,
+    rank_top_for_labelling,
+    score_terms,
 )
 
 # Oldest first, as the queue lists them: (clip, subject, entropy, margin, bald, novelty).
@@ -116,3 +118,33 @@ def test_novelty_is_the_distance_from_the_centre_over_the_largest():
     np.testing.assert_array_equal(novelty_scores(np.ones((3, 4))), np.zeros(3))
     with pytest.raises(ValueError, match="non-empty"):
         novelty_scores(np.zeros((0, 4)))
+
+
+def test_the_top_of_a_window_is_the_top_of_the_full_ranking():
+    """The queue reads a window of the best-scored clips; what it shows must not depend on it."""
+    rng = np.random.default_rng(0)
+    # One subject holds most of the best clips, so the cap pushes many behind the window.
+    pool = [
+        RankingCandidate(
+            clip_id=number,
+            subject="crowded" if number % 4 else f"s{number % 7}",
+            entropy=float(rng.random()) + (1.0 if number % 4 else 0.0),
+            novelty=float(rng.random()),
+        )
+        for number in range(300)
+    ]
+    windows_read = []
+
+    def fetch(window):
+        windows_read.append(window)
+        terms = score_terms(strategy="uncertainty", diversity_weight=0.5)
+        by_score = sorted(pool, key=lambda c: -sum(w * getattr(c, f) for f, w in terms.items()))
+        return by_score[:window]
+
+    for limit in (1, 5, 20, 50):
+        windows_read.clear()
+        top = rank_top_for_labelling(fetch=fetch, limit=limit, subject_cap=3)
+        assert top == rank_for_labelling(candidates=pool, subject_cap=3)[:limit], limit
+    assert len(windows_read) > 1  # the crowded subject made the window grow
+    with pytest.raises(ValueError, match="limit must be at least 1"):
+        rank_top_for_labelling(fetch=fetch, limit=0)
