@@ -381,3 +381,28 @@ def test_reviewer_adjudicates_and_the_coder_then_sees_the_outcome(
     expect(outcome).to_contain_text("apex: final is 1 frames")
     expect(outcome).to_contain_text("apex where AU12 peaks")
     context.close()
+
+
+def test_view_speed_and_zoom_are_kept_between_clips_and_times_read_in_ms(
+    live_server, page, log_in, ready_clip, coder
+):
+    first = ready_clip(frames=30, name="EP02_01f")  # frames 46..75 at 200 fps
+    second = ready_clip(frames=30, name="EP03_02f")
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, first)
+    expect(page.get_by_test_id("frame-time")).to_have_text("0.0 ms from the first frame")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("q")  # onset at 48
+    page.keyboard.press("Shift+ArrowRight")  # frame 58: 10 frames at 200 fps
+    expect(page.get_by_test_id("frame-time")).to_have_text("+50.0 ms from onset")
+    page.select_option("#view-mode", "single-motion")
+    page.select_option("#speed", "0.5")
+    page.locator("#workbench").focus()
+    page.keyboard.press("z")
+    expect(page.locator(".views")).to_have_class(re.compile(r"\bzoomed\b"))
+
+    open_workbench(page, live_server, second)
+    expect(page.locator("#view-mode")).to_have_value("single-motion")
+    expect(page.locator("#speed")).to_have_value("0.5")
+    expect(page.locator(".views")).to_have_class(re.compile(r"\bzoomed\b"))
