@@ -23,7 +23,13 @@
   let position = 0; // the frame asked for
   let shownPosition = 0; // the frame on screen: marks and the readout refer to it alone
   let playing = false;
-  let zoomed = false;
+  let zoomed = false; // the raw frame cropped to the face box (key Z)
+  // Magnification by the mouse wheel over the images, about `focus` (fractions of the image);
+  // a drag pans. A CSS transform: the page's layout never moves.
+  let magnify = 1;
+  const focus = { x: 0.5, y: 0.5 };
+  const MAGNIFY_STEP = 1.25;
+  const MAGNIFY_MAX = 8;
   let state = {
     onset: config.marks.onset, apex: config.marks.apex, offset: config.marks.offset,
     emotion: config.emotion, aus: [...config.actionUnits],
@@ -205,12 +211,53 @@
       if ([...select.options].some((option) => option.value === value)) select.value = value;
     }
     zoomed = saved.zoomed === true;
+    if (Number.isFinite(saved.magnify)) magnify = Math.min(Math.max(saved.magnify, 1), MAGNIFY_MAX);
   }
 
   function viewRemember() {
     const view = document.getElementById("view-mode").value;
     const speed = document.getElementById("speed").value;
-    localStorage.setItem(VIEW_KEY, JSON.stringify({ view, speed, zoomed }));
+    localStorage.setItem(VIEW_KEY, JSON.stringify({ view, speed, zoomed, magnify }));
+  }
+
+  function magnifyApply() {
+    for (const canvas of views.querySelectorAll("canvas")) {
+      canvas.style.transformOrigin = `${(focus.x * 100).toFixed(2)}% ${(focus.y * 100).toFixed(2)}%`;
+      canvas.style.transform = magnify === 1 ? "" : `scale(${magnify})`;
+    }
+    document.getElementById("magnify-level").textContent = magnify === 1 ? "" : `×${magnify.toFixed(2)}`;
+  }
+
+  function onWheel(event) {
+    const canvas = event.target.closest("canvas");
+    if (!canvas) return;
+    event.preventDefault(); // the wheel zooms the image, it does not scroll the page
+    const rect = canvas.getBoundingClientRect();
+    if (magnify === 1) {
+      focus.x = Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1);
+      focus.y = Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1);
+    }
+    const factor = event.deltaY < 0 ? MAGNIFY_STEP : 1 / MAGNIFY_STEP;
+    magnify = Math.min(Math.max(magnify * factor, 1), MAGNIFY_MAX);
+    if (magnify < 1.01) magnify = 1;
+    magnifyApply();
+    viewRemember();
+  }
+
+  let panFrom = null;
+  function onPanStart(event) {
+    if (magnify === 1 || !event.target.closest("canvas")) return;
+    panFrom = { x: event.clientX, y: event.clientY, rect: event.target.getBoundingClientRect() };
+    event.preventDefault();
+  }
+  function onPanMove(event) {
+    if (!panFrom) return;
+    // Dragging the picture right shows what lies to its left: the focus moves against the drag.
+    const { rect } = panFrom;
+    focus.x = Math.min(Math.max(focus.x - (event.clientX - panFrom.x) / rect.width / (magnify - 1), 0), 1);
+    focus.y = Math.min(Math.max(focus.y - (event.clientY - panFrom.y) / rect.height / (magnify - 1), 0), 1);
+    panFrom = { ...panFrom, x: event.clientX, y: event.clientY };
+    magnifyApply();
   }
 
   // --- timeline -------------------------------------------------------------------------------
@@ -666,6 +713,10 @@
   }
   document.getElementById("view-mode").addEventListener("change", () => { viewRemember(); draw(); loadVisible(); });
   document.getElementById("speed").addEventListener("change", viewRemember);
+  views.addEventListener("wheel", onWheel, { passive: false });
+  views.addEventListener("pointerdown", onPanStart);
+  window.addEventListener("pointermove", onPanMove);
+  window.addEventListener("pointerup", () => { panFrom = null; });
   for (const mark of ["onset", "apex", "offset"]) {
     form.elements[mark].addEventListener("change", (event) => {
       const value = event.target.value === "" ? null : Number(event.target.value);
@@ -728,6 +779,7 @@
   };
 
   viewRestore();
+  magnifyApply();
   syncForm();
   applyProposal();
   draw();
