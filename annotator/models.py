@@ -568,6 +568,11 @@ class CoderPreferences(models.Model):
     hide_proposals = models.BooleanField(
         default=False, help_text="Code blind: show nothing of the model's proposals."
     )
+    key_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The coder's own workbench keys, by action (annotator.keymap).",
+    )
 
     class Meta:
         verbose_name_plural = "coder preferences"

@@ -20,7 +20,7 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator import selectors
+from annotator import keymap, selectors
 from annotator.import_roots import import_folder_check
 from annotator.models import (
     Annotation,
@@ -413,6 +413,21 @@ def annotation_mark_model_assisted(*, annotation: Annotation, proposal: Proposal
 def coder_preferences_update(*, coder: AbstractBaseUser, hide_proposals: bool) -> CoderPreferences:
     preferences, _ = CoderPreferences.objects.update_or_create(
         coder=coder, defaults={"hide_proposals": hide_proposals}
+    )
+    return preferences
+
+
+def coder_key_map_update(
+    *, coder: AbstractBaseUser, overrides: dict[str, list[str]]
+) -> CoderPreferences:
+    """The coder's own workbench keys (only those that differ from the defaults are kept);
+    refused whole, by action, when a key cannot be bound or is taken."""
+    if problems := keymap.key_map_check(overrides):
+        raise ValidationError(problems)
+    defaults = {entry["action"]: entry["keys"] for entry in keymap.WORKBENCH_KEYS}
+    changed = {action: keys for action, keys in overrides.items() if keys != defaults[action]}
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        coder=coder, defaults={"key_overrides": changed}
     )
     return preferences
 

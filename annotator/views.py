@@ -203,7 +203,8 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = annotation.status != Annotation.Status.DRAFT
     proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
-    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions])
+    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
+    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
     return render(
         request,
         "annotator/workbench.html",
@@ -218,12 +219,12 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             **proposal_panel,
             "mark_problems": annotation.mark_problems() if not read_only else {},
             "key_help": keymap.workbench_help(
-                proposal_available=proposal_panel["proposal_available"]
+                keys=keys, proposal_available=proposal_panel["proposal_available"]
             ),
-            "key_labels": keymap.key_labels(),
+            "key_labels": keymap.key_labels(keys=keys),
             "workbench_config": {
                 "keys": keymap.workbench_keys(
-                    proposal_available=proposal_panel["proposal_available"]
+                    keys=keys, proposal_available=proposal_panel["proposal_available"]
                 ),
                 "saveUrl": reverse("annotation-save", args=[annotation.pk]),
                 "frames": clip.frame_indices,

@@ -456,3 +456,26 @@ def test_the_mouse_wheel_over_the_image_zooms_in_levels_and_a_drag_pans(
     page.mouse.wheel(0, 100)
     expect(page.get_by_test_id("magnify-level")).to_have_text("")
     assert canvas.evaluate("c => c.style.transform") == ""
+
+
+def test_a_coder_codes_with_keys_of_their_own(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=30)  # frames 46..75
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/profile/")
+    page.fill("#keys-mark_onset", "b")
+    page.fill("#keys-next", "ArrowRight ArrowDown")
+    page.get_by_role("button", name="Save keys").click()
+    expect(page.locator("#keys-mark_onset")).to_have_value("b")
+
+    open_workbench(page, live_server, clip)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("b")
+    expect(page.locator("#onset")).to_have_value("48")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("q")  # the standard key marks nothing now
+    expect(page.locator("#onset")).to_have_value("48")
+    page.keyboard.press("?")
+    onset_row = page.locator("#help tr", has_text="set onset at the frame shown")
+    expect(onset_row).to_contain_text("b")
+    expect(onset_row).not_to_contain_text("q")
