@@ -34,8 +34,8 @@ from annotator.models import (
 )
 from mlcore.agreement import (
     INTENSITY_ORDER,
+    au_agreement,
     cohen_kappa,
-    ekman_friesen_ratio,
     frame_distance_summary,
     krippendorff_alpha_nominal,
     tolerance_frames,
@@ -363,19 +363,16 @@ def annotation_pair_agreement(
             "ms": difference * 1000.0 / fps,
             "within_tolerance": abs(difference) <= tolerance,
         }
-    first_aus = {(code.laterality, code.number) for code in first.au_codes}
-    second_aus = {(code.laterality, code.number) for code in second.au_codes}
+    aus = au_agreement(first.au_codes, second.au_codes)
     return {
         "first": first,
         "second": second,
         "emotion_match": first.emotion_id == second.emotion_id,
-        "au_agreement": ekman_friesen_ratio(first_aus, second_aus),
-        "aus_only_first": sorted(
-            str(c) for c in first.au_codes if (c.laterality, c.number) not in second_aus
-        ),
-        "aus_only_second": sorted(
-            str(c) for c in second.au_codes if (c.laterality, c.number) not in first_aus
-        ),
+        "au_agreement": aus.number,
+        "au_laterality_agreement": aus.laterality,
+        "au_intensity_agreement": aus.intensity,
+        "aus_only_first": aus.only_first,
+        "aus_only_second": aus.only_second,
         "marks": marks,
         "tolerance_frames": tolerance,
     }
@@ -403,6 +400,10 @@ def annotation_disagreements_for_coder(*, clip: Clip, coder) -> dict | None:
     if final is None or own is None:
         return None
     return annotation_pair_agreement(own, final, fps=clip.fps)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def dataset_agreement_report(
@@ -458,8 +459,16 @@ def dataset_agreement_report(
         ),
         "emotion_alpha": krippendorff_alpha_nominal(emotion_units),
         "au_presence_alpha": krippendorff_alpha_nominal(au_units),
-        "au_agreement_mean": (
-            sum(p["au_agreement"] for p in pairs) / len(pairs) if pairs else float("nan")
+        "au_agreement_mean": _mean([p["au_agreement"] for p in pairs]),
+        "au_laterality_agreement_mean": _mean(
+            [
+                p["au_laterality_agreement"]
+                for p in pairs
+                if p["au_laterality_agreement"] is not None
+            ]
+        ),
+        "au_intensity_agreement_mean": _mean(
+            [p["au_intensity_agreement"] for p in pairs if p["au_intensity_agreement"] is not None]
         ),
         "intensity_weighted_kappa": cohen_kappa(
             [a for a, _ in intensity_pairs], [b for _, b in intensity_pairs], weights="quadratic"
@@ -468,6 +477,21 @@ def dataset_agreement_report(
         "frame_distances": {
             mark: frame_distance_summary(
                 [p["marks"][mark]["frames"] for p in pairs if p["marks"][mark] is not None]
+            )
+            for mark in MARKS
+        },
+        "ms_distances": {
+            mark: frame_distance_summary(
+                [p["marks"][mark]["ms"] for p in pairs if p["marks"][mark] is not None]
+            )
+            for mark in MARKS
+        },
+        # What the tolerance decides: how many pairs put each mark within it of each other.
+        "within_tolerance": {
+            mark: sum(
+                1
+                for p in pairs
+                if p["marks"][mark] is not None and p["marks"][mark]["within_tolerance"]
             )
             for mark in MARKS
         },

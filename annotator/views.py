@@ -566,7 +566,16 @@ def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
         return reports.agreement_csv_response(report=report)
     if export == "png":
         return HttpResponse(reports.agreement_plot_png(report=report), content_type="image/png")
-    return render(request, "annotator/agreement.html", {"report": report})
+    mark_rows = [
+        {
+            "mark": mark,
+            "frames": report["frame_distances"][mark],
+            "ms": report["ms_distances"][mark],
+            "within": report["within_tolerance"][mark],
+        }
+        for mark in selectors.MARKS
+    ]
+    return render(request, "annotator/agreement.html", {"report": report, "mark_rows": mark_rows})
 
 
 def _tolerance_ms(request: HttpRequest) -> float:
