@@ -61,7 +61,13 @@ EXPORT_JSON = "export.json"
 README_NAME = "README.md"
 STSTNET_DIR = "ststnet"
 KEY_FRAMES_DIR = "full"  # onset, apex and offset frames as recorded, inside each clip's folder
-MIN_STATUSES = ("adjudicated", "submitted")
+# Which annotation of a clip an export takes, in the words the export form shows.
+MIN_STATUS_LABELS = {
+    "adjudicated": "Adjudicated only (the reviewer's final annotations)",
+    "submitted": "Adjudicated, or else a clip's one submitted annotation (clips coded twice "
+    "and not yet adjudicated are left out)",
+}
+MIN_STATUSES = tuple(MIN_STATUS_LABELS)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _FLOW_WORKERS = min(8, os.cpu_count() or 1)
 # Characters the ground-truth CSV or the per-clip folders cannot hold.

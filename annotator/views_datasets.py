@@ -86,7 +86,7 @@ class CompositeExportForm(forms.Form):
         help_text="None ticked: every dataset.",
     )
     min_status = forms.ChoiceField(
-        label="Annotations", choices=[(s, s) for s in dataset_io.MIN_STATUSES]
+        label="Annotations", choices=list(dataset_io.MIN_STATUS_LABELS.items())
     )
     flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
     megc2019 = forms.BooleanField(
