@@ -918,6 +918,12 @@ def composite_export_start(
 # --- ELAN --------------------------------------------------------------------------------------
 
 
+def _eaf_media_name(clip: Clip) -> str:
+    """The uploaded video's file name, which the EAF links; frame folders have no video."""
+    source = clip.source.name if clip.source else ""
+    return Path(source).name if Path(source).suffix.lower() in services.VIDEO_SUFFIXES else ""
+
+
 def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
     """(file name, EAF bytes) of one annotation of its clip."""
     clip = annotation.clip
@@ -933,6 +939,7 @@ def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
         emotion=annotation.emotion.name if annotation.emotion else "",
         action_units=tuple(annotation.au_entries),
         notes=annotation.notes,
+        media=_eaf_media_name(clip),
     )
     name = f"{slugify(clip.subject.dataset.name)}_{clip.subject.code}_{clip.name}.eaf"
     return name, eaf_text(coding).encode("utf-8")
