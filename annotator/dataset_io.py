@@ -29,6 +29,7 @@ from django.utils.text import slugify
 
 import mlcore
 from annotator import selectors, services
+from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
@@ -60,7 +61,13 @@ EXPORT_JSON = "export.json"
 README_NAME = "README.md"
 STSTNET_DIR = "ststnet"
 KEY_FRAMES_DIR = "full"  # onset, apex and offset frames as recorded, inside each clip's folder
-MIN_STATUSES = ("adjudicated", "submitted")
+# Which annotation of a clip an export takes, in the words the export form shows.
+MIN_STATUS_LABELS = {
+    "adjudicated": "Adjudicated only (the reviewer's final annotations)",
+    "submitted": "Adjudicated, or else a clip's one submitted annotation (clips coded twice "
+    "and not yet adjudicated are left out)",
+}
+MIN_STATUSES = tuple(MIN_STATUS_LABELS)
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _FLOW_WORKERS = min(8, os.cpu_count() or 1)
 # Characters the ground-truth CSV or the per-clip folders cannot hold.
@@ -393,14 +400,6 @@ def dataset_import_job(*, job_run: JobRun) -> None:
         progress=services.job_run_progress_reporter(job_run=job_run),
     )
     services.job_run_finish(job_run=job_run, result=report, message=import_summary(report))
-
-
-def import_path_check(*, path: Path) -> None:
-    """Imports read folders on the server: MESTUDIO_IMPORT_ROOTS, when set, confines them, so an
-    admin account (or its API token) cannot make the workers read arbitrary files."""
-    roots = settings.DATASET_IMPORT_ROOTS
-    if roots and not any(path.resolve().is_relative_to(Path(root).resolve()) for root in roots):
-        raise ValueError(f"{path} is outside the folders imports may read ({', '.join(roots)}).")
 
 
 def dataset_import_start(
@@ -919,6 +918,12 @@ def composite_export_start(
 # --- ELAN --------------------------------------------------------------------------------------
 
 
+def _eaf_media_name(clip: Clip) -> str:
+    """The uploaded video's file name, which the EAF links; frame folders have no video."""
+    source = clip.source.name if clip.source else ""
+    return Path(source).name if Path(source).suffix.lower() in services.VIDEO_SUFFIXES else ""
+
+
 def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
     """(file name, EAF bytes) of one annotation of its clip."""
     clip = annotation.clip
@@ -934,6 +939,7 @@ def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
         emotion=annotation.emotion.name if annotation.emotion else "",
         action_units=tuple(annotation.au_entries),
         notes=annotation.notes,
+        media=_eaf_media_name(clip),
     )
     name = f"{slugify(clip.subject.dataset.name)}_{clip.subject.code}_{clip.name}.eaf"
     return name, eaf_text(coding).encode("utf-8")

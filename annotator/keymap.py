@@ -5,8 +5,13 @@ A key is a KeyboardEvent.key value, so "q" and "Q" (Shift+Q) differ; a named key
 is written "Shift+ArrowLeft". L, R and the digits begin an AU code (R12B, L14A, 6), so no command
 uses them, and an emotion's letter is never a letter some command uses in either case: the hint
 "p" beside an emotion must not look like Shift+P.
+
+A coder may give any action but AU entry keys of their own (`CoderPreferences.key_overrides`,
+set on the profile page); `key_map_check` holds those to the same rules, and the emotion letters
+are then chosen among the letters the coder's map leaves free.
 """
 
+from collections.abc import Mapping
 from string import ascii_lowercase
 
 WORKBENCH_KEYS: list[dict] = [
@@ -51,9 +56,83 @@ WORKBENCH_KEYS: list[dict] = [
 ]
 
 _NAMED_KEYS = {"ArrowLeft": "←", "ArrowRight": "→", " ": "Space"}
-_TAKEN_LETTERS = {
-    key.lower() for entry in WORKBENCH_KEYS for key in entry["keys"] if len(key) == 1
-} & set(ascii_lowercase)
+# L, R and the digits begin an AU code as coders type it: that action keeps its keys.
+FIXED_ACTIONS = {"au_entry_typed"}
+AU_ENTRY_KEYS = frozenset(
+    next(e for e in WORKBENCH_KEYS if e["action"] == "au_entry_typed")["keys"]
+)
+# Keys a coder may bind besides printable characters (Escape and Enter belong to the fields).
+BINDABLE_NAMED_KEYS = frozenset(
+    {"ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Home", "End", "PageUp", "PageDown"}
+)
+KeyMap = list[dict]
+
+
+def key_map(*, overrides: Mapping[str, list[str]] | None = None) -> KeyMap:
+    """The workbench's keys with a coder's own keys for the actions they changed."""
+    overrides = overrides or {}
+    return [
+        {**entry, "keys": list(overrides[entry["action"]])}
+        if entry["action"] in overrides and entry["action"] not in FIXED_ACTIONS
+        else entry
+        for entry in WORKBENCH_KEYS
+    ]
+
+
+def _key_problem(key: str) -> str | None:
+    modifier, _, name = key.rpartition("+")
+    if modifier == "Ctrl" and len(name) == 1 and name in ascii_lowercase:
+        return None
+    if modifier == "Shift" and name in BINDABLE_NAMED_KEYS:
+        return None
+    if not modifier and (name in BINDABLE_NAMED_KEYS or (len(name) == 1 and name.isprintable())):
+        if name in AU_ENTRY_KEYS:
+            return f"{key_label(key)} begins an AU code (L, R and digits are kept for AU entry)"
+        return None
+    return f"{key!r} is not a key the workbench can bind"
+
+
+def key_map_check(overrides: Mapping[str, list[str]]) -> dict[str, list[str]]:
+    """Problems with a coder's keys, by action: unknown or fixed actions, keys the workbench
+    cannot bind or that begin an AU code, and a key given to two actions."""
+    actions = {entry["action"] for entry in WORKBENCH_KEYS}
+    problems: dict[str, list[str]] = {}
+    for action, keys in overrides.items():
+        if action not in actions:
+            problems.setdefault(action, []).append(f"There is no action {action!r}.")
+        elif action in FIXED_ACTIONS:
+            problems.setdefault(action, []).append("AU entry keeps L, R and the digits.")
+        elif not keys:
+            problems.setdefault(action, []).append("Give at least one key.")
+        else:
+            for key in keys:
+                if (problem := _key_problem(key)) is not None:
+                    problems.setdefault(action, []).append(problem + ".")
+    unusable = set(problems)
+    owners: dict[str, str] = {}
+    for entry in key_map(overrides={a: k for a, k in overrides.items() if a not in unusable}):
+        for key in entry["keys"]:
+            first = owners.setdefault(key, entry["action"])
+            if first == entry["action"]:
+                continue
+            # The action the coder changed is the one told; the other is named by what it does.
+            culprit, other = (
+                (entry["action"], first)
+                if entry["action"] in overrides
+                else (first, entry["action"])
+            )
+            problems.setdefault(culprit, []).append(
+                f"{key_label(key)} is already the key for: {_HELP[other]}."
+            )
+    return problems
+
+
+_HELP = {entry["action"]: entry["help"] for entry in WORKBENCH_KEYS}
+
+
+def _taken_letters(keys: KeyMap) -> set[str]:
+    single = {key.lower() for entry in keys for key in entry["keys"] if len(key) == 1}
+    return single & set(ascii_lowercase)
 
 
 def key_label(key: str) -> str:
@@ -65,31 +144,41 @@ def key_label(key: str) -> str:
     return f"{modifier}+{name}" if modifier else name
 
 
-def emotion_keys(names: list[str]) -> dict[str, str]:
+def emotion_keys(names: list[str], *, keys: KeyMap = WORKBENCH_KEYS) -> dict[str, str]:
     """One lowercase letter per emotion name: its first free letter, else the first free letter
     of the alphabet; an emotion gets none only when the alphabet runs out."""
-    keys: dict[str, str] = {}
+    taken = _taken_letters(keys)
+    chosen: dict[str, str] = {}
     for name in names:
         free = [c for c in name.lower() + ascii_lowercase if c in ascii_lowercase]
-        letter = next((c for c in free if c not in _TAKEN_LETTERS and c not in keys.values()), None)
+        letter = next((c for c in free if c not in taken and c not in chosen.values()), None)
         if letter is not None:
-            keys[name] = letter
-    return keys
+            chosen[name] = letter
+    return chosen
 
 
-def workbench_keys(*, proposal_available: bool) -> list[dict]:
+def workbench_keys(*, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool) -> KeyMap:
     """The keys of this workbench: the proposal's keys only where the clip has one."""
-    return [e for e in WORKBENCH_KEYS if proposal_available or not e.get("needs_proposal")]
+    return [e for e in keys if proposal_available or not e.get("needs_proposal")]
 
 
-def workbench_help(*, proposal_available: bool) -> list[dict]:
+def workbench_help(*, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool) -> list[dict]:
     """The help overlay's rows, with the keys written for people."""
     return [
         {"keys": [key_label(key) for key in entry["keys"]], "help": entry["help"]}
-        for entry in workbench_keys(proposal_available=proposal_available)
+        for entry in workbench_keys(keys=keys, proposal_available=proposal_available)
     ]
 
 
-def key_labels() -> dict[str, str]:
+def key_labels(*, keys: KeyMap = WORKBENCH_KEYS) -> dict[str, str]:
     """Each action's keys as written for people, for the hints beside the fields."""
-    return {e["action"]: " ".join(key_label(key) for key in e["keys"]) for e in WORKBENCH_KEYS}
+    return {e["action"]: " ".join(key_label(key) for key in e["keys"]) for e in keys}
+
+
+def keys_as_typed(keys: list[str]) -> str:
+    """A key list as the profile page's field shows it: KeyboardEvent names, Space for " "."""
+    return " ".join("Space" if key == " " else key for key in keys)
+
+
+def keys_from_typed(text: str) -> list[str]:
+    return [" " if part == "Space" else part for part in text.split()]

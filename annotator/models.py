@@ -378,6 +378,13 @@ class JobRun(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     kind = models.CharField(max_length=12, choices=Kind.choices)
+    # Which workers run it, in the words the pages use for the queues of settings.MESTUDIO_QUEUES.
+    QUEUE_LABELS = {
+        "preprocess": "CPU workers",
+        "train": "GPU workers (training)",
+        "infer": "GPU workers (proposals)",
+    }
+
     queue = models.CharField(max_length=20)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     progress = models.FloatField(
@@ -417,6 +424,10 @@ class JobRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.status})"
+
+    @property
+    def queue_label(self) -> str:
+        return self.QUEUE_LABELS.get(self.queue, self.queue)
 
     @property
     def is_finished(self) -> bool:
@@ -567,6 +578,11 @@ class CoderPreferences(models.Model):
     )
     hide_proposals = models.BooleanField(
         default=False, help_text="Code blind: show nothing of the model's proposals."
+    )
+    key_overrides = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="The coder's own workbench keys, by action (annotator.keymap).",
     )
 
     class Meta:

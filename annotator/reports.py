@@ -20,11 +20,17 @@ CSV_COLUMNS = [
     "emotion_b",
     "emotion_match",
     "au_agreement",
+    "au_laterality_agreement",
+    "au_intensity_agreement",
     "aus_only_a",
     "aus_only_b",
     *(f"{mark}_diff_frames" for mark in MARKS),
     *(f"{mark}_diff_ms" for mark in MARKS),
 ]
+
+
+def _optional(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
 
 
 def agreement_csv_response(*, report: dict) -> HttpResponse:
@@ -47,6 +53,8 @@ def agreement_csv_response(*, report: dict) -> HttpResponse:
                 second.emotion.name if second.emotion else "",
                 int(pair["emotion_match"]),
                 f"{pair['au_agreement']:.3f}",
+                _optional(pair["au_laterality_agreement"]),
+                _optional(pair["au_intensity_agreement"]),
                 "+".join(pair["aus_only_first"]),
                 "+".join(pair["aus_only_second"]),
                 *(marks[m]["frames"] if marks[m] else "" for m in MARKS),

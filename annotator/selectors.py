@@ -16,6 +16,7 @@ from django.db.models import (
     Q,
     QuerySet,
     Subquery,
+    Value,
 )
 from django.utils import timezone
 
@@ -33,13 +34,19 @@ from annotator.models import (
 )
 from mlcore.agreement import (
     INTENSITY_ORDER,
+    au_agreement,
     cohen_kappa,
-    ekman_friesen_ratio,
     frame_distance_summary,
     krippendorff_alpha_nominal,
     tolerance_frames,
 )
 from mlcore.preprocess_layout import ALIGNED_DIR, FRAMES_DIR, META_NAME, MOTION_DIR, frame_name
+from mlcore.ranking import (
+    RankingCandidate,
+    rank_for_labelling,
+    rank_top_for_labelling,
+    score_terms,
+)
 
 
 def dataset_list_with_counts() -> QuerySet[Dataset]:
@@ -173,13 +180,14 @@ def model_version_active() -> ModelVersion | None:
 
 def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     """The clips the coder may code next, best first: ready, not submitted by this coder, not
-    adjudicated, not held by another coder's recent draft. Ordered by the chosen strategy with
-    the active model version's proposals; no subject gets more than `subject_cap` places ahead
-    of the others. The coder's own draft in progress always comes first."""
+    adjudicated, not held by another coder's recent draft. Ordered by the queue's strategy with
+    the active model version's proposals (`mlcore.ranking.rank_for_labelling`, which the
+    active-learning simulation measures); no subject gets more than `subject_cap` places ahead of
+    the others. The coder's own draft in progress always comes first."""
     options = queue_settings()
     # Each condition is a NOT EXISTS that the database runs as one anti-join over all clips, the
-    # proposal is one join, and only ids are sorted: the clips shown are loaded afterwards. On
-    # 10 000 clips the per-clip subqueries this replaced took over 100 ms a call.
+    # proposal is one join, and only ids and scores are read: the clips shown are loaded
+    # afterwards. On 10 000 clips the per-clip subqueries this replaced took over 100 ms a call.
     submitted_by_coder = Annotation.objects.filter(
         clip=OuterRef("pk"), coder=coder, status=Annotation.Status.SUBMITTED
     )
@@ -191,54 +199,81 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         status=Annotation.Status.DRAFT,
         updated_at__gte=timezone.now() - timedelta(minutes=options.claim_minutes),
     ).exclude(coder=coder)
+    # A coder has a draft or two, so their ids are read first and the big query stays one scan.
+    own_draft_ids = list(
+        Annotation.objects.filter(coder=coder, status=Annotation.Status.DRAFT).values_list(
+            "clip_id", flat=True
+        )
+    )
     candidates = (
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
         .exclude(Exists(submitted_by_coder))
         .exclude(Exists(adjudicated))
         .exclude(Exists(held_by_other))
     )
-    shown = clip_queue_for_coder(coder=coder)
     # The id only: the version's metrics can be large and are not needed here.
     active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
-    strategy = options.strategy
-    if (
-        strategy in (QueueSettings.Strategy.UNCERTAINTY, QueueSettings.Strategy.DIVERSITY)
-        and active
-    ):
-        weight = options.diversity_weight if strategy == QueueSettings.Strategy.DIVERSITY else 0.0
-
-        def with_proposal(clips: QuerySet[Clip]) -> QuerySet[Clip]:
-            return clips.annotate(
-                active_proposal=FilteredRelation(
-                    "proposals", condition=Q(proposals__model_version=active)
-                )
-            ).annotate(
-                uncertainty=F("active_proposal__entropy"),
-                novelty=F("active_proposal__novelty"),
-                score=F("active_proposal__entropy") + weight * F("active_proposal__novelty"),
-            )
-
-        candidates, shown = with_proposal(candidates), with_proposal(shown)
-        ordering = [F("score").desc(nulls_last=True), "created_at", "pk"]
-    elif strategy == QueueSettings.Strategy.RANDOM:
-        ordering = ["?"]
-    else:
-        ordering = ["created_at", "pk"]
-    ranked_ids = list(candidates.order_by(*ordering).values_list("pk", flat=True)[:limit])
-    by_id = shown.in_bulk(ranked_ids)
-    # A clip that stopped being ready between the two queries is simply left out.
-    ranked = [by_id[pk] for pk in ranked_ids if pk in by_id]
-    own_drafts = [clip for clip in ranked if clip.my_status == Annotation.Status.DRAFT]
-    per_subject: Counter[int] = Counter()
-    within_cap, over_cap = [], []
-    for clip in ranked:
-        if clip.my_status == Annotation.Status.DRAFT:
-            continue
-        per_subject[clip.subject_id] += 1
-        (within_cap if per_subject[clip.subject_id] <= options.subject_cap else over_cap).append(
-            clip
+    ranking = {
+        "strategy": options.strategy,
+        "diversity_weight": options.diversity_weight,
+        "subject_cap": options.subject_cap,
+    }
+    terms = score_terms(strategy=options.strategy, diversity_weight=options.diversity_weight)
+    # Only the scores the strategy sums are read: the queue's indexes hold those of the
+    # default strategies (entropy, novelty), so the database never visits a table row.
+    score_fields: tuple[str, ...] = tuple(terms) if active and terms else ()
+    # Without an active version nothing is scored, and unscored clips keep the oldest-first order.
+    ordering: list = ["created_at", "pk"]
+    if score_fields:
+        candidates = candidates.annotate(
+            active_proposal=FilteredRelation(
+                "proposals", condition=Q(proposals__model_version=active)
+            ),
+            **{name: F(f"active_proposal__{name}") for name in score_fields},
+            # The same weighted sum as mlcore.ranking, so the window read is the best-scored one.
+            score=sum(
+                (F(f"active_proposal__{name}") * Value(weight) for name, weight in terms.items()),
+                start=Value(0.0),
+            ),
         )
-    return own_drafts + within_cap + over_cap
+        ordering = [F("score").desc(nulls_last=True), "created_at", "pk"]
+    if options.strategy == QueueSettings.Strategy.RANDOM:
+        ordering = ["?"]
+
+    def as_candidates(clips: QuerySet[Clip]) -> list[RankingCandidate]:
+        rows = list(clips.values_list("pk", *score_fields))
+        # The subjects of these clips only: reading them in the big query would visit every row.
+        subject_of = dict(
+            Clip.objects.filter(pk__in=[row[0] for row in rows]).values_list("pk", "subject_id")
+        )
+        return [
+            RankingCandidate(
+                clip_id=row[0],
+                subject=subject_of[row[0]],
+                **dict(zip(score_fields, row[1:], strict=True)),
+            )
+            for row in rows
+            if row[0] in subject_of  # a clip deleted between the two reads is left out
+        ]
+
+    # The coder's own drafts neither count towards their subject's cap nor wait behind it.
+    own_drafts = rank_for_labelling(
+        candidates=as_candidates(candidates.filter(pk__in=own_draft_ids).order_by(*ordering))
+        if own_draft_ids
+        else [],
+        **{**ranking, "subject_cap": None},
+    )
+    others = candidates.exclude(pk__in=own_draft_ids).order_by(*ordering)
+    ranked = [
+        *own_drafts,
+        *rank_top_for_labelling(
+            fetch=lambda window: as_candidates(others[:window]), limit=limit, **ranking
+        ),
+    ][:limit]
+    ranked_ids = [candidate.clip_id for candidate in ranked]
+    by_id = clip_queue_for_coder(coder=coder).in_bulk(ranked_ids)
+    # A clip that stopped being ready between the two queries is simply left out.
+    return [by_id[pk] for pk in ranked_ids if pk in by_id]
 
 
 def proposal_for_clip(*, clip: Clip) -> Proposal | None:
@@ -328,19 +363,16 @@ def annotation_pair_agreement(
             "ms": difference * 1000.0 / fps,
             "within_tolerance": abs(difference) <= tolerance,
         }
-    first_aus = {(code.laterality, code.number) for code in first.au_codes}
-    second_aus = {(code.laterality, code.number) for code in second.au_codes}
+    aus = au_agreement(first.au_codes, second.au_codes)
     return {
         "first": first,
         "second": second,
         "emotion_match": first.emotion_id == second.emotion_id,
-        "au_agreement": ekman_friesen_ratio(first_aus, second_aus),
-        "aus_only_first": sorted(
-            str(c) for c in first.au_codes if (c.laterality, c.number) not in second_aus
-        ),
-        "aus_only_second": sorted(
-            str(c) for c in second.au_codes if (c.laterality, c.number) not in first_aus
-        ),
+        "au_agreement": aus.number,
+        "au_laterality_agreement": aus.laterality,
+        "au_intensity_agreement": aus.intensity,
+        "aus_only_first": aus.only_first,
+        "aus_only_second": aus.only_second,
         "marks": marks,
         "tolerance_frames": tolerance,
     }
@@ -368,6 +400,10 @@ def annotation_disagreements_for_coder(*, clip: Clip, coder) -> dict | None:
     if final is None or own is None:
         return None
     return annotation_pair_agreement(own, final, fps=clip.fps)
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else float("nan")
 
 
 def dataset_agreement_report(
@@ -423,8 +459,16 @@ def dataset_agreement_report(
         ),
         "emotion_alpha": krippendorff_alpha_nominal(emotion_units),
         "au_presence_alpha": krippendorff_alpha_nominal(au_units),
-        "au_agreement_mean": (
-            sum(p["au_agreement"] for p in pairs) / len(pairs) if pairs else float("nan")
+        "au_agreement_mean": _mean([p["au_agreement"] for p in pairs]),
+        "au_laterality_agreement_mean": _mean(
+            [
+                p["au_laterality_agreement"]
+                for p in pairs
+                if p["au_laterality_agreement"] is not None
+            ]
+        ),
+        "au_intensity_agreement_mean": _mean(
+            [p["au_intensity_agreement"] for p in pairs if p["au_intensity_agreement"] is not None]
         ),
         "intensity_weighted_kappa": cohen_kappa(
             [a for a, _ in intensity_pairs], [b for _, b in intensity_pairs], weights="quadratic"
@@ -433,6 +477,21 @@ def dataset_agreement_report(
         "frame_distances": {
             mark: frame_distance_summary(
                 [p["marks"][mark]["frames"] for p in pairs if p["marks"][mark] is not None]
+            )
+            for mark in MARKS
+        },
+        "ms_distances": {
+            mark: frame_distance_summary(
+                [p["marks"][mark]["ms"] for p in pairs if p["marks"][mark] is not None]
+            )
+            for mark in MARKS
+        },
+        # What the tolerance decides: how many pairs put each mark within it of each other.
+        "within_tolerance": {
+            mark: sum(
+                1
+                for p in pairs
+                if p["marks"][mark] is not None and p["marks"][mark]["within_tolerance"]
             )
             for mark in MARKS
         },

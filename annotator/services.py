@@ -20,7 +20,8 @@ from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator import selectors
+from annotator import keymap, selectors
+from annotator.import_roots import import_folder_check
 from annotator.models import (
     Annotation,
     Clip,
@@ -416,6 +417,21 @@ def coder_preferences_update(*, coder: AbstractBaseUser, hide_proposals: bool) -
     return preferences
 
 
+def coder_key_map_update(
+    *, coder: AbstractBaseUser, overrides: dict[str, list[str]]
+) -> CoderPreferences:
+    """The coder's own workbench keys (only those that differ from the defaults are kept);
+    refused whole, by action, when a key cannot be bound or is taken."""
+    if problems := keymap.key_map_check(overrides):
+        raise ValidationError(problems)
+    defaults = {entry["action"]: entry["keys"] for entry in keymap.WORKBENCH_KEYS}
+    changed = {action: keys for action, keys in overrides.items() if keys != defaults[action]}
+    preferences, _ = CoderPreferences.objects.update_or_create(
+        coder=coder, defaults={"key_overrides": changed}
+    )
+    return preferences
+
+
 # --- Clips: upload and preprocessing -----------------------------------------------------------
 
 VIDEO_SUFFIXES = {".mp4", ".mov", ".avi"}
@@ -544,6 +560,8 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
         source = clip.source_location
         if source is None:
             raise ValueError(f"{clip} has neither an upload nor a frame folder to read.")
+        if clip.source_path:
+            import_folder_check(folder=source)
         if source.suffix.lower() == ".zip":
             frames_dir = clip_dir / "source_frames"
             shutil.rmtree(frames_dir, ignore_errors=True)

@@ -203,7 +203,8 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = annotation.status != Annotation.Status.DRAFT
     proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
-    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions])
+    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
+    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
     return render(
         request,
         "annotator/workbench.html",
@@ -218,12 +219,12 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             **proposal_panel,
             "mark_problems": annotation.mark_problems() if not read_only else {},
             "key_help": keymap.workbench_help(
-                proposal_available=proposal_panel["proposal_available"]
+                keys=keys, proposal_available=proposal_panel["proposal_available"]
             ),
-            "key_labels": keymap.key_labels(),
+            "key_labels": keymap.key_labels(keys=keys),
             "workbench_config": {
                 "keys": keymap.workbench_keys(
-                    proposal_available=proposal_panel["proposal_available"]
+                    keys=keys, proposal_available=proposal_panel["proposal_available"]
                 ),
                 "saveUrl": reverse("annotation-save", args=[annotation.pk]),
                 "frames": clip.frame_indices,
@@ -565,7 +566,16 @@ def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
         return reports.agreement_csv_response(report=report)
     if export == "png":
         return HttpResponse(reports.agreement_plot_png(report=report), content_type="image/png")
-    return render(request, "annotator/agreement.html", {"report": report})
+    mark_rows = [
+        {
+            "mark": mark,
+            "frames": report["frame_distances"][mark],
+            "ms": report["ms_distances"][mark],
+            "within": report["within_tolerance"][mark],
+        }
+        for mark in selectors.MARKS
+    ]
+    return render(request, "annotator/agreement.html", {"report": report, "mark_rows": mark_rows})
 
 
 def _tolerance_ms(request: HttpRequest) -> float:

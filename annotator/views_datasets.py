@@ -10,6 +10,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import dataset_io, selectors
+from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.roles import role_required
 
@@ -23,7 +24,7 @@ def _server_path(text: str, *, folder: bool) -> Path:
     # The roots first: a path outside them is refused before the server looks it up, so the
     # answer never tells whether something exists there.
     try:
-        dataset_io.import_path_check(path=path)
+        import_path_check(path=path)
     except ValueError as error:
         raise ValidationError(str(error)) from None
     try:
@@ -85,7 +86,7 @@ class CompositeExportForm(forms.Form):
         help_text="None ticked: every dataset.",
     )
     min_status = forms.ChoiceField(
-        label="Annotations", choices=[(s, s) for s in dataset_io.MIN_STATUSES]
+        label="Annotations", choices=list(dataset_io.MIN_STATUS_LABELS.items())
     )
     flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
     megc2019 = forms.BooleanField(

@@ -1,34 +1,69 @@
-"""The user's profile page: their roles and their API tokens (create or replace, revoke)."""
+"""The user's profile page: their roles, their workbench keys, and their API tokens (create or
+replace, revoke)."""
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
+from annotator import keymap, selectors, services
 from annotator.api import tokens
+
+
+def _key_rows(*, overrides: dict, typed: dict[str, str], problems: dict) -> list[dict]:
+    """One row per action a coder may rebind: what it does, its keys as typed, its problems."""
+    return [
+        {
+            "action": entry["action"],
+            "help": entry["help"],
+            "typed": typed.get(entry["action"], keymap.keys_as_typed(entry["keys"])),
+            "changed": entry["action"] in overrides,
+            "problems": problems.get(entry["action"], []),
+        }
+        for entry in keymap.key_map(overrides=overrides)
+        if entry["action"] not in keymap.FIXED_ACTIONS
+    ]
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def profile(request: HttpRequest) -> HttpResponse:
-    new_key = None
+    new_key, typed, problems, status = None, {}, {}, 200
     if request.method == "POST":
         match request.POST.get("action"):
             case "create":
                 new_key = tokens.token_replace(user=request.user).key
             case "revoke":
                 tokens.token_revoke(user=request.user)
+            case "keys":
+                typed = {
+                    entry["action"]: request.POST.get(f"keys-{entry['action']}", "")
+                    for entry in keymap.WORKBENCH_KEYS
+                    if entry["action"] not in keymap.FIXED_ACTIONS
+                }
+                overrides = {a: keymap.keys_from_typed(text) for a, text in typed.items()}
+                try:
+                    services.coder_key_map_update(coder=request.user, overrides=overrides)
+                    typed = {}
+                except ValidationError as error:
+                    problems, status = error.message_dict, 400
+            case "keys-reset":
+                services.coder_key_map_update(coder=request.user, overrides={})
             case _:
                 return HttpResponse(
-                    "Unknown action: expected create or revoke.",
+                    "Unknown action: expected create, revoke, keys or keys-reset.",
                     status=400,
                     content_type="text/plain",
                 )
+    overrides = selectors.coder_preferences(coder=request.user).key_overrides
     context = {
         "token": tokens.token_get(user=request.user),
         "live_tokens": tokens.token_count(user=request.user),
         # The full key is shown once, right after it is made: the server keeps only its hash.
         "new_key": new_key,
         "roles": sorted(group.name for group in request.user.groups.all()),
+        "key_rows": _key_rows(overrides=overrides, typed=typed, problems=problems),
+        "keys_refused": bool(problems),
     }
-    return render(request, "annotator/profile.html", context)
+    return render(request, "annotator/profile.html", context, status=status)

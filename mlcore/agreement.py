@@ -7,10 +7,13 @@ alpha from the coincidence matrix (Krippendorff 2011, "Computing Krippendorff's 
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
+
+from mlcore.facs import AUCode
 
 INTENSITY_ORDER = ("A", "B", "C", "D", "E")
 
@@ -19,6 +22,48 @@ def ekman_friesen_ratio(first: set[Hashable], second: set[Hashable]) -> float:
     """2 x AUs scored by both / AUs scored by either coder (summed); 1.0 when neither scored any."""
     total = len(first) + len(second)
     return 1.0 if total == 0 else 2 * len(first & second) / total
+
+
+@dataclass(frozen=True, slots=True)
+class AUAgreement:
+    """Two coders' AUs of one clip, compared in three parts, each its own question:
+
+    - ``number``: the Ekman-Friesen ratio (FACS manual) over AU numbers alone, so R12B against
+      12B is full agreement on the number;
+    - ``laterality``: of the AU numbers both coded, the share coded with the same sides (L, R,
+      or none); None when they share no number;
+    - ``intensity``: of the AU numbers both coded with an intensity, the share with the same
+      intensities (A-E); None when no shared number has an intensity from both.
+    """
+
+    number: float
+    laterality: float | None
+    intensity: float | None
+    only_first: list[str]
+    only_second: list[str]
+
+
+def au_agreement(first: Sequence[AUCode], second: Sequence[AUCode]) -> AUAgreement:
+    def by_number(codes: Sequence[AUCode]) -> dict[int, list[AUCode]]:
+        grouped: dict[int, list[AUCode]] = {}
+        for code in codes:
+            grouped.setdefault(code.number, []).append(code)
+        return grouped
+
+    a, b = by_number(first), by_number(second)
+    shared = sorted(a.keys() & b.keys())
+    same_sides = [{c.laterality for c in a[n]} == {c.laterality for c in b[n]} for n in shared]
+    intensities = [
+        ({c.intensity for c in a[n]} - {""}, {c.intensity for c in b[n]} - {""}) for n in shared
+    ]
+    rated = [x == y for x, y in intensities if x and y]
+    return AUAgreement(
+        number=ekman_friesen_ratio(set(a), set(b)),
+        laterality=sum(same_sides) / len(same_sides) if same_sides else None,
+        intensity=sum(rated) / len(rated) if rated else None,
+        only_first=sorted(str(c) for n in sorted(a.keys() - b.keys()) for c in a[n]),
+        only_second=sorted(str(c) for n in sorted(b.keys() - a.keys()) for c in b[n]),
+    )
 
 
 def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable], *, weights=None) -> float:
@@ -59,8 +104,8 @@ def krippendorff_alpha_nominal(units: Sequence[Sequence[Hashable | None]]) -> fl
     return 1.0 - observed / expected
 
 
-def frame_distance_summary(distances: Sequence[int]) -> dict[str, float]:
-    """Median and 90th percentile of absolute frame differences (NaN when there are none)."""
+def frame_distance_summary(distances: Sequence[float]) -> dict[str, float]:
+    """Median and 90th percentile of absolute differences, in frames or ms (NaN when none)."""
     if not distances:
         return {"n": 0, "median": float("nan"), "p90": float("nan")}
     values = np.abs(np.asarray(distances, dtype=float))

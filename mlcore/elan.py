@@ -24,6 +24,7 @@ NOTES_TIER = "Notes"
 AU_TIER_PREFIX = "AU "
 AS_WRITTEN_TIER_PREFIX = "AU as written "
 _PROPERTY_PREFIX = "mestudio:"
+_MEDIA_TYPES = {".mp4": "video/mp4", ".mov": "video/quicktime", ".avi": "video/x-msvideo"}
 
 
 class ElanFormatError(ValueError):
@@ -41,6 +42,8 @@ class ElanCoding:
     emotion: str
     action_units: tuple[AUEntry, ...] = ()
     notes: str = ""
+    # The clip's video file name: the EAF links it, so ELAN opens the video kept beside the file.
+    media: str = ""
 
     def __post_init__(self) -> None:
         if self.fps <= 0:
@@ -68,6 +71,9 @@ def eaf_text(coding: ElanCoding) -> str:
         ("first_frame", str(coding.first_frame)),
     ):
         eaf.add_property(_PROPERTY_PREFIX + key, value)
+    if coding.media:
+        mimetype = _MEDIA_TYPES.get(Path(coding.media).suffix.lower(), "video/*")
+        eaf.add_linked_file(coding.media, relpath=f"./{coding.media}", mimetype=mimetype)
 
     def span(first: int, last: int) -> tuple[int, int]:
         start = frame_to_ms(first, first_frame=coding.first_frame, fps=coding.fps)

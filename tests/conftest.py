@@ -142,6 +142,17 @@ def chromium():
         browser.close()
 
 
+def _live_server_requests_finish(timeout: float = 10.0) -> None:
+    import threading
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and any(
+        "process_request_thread" in thread.name for thread in threading.enumerate()
+    ):
+        time.sleep(0.05)
+
+
 @pytest.fixture
 def page(chromium):
     """A fresh tab. Every browser test also checks the Content-Security-Policy: whatever a page
@@ -159,6 +170,9 @@ def page(chromium):
     )
     yield page
     context.close()
+    # The workbench fetches frames in the background: a request the live server is still
+    # serving when the test's database is flushed can deadlock the flush. Let them finish.
+    _live_server_requests_finish()
     assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 

@@ -217,7 +217,16 @@ class PairAgreementOutputSerializer(serializers.Serializer):
     first_coder = serializers.CharField(source="first.coder.username")
     second_coder = serializers.CharField(source="second.coder.username")
     emotion_match = serializers.BooleanField()
-    au_agreement = _nullable_float(help_text="Ekman-Friesen agreement ratio of the AU sets")
+    au_agreement = _nullable_float(
+        help_text="Ekman-Friesen ratio of the AU numbers (R12B and 12B agree on the number)"
+    )
+    au_laterality_agreement = _nullable_float(
+        help_text="Of the AU numbers both coded, the share with the same sides; null if none"
+    )
+    au_intensity_agreement = _nullable_float(
+        help_text="Of the AU numbers both coded with an intensity, the share with the same "
+        "intensity; null if none"
+    )
     aus_only_first = serializers.ListField(child=serializers.CharField())
     aus_only_second = serializers.ListField(child=serializers.CharField())
     marks = PairMarksOutputSerializer()
@@ -249,6 +258,12 @@ class FrameDistancesOutputSerializer(serializers.Serializer):
     offset = FrameDistanceOutputSerializer()
 
 
+class MarksWithinToleranceOutputSerializer(serializers.Serializer):
+    onset = serializers.IntegerField()
+    apex = serializers.IntegerField()
+    offset = serializers.IntegerField()
+
+
 class AUBaseRateOutputSerializer(serializers.Serializer):
     au = serializers.IntegerField()
     rate = serializers.FloatField(help_text="Share of submitted annotations coding this AU")
@@ -263,9 +278,15 @@ class AgreementReportOutputSerializer(serializers.Serializer):
     emotion_alpha = _nullable_float()
     au_presence_alpha = _nullable_float()
     au_agreement_mean = _nullable_float()
+    au_laterality_agreement_mean = _nullable_float()
+    au_intensity_agreement_mean = _nullable_float()
     intensity_weighted_kappa = _nullable_float()
     intensity_pairs = serializers.IntegerField()
     frame_distances = FrameDistancesOutputSerializer()
+    ms_distances = FrameDistancesOutputSerializer(help_text="The same distances in milliseconds")
+    within_tolerance = MarksWithinToleranceOutputSerializer(
+        help_text="Pairs whose marks lie within tolerance_ms of each other"
+    )
     au_base_rates = serializers.SerializerMethodField()
     tolerance_ms = serializers.FloatField()
 

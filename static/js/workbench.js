@@ -23,7 +23,13 @@
   let position = 0; // the frame asked for
   let shownPosition = 0; // the frame on screen: marks and the readout refer to it alone
   let playing = false;
-  let zoomed = false;
+  let zoomed = false; // the raw frame cropped to the face box (key Z)
+  // Magnification by the mouse wheel over the images, about `focus` (fractions of the image);
+  // a drag pans. A CSS transform: the page's layout never moves.
+  let magnify = 1;
+  const focus = { x: 0.5, y: 0.5 };
+  const MAGNIFY_STEP = 1.25;
+  const MAGNIFY_MAX = 8;
   let state = {
     onset: config.marks.onset, apex: config.marks.apex, offset: config.marks.offset,
     emotion: config.emotion, aus: [...config.actionUnits],
@@ -169,12 +175,89 @@
     views.classList.toggle("zoomed", zoomed);
     document.getElementById("frame-number").textContent = frames[shownPosition];
     document.getElementById("frame-position").textContent = `${shownPosition + 1} of ${frames.length}`;
+    document.getElementById("frame-time").textContent = timeReadout(frames[shownPosition]);
     drawTimeline();
     if (pendingKeyTime !== null) {
       const started = pendingKeyTime;
       pendingKeyTime = null;
       requestAnimationFrame(() => latencies.push(performance.now() - started));
     }
+  }
+
+  // Milliseconds from the onset mark (from the first frame until onset is marked): what an ME
+  // paper reports (onset to apex, total duration), at the clip's frame rate.
+  function msBetween(from, to) {
+    return ((to - from) * 1000) / config.fps;
+  }
+
+  function timeReadout(frame) {
+    const [from, label] = state.onset === null ? [frames[0], "from the first frame"] : [state.onset, "from onset"];
+    const ms = msBetween(from, frame);
+    return `${ms > 0 ? "+" : ""}${ms.toFixed(1)} ms ${label}`;
+  }
+
+  // --- the coder's view, speed and zoom, kept between clips (this browser only) ---------------
+  const VIEW_KEY = "mestudio.workbench.view";
+
+  function viewRestore() {
+    let saved = {};
+    try {
+      saved = JSON.parse(localStorage.getItem(VIEW_KEY) || "{}");
+    } catch {
+      return; // another version's or a damaged value: keep the defaults
+    }
+    for (const [id, value] of [["view-mode", saved.view], ["speed", saved.speed]]) {
+      const select = document.getElementById(id);
+      if ([...select.options].some((option) => option.value === value)) select.value = value;
+    }
+    zoomed = saved.zoomed === true;
+    if (Number.isFinite(saved.magnify)) magnify = Math.min(Math.max(saved.magnify, 1), MAGNIFY_MAX);
+  }
+
+  function viewRemember() {
+    const view = document.getElementById("view-mode").value;
+    const speed = document.getElementById("speed").value;
+    localStorage.setItem(VIEW_KEY, JSON.stringify({ view, speed, zoomed, magnify }));
+  }
+
+  function magnifyApply() {
+    for (const canvas of views.querySelectorAll("canvas")) {
+      canvas.style.transformOrigin = `${(focus.x * 100).toFixed(2)}% ${(focus.y * 100).toFixed(2)}%`;
+      canvas.style.transform = magnify === 1 ? "" : `scale(${magnify})`;
+    }
+    document.getElementById("magnify-level").textContent = magnify === 1 ? "" : `×${magnify.toFixed(2)}`;
+  }
+
+  function onWheel(event) {
+    const canvas = event.target.closest("canvas");
+    if (!canvas) return;
+    event.preventDefault(); // the wheel zooms the image, it does not scroll the page
+    const rect = canvas.getBoundingClientRect();
+    if (magnify === 1) {
+      focus.x = Math.min(Math.max((event.clientX - rect.left) / rect.width, 0), 1);
+      focus.y = Math.min(Math.max((event.clientY - rect.top) / rect.height, 0), 1);
+    }
+    const factor = event.deltaY < 0 ? MAGNIFY_STEP : 1 / MAGNIFY_STEP;
+    magnify = Math.min(Math.max(magnify * factor, 1), MAGNIFY_MAX);
+    if (magnify < 1.01) magnify = 1;
+    magnifyApply();
+    viewRemember();
+  }
+
+  let panFrom = null;
+  function onPanStart(event) {
+    if (magnify === 1 || !event.target.closest("canvas")) return;
+    panFrom = { x: event.clientX, y: event.clientY, rect: event.target.getBoundingClientRect() };
+    event.preventDefault();
+  }
+  function onPanMove(event) {
+    if (!panFrom) return;
+    // Dragging the picture right shows what lies to its left: the focus moves against the drag.
+    const { rect } = panFrom;
+    focus.x = Math.min(Math.max(focus.x - (event.clientX - panFrom.x) / rect.width / (magnify - 1), 0), 1);
+    focus.y = Math.min(Math.max(focus.y - (event.clientY - panFrom.y) / rect.height / (magnify - 1), 0), 1);
+    panFrom = { ...panFrom, x: event.clientX, y: event.clientY };
+    magnifyApply();
   }
 
   // --- timeline -------------------------------------------------------------------------------
@@ -205,9 +288,20 @@
       ctx.fillRect(xOf(onset), 0, xOf(offset) - xOf(onset), h);
     }
     ctx.fillStyle = "#8a94a3";
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textBaseline = "bottom";
+    ctx.textAlign = "left";
+    let labelledUpTo = -Infinity;
     for (let i = 0; i < frames.length; i++) {
       const tall = frames[i] % 10 === 0;
-      ctx.fillRect(Math.floor(xOf(i)), tall ? h - 16 : h - 8, 1, tall ? 16 : 8);
+      const x = Math.floor(xOf(i));
+      ctx.fillRect(x, tall ? h - 16 : h - 8, 1, tall ? 16 : 8);
+      // Every tall tick that has room: its frame number and its time from the first frame.
+      const label = `${frames[i]} · ${Math.round(msBetween(frames[0], frames[i]))} ms`;
+      if (tall && x > labelledUpTo + 6 && x + ctx.measureText(label).width < width) {
+        ctx.fillText(label, x + 3, h - 17);
+        labelledUpTo = x + ctx.measureText(label).width;
+      }
     }
     for (const [mark, color] of [["onset", "#2463eb"], ["apex", "#d92d20"], ["offset", "#2463eb"]]) {
       const index = indexOf(state[mark]);
@@ -309,6 +403,7 @@
     const select = document.getElementById("speed");
     const index = SPEEDS.indexOf(Number(select.value));
     select.value = String(SPEEDS[Math.min(Math.max(index + step, 0), SPEEDS.length - 1)]);
+    viewRemember();
   }
 
   // --- annotation state, undo and autosave -----------------------------------------------------
@@ -572,10 +667,11 @@
     view: () => {
       const select = document.getElementById("view-mode");
       select.selectedIndex = (select.selectedIndex + 1) % select.options.length;
+      viewRemember();
       draw();
       loadVisible();
     },
-    zoom: () => { zoomed = !zoomed; draw(); },
+    zoom: () => { zoomed = !zoomed; viewRemember(); draw(); },
     accept_apex: () => { acceptProposedApex(); return proposal !== null; },
     toggle_proposals: () => {
       const toggle = document.getElementById("proposal-toggle");
@@ -615,7 +711,12 @@
   for (const button of document.querySelectorAll(".transport [data-action]")) {
     button.addEventListener("click", () => actions[button.dataset.action]());
   }
-  document.getElementById("view-mode").addEventListener("change", () => { draw(); loadVisible(); });
+  document.getElementById("view-mode").addEventListener("change", () => { viewRemember(); draw(); loadVisible(); });
+  document.getElementById("speed").addEventListener("change", viewRemember);
+  views.addEventListener("wheel", onWheel, { passive: false });
+  views.addEventListener("pointerdown", onPanStart);
+  window.addEventListener("pointermove", onPanMove);
+  window.addEventListener("pointerup", () => { panFrom = null; });
   for (const mark of ["onset", "apex", "offset"]) {
     form.elements[mark].addEventListener("change", (event) => {
       const value = event.target.value === "" ? null : Number(event.target.value);
@@ -677,6 +778,8 @@
     loaded: (layer) => store(sourceLayer[layer]).filter(Boolean).length,
   };
 
+  viewRestore();
+  magnifyApply();
   syncForm();
   applyProposal();
   draw();

@@ -259,7 +259,8 @@ def test_export_page_runs_the_job_and_offers_the_zip(
     client, imported, admin_user, tmp_path, django_capture_on_commit_callbacks
 ) -> None:
     client.force_login(admin_user)
-    assert client.get(reverse("composite-export")).status_code == 200
+    form = client.get(reverse("composite-export")).content.decode()
+    assert "Adjudicated only (the reviewer&#x27;s final annotations)" in form
     with django_capture_on_commit_callbacks(execute=False):
         response = client.post(reverse("composite-export"), {"min_status": "adjudicated"})
     job_run = JobRun.objects.get(kind=JobRun.Kind.EXPORT)
@@ -269,6 +270,7 @@ def test_export_page_runs_the_job_and_offers_the_zip(
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
 
     page = client.get(reverse("composite-export-detail", args=[job_run.pk]))
+    assert "on CPU workers" in page.content.decode()  # not the queue's name, preprocess
     download_url = reverse("composite-export-download", args=[job_run.pk])
     assert download_url.encode() in page.content
     download = client.get(download_url)

@@ -145,3 +145,28 @@ def test_clip_eaf_import_reports_frames_outside_the_clip(admin_user) -> None:
     coding = _coding(clip=clip.name, offset=140)
     with pytest.raises(ValidationError, match="not in this clip"):
         dataset_io.clip_eaf_import(clip=clip, coder=admin_user, data=eaf_text(coding).encode())
+
+
+def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_user) -> None:
+    dataset = DatasetFactory(name="Lab", source_format="generic")
+    clip = ClipFactory(subject=SubjectFactory(dataset=dataset, code="p1"), name="take1")
+    clip.source.name = "uploads/2026/12/take1.mp4"
+    clip.save()
+    final = services.annotation_adjudicate(
+        clip=clip,
+        reviewer=admin_user,
+        based_on=None,
+        revision=None,
+        onset=50,
+        apex=None,
+        offset=60,
+        emotion=dataset.emotions.first(),
+        action_units=[],
+        comment="",
+    )
+    _, data = dataset_io.clip_eaf_export(annotation=final)
+    [media] = ET.fromstring(data).iter("MEDIA_DESCRIPTOR")
+    assert media.get("MEDIA_URL").endswith("take1.mp4")
+    assert media.get("RELATIVE_MEDIA_URL") == "./take1.mp4"
+    assert media.get("MIME_TYPE") == "video/mp4"
+    assert read_eaf(data).clip == "take1"  # the link does not disturb reading it back

@@ -1,6 +1,7 @@
 import csv
 import io
 import math
+import re
 
 import pytest
 from django.urls import reverse
@@ -197,3 +198,25 @@ def test_an_imported_non_code_is_offered_in_the_final_and_kept(reviewer_client):
 
     refused = reviewer_client.post(url, {**form, "action_units": "R12+L12 or L14"})
     assert "is not an AU code" in refused.content.decode()
+
+
+def test_the_agreement_page_reports_au_parts_and_the_tolerance_decides_what_it_says(
+    two_codings, reviewer_client
+):
+    """alice coded 6B+R12C, bob R12D: the AU numbers agree 2/3, the shared AU12 is on the same
+    side, its intensities differ. Their apexes are 3 frames (15 ms at 200 fps) apart."""
+    clip, _, _ = two_codings
+    url = reverse("dataset-agreement", args=[clip.subject.dataset.pk])
+
+    def cell(page: str, test_id: str) -> str:
+        return re.search(rf'data-testid="{test_id}">([^<]*)<', page).group(1)
+
+    tight = reviewer_client.get(url, {"tolerance_ms": 10}).content.decode()
+    assert cell(tight, "au-number-agreement") == "0.667"
+    assert cell(tight, "au-laterality-agreement") == "1.000"
+    assert cell(tight, "au-intensity-agreement") == "0.000"
+    assert cell(tight, "within-apex") == "0 of 1 pairs"
+    assert "3.0 / 3.0 frames · 15.0 / 15.0 ms" in tight
+    loose = reviewer_client.get(url, {"tolerance_ms": 20}).content.decode()
+    assert cell(loose, "within-apex") == "1 of 1 pairs"
+    assert "Apex within 20 ms of each other" in loose

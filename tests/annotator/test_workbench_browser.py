@@ -381,3 +381,101 @@ def test_reviewer_adjudicates_and_the_coder_then_sees_the_outcome(
     expect(outcome).to_contain_text("apex: final is 1 frames")
     expect(outcome).to_contain_text("apex where AU12 peaks")
     context.close()
+
+
+def test_view_speed_and_zoom_are_kept_between_clips_and_times_read_in_ms(
+    live_server, page, log_in, ready_clip, coder
+):
+    first = ready_clip(frames=30, name="EP02_01f")  # frames 46..75 at 200 fps
+    second = ready_clip(frames=30, name="EP03_02f")
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, first)
+    expect(page.get_by_test_id("frame-time")).to_have_text("0.0 ms from the first frame")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("q")  # onset at 48
+    page.keyboard.press("Shift+ArrowRight")  # frame 58: 10 frames at 200 fps
+    expect(page.get_by_test_id("frame-time")).to_have_text("+50.0 ms from onset")
+    page.select_option("#view-mode", "single-motion")
+    page.select_option("#speed", "0.5")
+    page.locator("#workbench").focus()
+    page.keyboard.press("z")
+    expect(page.locator(".views")).to_have_class(re.compile(r"\bzoomed\b"))
+
+    open_workbench(page, live_server, second)
+    expect(page.locator("#view-mode")).to_have_value("single-motion")
+    expect(page.locator("#speed")).to_have_value("0.5")
+    expect(page.locator(".views")).to_have_class(re.compile(r"\bzoomed\b"))
+
+
+def test_submit_and_the_save_state_stay_in_view_at_1280x720_and_nothing_reflows(
+    live_server, chromium, log_in, ready_clip, coder
+):
+    context = chromium.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    clip = ready_clip(frames=30)
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/clips/{clip.pk}/code/")
+    submit, status = page.get_by_role("button", name="Submit"), page.locator("#save-status")
+    before = submit.bounding_box()
+    expect(page.get_by_test_id("load-status")).to_contain_text("frames loaded", timeout=20_000)
+    for element in (submit, status):
+        box = element.bounding_box()
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 720, box
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, box
+    assert submit.bounding_box() == before  # the first frame's arrival moved nothing
+    for view in ("grid", "single-motion", "single-frame"):
+        page.select_option("#view-mode", view)
+        assert submit.bounding_box() == before, view
+    context.close()
+
+
+def test_the_mouse_wheel_over_the_image_zooms_in_levels_and_a_drag_pans(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=30)
+    log_in(page, username=coder.username)
+    page.set_viewport_size({"width": 1280, "height": 600})  # a page that could scroll
+    open_workbench(page, live_server, clip)
+    canvas = page.locator("figure.active canvas").first
+    box = canvas.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.25, box["y"] + box["height"] * 0.25)
+    scrolled = page.evaluate("window.scrollY")
+    page.mouse.wheel(0, -100)
+    page.mouse.wheel(0, -100)
+    expect(page.get_by_test_id("magnify-level")).to_have_text("\u00d71.56")
+    assert page.evaluate("window.scrollY") == scrolled  # the page did not scroll
+    assert "scale(1.5625)" in canvas.evaluate("c => c.style.transform")
+    origin = canvas.evaluate("c => c.style.transformOrigin")
+    assert origin.startswith("25")  # zoomed about the pointer
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] * 0.5)
+    page.mouse.up()
+    assert canvas.evaluate("c => c.style.transformOrigin") != origin  # the drag panned
+    page.mouse.wheel(0, 100)
+    page.mouse.wheel(0, 100)
+    expect(page.get_by_test_id("magnify-level")).to_have_text("")
+    assert canvas.evaluate("c => c.style.transform") == ""
+
+
+def test_a_coder_codes_with_keys_of_their_own(live_server, page, log_in, ready_clip, coder):
+    clip = ready_clip(frames=30)  # frames 46..75
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/profile/")
+    page.fill("#keys-mark_onset", "b")
+    page.fill("#keys-next", "ArrowRight ArrowDown")
+    page.get_by_role("button", name="Save keys").click()
+    expect(page.locator("#keys-mark_onset")).to_have_value("b")
+
+    open_workbench(page, live_server, clip)
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("b")
+    expect(page.locator("#onset")).to_have_value("48")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("q")  # the standard key marks nothing now
+    expect(page.locator("#onset")).to_have_value("48")
+    page.keyboard.press("?")
+    onset_row = page.locator("#help tr", has_text="set onset at the frame shown")
+    expect(onset_row).to_contain_text("b")
+    expect(onset_row).not_to_contain_text("q")

@@ -4,12 +4,14 @@ import pytest
 from sklearn.metrics import cohen_kappa_score
 
 from mlcore.agreement import (
+    au_agreement,
     cohen_kappa,
     ekman_friesen_ratio,
     frame_distance_summary,
     krippendorff_alpha_nominal,
     tolerance_frames,
 )
+from mlcore.facs import parse_au_string
 
 
 def test_ekman_friesen_ratio():
@@ -55,3 +57,27 @@ def test_frame_distances_and_tolerance():
     assert tolerance_frames(tolerance_ms=5, fps=200) == 1
     assert tolerance_frames(tolerance_ms=10, fps=100) == 1
     assert tolerance_frames(tolerance_ms=10, fps=200) == 2
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "number", "laterality", "intensity"),
+    [
+        # R12B vs 12B: the same AU, sides differ, intensity given by one only.
+        ("R12B", "12", 1.0, 0.0, None),
+        # 10C vs L10B: the same AU; sides and intensity both differ.
+        ("10C", "L10B", 1.0, 0.0, 0.0),
+        ("6B+12C", "6B+12D", 1.0, 1.0, 0.5),
+        ("4", "7", 0.0, None, None),
+        ("L12+R12", "12", 1.0, 0.0, None),
+    ],
+)
+def test_au_agreement_reports_number_sides_and_intensity_apart(
+    first, second, number, laterality, intensity
+):
+    parts = au_agreement(parse_au_string(first), parse_au_string(second))
+    assert (parts.number, parts.laterality, parts.intensity) == (number, laterality, intensity)
+
+
+def test_au_agreement_lists_the_aus_only_one_coder_scored():
+    parts = au_agreement(parse_au_string("6B+R12C"), parse_au_string("R12D+14"))
+    assert (parts.only_first, parts.only_second) == (["6B"], ["14"])

@@ -408,3 +408,34 @@ def test_the_import_form_answers_the_same_for_any_path_outside_the_roots(
             answers.append(re.findall(r'class="error[^"]*"[^>]*>([^<]+)<', page))
     assert answers[0] == answers[1]
     assert not JobRun.objects.filter(kind=JobRun.Kind.IMPORT).exists()
+
+
+def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
+    imports, tmp_path, admin_user, django_capture_on_commit_callbacks
+):
+    """Preprocessing reads the folder an import stored later: a clip imported before the roots
+    were set, or a frame swapped for a link since the import, is refused and nothing is read."""
+    from annotator import services
+    from tests.factories import ClipFactory
+
+    outside = tmp_path / "outside"
+    write_frames(outside / "clip")
+    inside = imports / "frames" / "clip"
+    write_frames(inside)
+    (inside / "img12.jpg").unlink()
+    (inside / "img12.jpg").symlink_to(outside / "clip" / "img12.jpg")
+    for folder, message in [
+        (outside / "clip", "is outside the folders imports may read"),
+        (inside, "Frame file img12.jpg of clip links outside the folders imports may read"),
+    ]:
+        clip = ClipFactory(source_path=str(folder))
+        served = clip.media_version
+        with django_capture_on_commit_callbacks(execute=False):
+            job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
+        _run_job(job_run.pk, services.clip_preprocess_run)
+        job_run.refresh_from_db()
+        assert job_run.status == JobRun.Status.FAILED and message in job_run.error
+        clip.refresh_from_db()
+        assert clip.ingest_status == Clip.IngestStatus.FAILED
+        assert message in clip.ingest_error
+        assert clip.media_version == served  # nothing new was made from the frames
