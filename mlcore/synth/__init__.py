@@ -18,7 +18,7 @@ import cv2
 from mlcore.composite import CompositeSample, crop_name, write_folds, write_manifest
 from mlcore.labels import EXCLUDED, composite_label
 from mlcore.synth.alignment import CropAlignment, align_identity
-from mlcore.synth.expressions import ClipRenderer
+from mlcore.synth.expressions import ClipRenderer, amplitude_for_peak
 from mlcore.synth.faces import Identity, make_identity
 from mlcore.synth.layouts import (
     COMPOSITE_DATASETS,
@@ -26,13 +26,30 @@ from mlcore.synth.layouts import (
     PRESETS,
     ClipPlan,
     build_plan,
+    composite_class,
     preset_schedule,
     regular_schedule,
     write_casme2_sheet,
     write_samm_sheet,
 )
+from mlcore.synth.realism import (
+    REALISM_PRESETS,
+    SynthRealism,
+    camera_jpeg,
+    crop_pixels_per_frame_pixel,
+    resolve_realism,
+)
 
-__all__ = ["LAYOUTS", "PRESETS", "TRUTH_NAME", "SynthResult", "generate", "load_truth"]
+__all__ = [
+    "LAYOUTS",
+    "PRESETS",
+    "REALISM_PRESETS",
+    "TRUTH_NAME",
+    "SynthRealism",
+    "SynthResult",
+    "generate",
+    "load_truth",
+]
 
 TRUTH_NAME = "synth_truth.json"
 Progress = Callable[[float, str], None]
@@ -107,6 +124,7 @@ def _truth_entry(
     written: list[int],
     annotated: tuple[int, int | None, int],
     alignment: CropAlignment | None,
+    amplitude: float,
 ) -> dict[str, object]:
     composite = plan.composite_class
     onset, apex, offset = annotated
@@ -132,6 +150,19 @@ def _truth_entry(
             name: [round(x, 2), round(y, 2)] for name, (x, y) in identity.landmarks.items()
         },
     }
+    if plan.nuisance is not None:
+        # Realistic preset: what the files say (label noise) and the clip's nuisances; the
+        # fields above stay the truth.
+        written = composite_class(plan.label_emotion)
+        entry["written"] = {
+            "emotion": plan.label_emotion,
+            "composite_class": written,
+            "label": None if written == EXCLUDED else int(composite_label(written)),
+            "label_noise": plan.label_noise,
+        }
+        entry["amplitude"] = round(amplitude, 6)
+        entry["subject_style"] = plan.subject_style.as_dict()
+        entry["nuisance"] = plan.nuisance.as_dict()
     if alignment is not None:
         # True landmarks in crop pixels: where each AU's motion sits in the aligned crop.
         entry["alignment"] = [[round(v, 6) for v in row] for row in alignment.transform]
@@ -142,15 +173,26 @@ def _truth_entry(
     return entry
 
 
+def _jpeg_quality(plan: ClipPlan) -> int | None:
+    return plan.nuisance.jpeg_quality if plan.nuisance is not None else None
+
+
 def _write_native(plan: ClipPlan, renderer: ClipRenderer, out_dir: Path) -> list[int]:
     folder = out_dir / plan.native_frame_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    quality = _jpeg_quality(plan)
     for position, number in enumerate(plan.frame_numbers):
         image = renderer.render(position)
         if plan.dataset == "samm":  # SAMM frames are greyscale
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         path = folder / plan.native_frame_name(number)
-        if not cv2.imwrite(str(path), image):
+        params: list[int] = []
+        if quality is not None:
+            if path.suffix == ".jpg":  # the camera's own compression: written once, at quality
+                params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+            else:  # SMIC-HS ships BMPs decoded from a compressed recording
+                image = camera_jpeg(image, quality)
+        if not cv2.imwrite(str(path), image, params):
             raise OSError(f"could not write {path}")
     return list(plan.frame_numbers)
 
@@ -160,9 +202,12 @@ def _write_crops(
 ) -> list[int]:
     folder.mkdir(parents=True, exist_ok=True)
     onset, _, offset = plan.annotated()
+    quality = _jpeg_quality(plan)
     written = []
     for number in range(onset, offset + 1):
         image = renderer.render(number - plan.first_frame)
+        if quality is not None:  # the camera compressed the frame before it was cropped
+            image = camera_jpeg(image, quality)
         crop = alignment.warp(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
         path = folder / crop_name(number)
         if not cv2.imwrite(str(path), crop):
@@ -187,6 +232,7 @@ def generate(
     preset: str | None = None,
     distractors: bool = True,
     landmark_noise: float = 0.02,
+    realism: str | SynthRealism = "clean",
     progress: Progress | None = None,
 ) -> SynthResult:
     """Generate synthetic micro-expression clips under ``out_dir`` (created; must be empty).
@@ -198,8 +244,17 @@ def generate(
     MEGC2019 composite counts (then ``subjects`` and ``clips_per_subject`` are not used).
     Composite crops are aligned by `mlcore.faces.align` from the five landmarks with a
     detector-like error of ``landmark_noise`` (std, fraction of the eye distance) per clip.
+
+    ``realism`` is ``clean`` (the original generator, same bytes for the same seed),
+    ``realistic`` or a `SynthRealism` with its own knobs (see :mod:`.realism`). Then the AU
+    motion comes from ``SynthRealism.au_motion_px`` (``amplitude`` is not used), the CASME II,
+    SAMM and SMIC-HS parts are drawn at their real frame sizes (``size`` is for the generic
+    part) unless ``dataset_frame_sizes`` is None, ``distractors`` is not used (the knobs say
+    which nuisances there are) and label noise changes only the written labels: the truth file
+    keeps the generator's labels and records the written ones beside them.
     """
     out_dir = Path(out_dir)
+    knobs = resolve_realism(realism)
     _check_options(
         out_dir=out_dir,
         layout=layout,
@@ -238,6 +293,7 @@ def generate(
         seed=seed,
         size=tuple(size),
         distractors=distractors,
+        realism=knobs,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -249,7 +305,8 @@ def generate(
     frames_written = 0
     for plan in plans:  # ordered by identity: keep one identity in memory at a time
         if identity is None or identity.index != plan.identity_index:
-            identity = make_identity(index=plan.identity_index, seed=seed, size=tuple(size))
+            frame_size = knobs.frame_size(plan.dataset, tuple(size)) if knobs else tuple(size)
+            identity = make_identity(index=plan.identity_index, seed=seed, size=frame_size)
         alignment = None
         if layout == "composite":
             alignment = align_identity(
@@ -258,14 +315,28 @@ def generate(
                 landmark_error=plan.landmark_error,
                 landmark_noise=landmark_noise,
             )
+        region = alignment.region if alignment is not None else None
+        clip_amplitude = amplitude
+        style = None
+        if plan.nuisance is not None:
+            style = plan.subject_style.au_style
+            clip_amplitude = amplitude_for_peak(
+                identity=identity,
+                aus=list(plan.aus),
+                region=region or (0, 0, *identity.size),
+                style=style,
+                peak=plan.nuisance.au_peak_px / crop_pixels_per_frame_pixel(identity),
+            )
         renderer = ClipRenderer(
             identity=identity,
             aus=list(plan.aus),
-            amplitude=amplitude,
+            amplitude=clip_amplitude,
             timing=plan.timing,
             distractors=plan.distractors,
             noise_seed=plan.noise_seed,
-            region=alignment.region if alignment is not None else None,
+            region=region,
+            style=style,
+            nuisance=plan.nuisance,
         )
         annotated = plan.annotated()
         if layout == "composite":
@@ -276,8 +347,8 @@ def generate(
                     dataset=plan.dataset,
                     subject=plan.subject,
                     clip=plan.clip,
-                    label=int(composite_label(plan.composite_class)),
-                    emotion=plan.emotion.lower(),
+                    label=int(composite_label(composite_class(plan.label_emotion))),
+                    emotion=plan.label_emotion.lower(),
                     onset=annotated[0],
                     apex=annotated[1],
                     offset=annotated[2],
@@ -298,6 +369,7 @@ def generate(
                 written=written,
                 annotated=annotated,
                 alignment=alignment,
+                amplitude=clip_amplitude,
             )
         )
         done_frames += plan.timing.frames
@@ -323,6 +395,8 @@ def generate(
         "landmark_noise": landmark_noise if layout == "composite" else None,
         "clips": truth_clips,
     }
+    if knobs is not None:  # the clean preset's truth file stays as it always was
+        truth["realism"] = knobs.as_dict()
     truth_path = out_dir / TRUTH_NAME
     truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return SynthResult(
