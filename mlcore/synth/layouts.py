@@ -473,6 +473,7 @@ def build_plan(
                         motion_scale=style.motion_scale,
                         trace=trace,
                         blink_over_apex=over_apex,
+                        aligned_frame=timing.onset,
                     )
                 plans.append(
                     ClipPlan(

@@ -223,15 +223,16 @@ def draw_subject_style(
     return SubjectStyle(motion_scale=motion_scale, au_style=au_style, preferred=preferred)
 
 
-def _smooth_track(rng: np.random.Generator, frames: int, fps: int) -> np.ndarray:
-    """A smooth per-frame motion: two slow sinusoids (0.5..4 Hz) plus a drift, scaled so its
-    peak magnitude is U(0.5, 1)."""
+def _smooth_track(rng: np.random.Generator, frames: int, fps: int, still_frame: int) -> np.ndarray:
+    """A smooth per-frame motion: two slow sinusoids (0.5..4 Hz) plus a drift, zero at
+    ``still_frame`` and scaled so its peak magnitude is U(0.5, 1)."""
     t = np.arange(frames) / fps
     track = rng.uniform(-1, 1) * t / max(t[-1], 1e-9)
     for _ in range(2):
         track = track + rng.uniform(0.3, 1.0) * np.sin(
             2 * np.pi * rng.uniform(0.5, 4.0) * t + rng.uniform(0, 2 * np.pi)
         )
+    track = track - track[still_frame]
     peak = np.abs(track).max()
     return (track / peak * rng.uniform(0.5, 1.0)) if peak > 0 else track
 
@@ -277,7 +278,10 @@ def draw_nuisance(
     motion_scale: float,
     trace: bool,
     blink_over_apex: bool | None,
+    aligned_frame: int = 0,
 ) -> ClipNuisance:
+    """One clip's nuisances. The head pose is measured from ``aligned_frame`` (the onset): the
+    crops are aligned on that frame, as real crops are aligned on the onset frame."""
     peak = float(rng.uniform(*realism.au_motion_px)) * motion_scale
     if trace:
         peak *= realism.trace_gain
@@ -289,7 +293,9 @@ def draw_nuisance(
         realism.head_yaw_pitch_deg,
         realism.head_yaw_pitch_deg,
     )
-    head = np.stack([knob * _smooth_track(rng, frames, fps) for knob in knobs], axis=1)
+    head = np.stack(
+        [knob * _smooth_track(rng, frames, fps, aligned_frame) for knob in knobs], axis=1
+    )
     # The jaw moves once, in a smooth bump at a random time, down and back.
     centre, width = rng.uniform(0, frames), rng.uniform(0.1, 0.4) * frames
     bump = np.exp(-0.5 * ((np.arange(frames) - centre) / width) ** 2)
