@@ -61,6 +61,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="composite: landmark error of the alignment (std, fraction of the eye distance)",
     )
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes rendering identities in parallel (same bytes as one)",
+    )
+    parser.add_argument(
         "--no-distractors",
         action="store_true",
         help="no blinks, head jitter, flicker or sensor noise",
@@ -95,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
             datasets=args.datasets,
             preset=preset,
             realism=realism,
+            workers=args.workers,
             distractors=not args.no_distractors,
             landmark_noise=args.landmark_noise,
             progress=progress,

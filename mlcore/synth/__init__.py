@@ -7,9 +7,13 @@ The real datasets cannot be shipped, so tests and benchmarks use procedurally dr
 ``synth_truth.json`` with what was generated, for comparison. The same seed gives the same bytes.
 """
 
+import contextlib
+import itertools
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -216,6 +220,96 @@ def _write_crops(
     return written
 
 
+@dataclass(frozen=True)
+class _RenderJob:
+    """Renders and writes the clips of one identity (picklable, for worker processes)."""
+
+    out_dir: Path
+    layout: str
+    seed: int
+    size: tuple[int, int]
+    crop_size: int
+    amplitude: float
+    landmark_noise: float
+    realism: SynthRealism | None
+
+    def render_identity(
+        self, plans: list[ClipPlan]
+    ) -> tuple[list[dict[str, object]], list[CompositeSample], int]:
+        knobs, layout, out_dir = self.realism, self.layout, self.out_dir
+        first = plans[0]
+        frame_size = knobs.frame_size(first.dataset, self.size) if knobs else self.size
+        identity = make_identity(index=first.identity_index, seed=self.seed, size=frame_size)
+        entries, samples, frames_written = [], [], 0
+        for plan in plans:
+            alignment = None
+            if layout == "composite":
+                alignment = align_identity(
+                    identity=identity,
+                    crop_size=self.crop_size,
+                    landmark_error=plan.landmark_error,
+                    landmark_noise=self.landmark_noise,
+                )
+            region = alignment.region if alignment is not None else None
+            clip_amplitude = self.amplitude
+            style = None
+            if plan.nuisance is not None:
+                style = plan.subject_style.au_style
+                clip_amplitude = amplitude_for_peak(
+                    identity=identity,
+                    aus=list(plan.aus),
+                    region=region or (0, 0, *identity.size),
+                    style=style,
+                    peak=plan.nuisance.au_peak_px / crop_pixels_per_frame_pixel(identity),
+                )
+            renderer = ClipRenderer(
+                identity=identity,
+                aus=list(plan.aus),
+                amplitude=clip_amplitude,
+                timing=plan.timing,
+                distractors=plan.distractors,
+                noise_seed=plan.noise_seed,
+                region=region,
+                style=style,
+                nuisance=plan.nuisance,
+            )
+            annotated = plan.annotated()
+            if layout == "composite":
+                frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
+                written = _write_crops(plan, renderer, out_dir / frames_dir, alignment)
+                samples.append(
+                    CompositeSample(
+                        dataset=plan.dataset,
+                        subject=plan.subject,
+                        clip=plan.clip,
+                        label=int(composite_label(composite_class(plan.label_emotion))),
+                        emotion=plan.label_emotion.lower(),
+                        onset=annotated[0],
+                        apex=annotated[1],
+                        offset=annotated[2],
+                        aus=plan.aus_text,
+                        fps=float(plan.fps),
+                        frames_dir=frames_dir,
+                    )
+                )
+            else:
+                frames_dir = plan.native_frame_dir()
+                written = _write_native(plan, renderer, out_dir)
+            frames_written += len(written)
+            entries.append(
+                _truth_entry(
+                    plan=plan,
+                    identity=identity,
+                    frames_dir=frames_dir,
+                    written=written,
+                    annotated=annotated,
+                    alignment=alignment,
+                    amplitude=clip_amplitude,
+                )
+            )
+        return entries, samples, frames_written
+
+
 def generate(
     *,
     out_dir: Path,
@@ -233,6 +327,7 @@ def generate(
     distractors: bool = True,
     landmark_noise: float = 0.02,
     realism: str | SynthRealism = "clean",
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Generate synthetic micro-expression clips under ``out_dir`` (created; must be empty).
@@ -252,9 +347,13 @@ def generate(
     part) unless ``dataset_frame_sizes`` is None, ``distractors`` is not used (the knobs say
     which nuisances there are) and label noise changes only the written labels: the truth file
     keeps the generator's labels and records the written ones beside them.
+
+    ``workers`` > 1 renders identities in that many processes; the bytes are the same.
     """
     out_dir = Path(out_dir)
     knobs = resolve_realism(realism)
+    if workers < 1:
+        raise ValueError(f"workers {workers} must be at least 1")
     _check_options(
         out_dir=out_dir,
         layout=layout,
@@ -297,84 +396,40 @@ def generate(
     )
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    job = _RenderJob(
+        out_dir=out_dir,
+        layout=layout,
+        seed=seed,
+        size=tuple(size),
+        crop_size=crop_size,
+        amplitude=amplitude,
+        landmark_noise=landmark_noise,
+        realism=knobs,
+    )
+    # One task per identity (plans are ordered by identity): each clip's pixels depend only on
+    # its own seeds, so the workers write the same bytes as one process would.
+    groups = [list(g) for _, g in itertools.groupby(plans, key=lambda p: p.identity_index)]
     total_frames = sum(plan.timing.frames for plan in plans)
     done_frames = 0
     truth_clips = []
     samples = []
-    identity: Identity | None = None
     frames_written = 0
-    for plan in plans:  # ordered by identity: keep one identity in memory at a time
-        if identity is None or identity.index != plan.identity_index:
-            frame_size = knobs.frame_size(plan.dataset, tuple(size)) if knobs else tuple(size)
-            identity = make_identity(index=plan.identity_index, seed=seed, size=frame_size)
-        alignment = None
-        if layout == "composite":
-            alignment = align_identity(
-                identity=identity,
-                crop_size=crop_size,
-                landmark_error=plan.landmark_error,
-                landmark_noise=landmark_noise,
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             )
-        region = alignment.region if alignment is not None else None
-        clip_amplitude = amplitude
-        style = None
-        if plan.nuisance is not None:
-            style = plan.subject_style.au_style
-            clip_amplitude = amplitude_for_peak(
-                identity=identity,
-                aus=list(plan.aus),
-                region=region or (0, 0, *identity.size),
-                style=style,
-                peak=plan.nuisance.au_peak_px / crop_pixels_per_frame_pixel(identity),
-            )
-        renderer = ClipRenderer(
-            identity=identity,
-            aus=list(plan.aus),
-            amplitude=clip_amplitude,
-            timing=plan.timing,
-            distractors=plan.distractors,
-            noise_seed=plan.noise_seed,
-            region=region,
-            style=style,
-            nuisance=plan.nuisance,
-        )
-        annotated = plan.annotated()
-        if layout == "composite":
-            frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
-            written = _write_crops(plan, renderer, out_dir / frames_dir, alignment)
-            samples.append(
-                CompositeSample(
-                    dataset=plan.dataset,
-                    subject=plan.subject,
-                    clip=plan.clip,
-                    label=int(composite_label(composite_class(plan.label_emotion))),
-                    emotion=plan.label_emotion.lower(),
-                    onset=annotated[0],
-                    apex=annotated[1],
-                    offset=annotated[2],
-                    aus=plan.aus_text,
-                    fps=float(plan.fps),
-                    frames_dir=frames_dir,
-                )
-            )
+            results = pool.map(job.render_identity, groups)
         else:
-            frames_dir = plan.native_frame_dir()
-            written = _write_native(plan, renderer, out_dir)
-        frames_written += len(written)
-        truth_clips.append(
-            _truth_entry(
-                plan=plan,
-                identity=identity,
-                frames_dir=frames_dir,
-                written=written,
-                annotated=annotated,
-                alignment=alignment,
-                amplitude=clip_amplitude,
-            )
-        )
-        done_frames += plan.timing.frames
-        if progress is not None:
-            progress(done_frames / total_frames, f"{plan.dataset} {plan.subject} {plan.clip}")
+            results = map(job.render_identity, groups)
+        for group, (entries, group_samples, count) in zip(groups, results, strict=True):
+            truth_clips += entries
+            samples += group_samples
+            frames_written += count
+            done_frames += sum(plan.timing.frames for plan in group)
+            if progress is not None:
+                last = group[-1]
+                progress(done_frames / total_frames, f"{last.dataset} {last.subject}")
 
     annotation_path: Path | None = None  # SMIC-HS has no annotation file
     if layout == "casme2":
