@@ -123,6 +123,6 @@ def test_the_ablation_treats_clips_without_apex_as_training_does(ablation) -> No
     assert DEFAULT_APEX_POLICY == "propose"
     assert table["settings"]["apex_policy"] == "propose"
     assert "apex propose" in (out / "ablation.md").read_text()
-    for command in ("ablate", "train"):
-        args = build_parser().parse_args([command, "--data", "d", "--out", "o"])
+    for command in (["ablate"], ["train", "--model", "flow_linear"]):
+        args = build_parser().parse_args([*command, "--data", "d", "--out", "o"])
         assert args.apex_policy == "propose", command
