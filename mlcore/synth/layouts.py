@@ -386,8 +386,9 @@ def build_plan(
 ) -> list[ClipPlan]:
     """Clip plans for a schedule; identities are numbered across datasets in a fixed order.
 
-    With ``realism`` every realistic draw comes from generators of their own, so the clean
-    draws (names, timing, landmark error) are the same numbers in both presets."""
+    With ``realism`` the realistic draws (style, label noise, nuisances) come from generators
+    of their own, and without it none of them runs: the clean preset draws exactly what it
+    always drew."""
     plans = []
     identity_index = 0
     class_aus = _class_aus()
