@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from mlcore.faces.align import alignment_transform
+from mlcore.facs import AUCode
 from mlcore.synth.faces import Identity
 
 REALISM_PRESETS = ("clean", "realistic")
@@ -371,7 +372,7 @@ def _local_coordinates(
 def wrinkle_map(
     *,
     identity: Identity,
-    aus: list,
+    aus: list[AUCode],
     region: tuple[int, int, int, int],
 ) -> np.ndarray | None:
     """Furrow strength 0..1 over ``region`` for the clip's AUs 4/6/9/10 (None if it has none).
@@ -389,6 +390,7 @@ def wrinkle_map(
         if code.number not in WRINKLE_AUS:
             continue
         found = True
+        # Furrows deepen with intensity but saturate: skin folds only so far.
         gain = {"A": 0.5, "B": 0.75, "C": 1.0, "D": 1.2, "E": 1.4}[code.intensity or "C"]
         sides = {"L": ("left",), "R": ("right",)}.get(code.laterality, ("left", "right"))
         if code.number == 4:
