@@ -8,7 +8,7 @@ from tqdm import tqdm
 from mlcore.commands.train import add_model_option_argument, parse_model_options
 from mlcore.training.ablation import ABLATION_ROWS, run_ablation
 from mlcore.training.protocols import PROTOCOLS
-from mlcore.training.run import APEX_POLICIES
+from mlcore.training.run import APEX_POLICIES, DEFAULT_APEX_POLICY
 
 NAME = "ablate"
 HELP = "train the FRL-DGT ablation variants M0..M9 and the baselines; write a markdown table"
@@ -29,7 +29,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--folds", type=int, default=5, help="k for --protocol kfold")
     parser.add_argument("--val-fraction", type=float, default=0.0)
-    parser.add_argument("--apex-policy", choices=APEX_POLICIES, default="skip")
+    parser.add_argument(
+        "--apex-policy",
+        choices=APEX_POLICIES,
+        default=DEFAULT_APEX_POLICY,
+        help="clips without an apex (SMIC-HS): as in training, proposed by default",
+    )
     parser.add_argument(
         "--only",
         nargs="+",

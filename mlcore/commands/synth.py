@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from mlcore.synth import LAYOUTS, PRESETS, generate
+from mlcore.synth import LAYOUTS, PRESETS, REALISM_PRESETS, generate
 from mlcore.synth.layouts import COMPOSITE_DATASETS
 
 NAME = "synth"
@@ -41,15 +41,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--preset",
-        choices=PRESETS,
+        choices=(*PRESETS, "realistic"),
         default=None,
-        help="composite: MEGC2019 counts (442 clips, 68 subjects); overrides --subjects",
+        help="composite: MEGC2019 counts (442 clips, 68 subjects), overrides --subjects; "
+        "realistic: the same counts with --realism realistic",
+    )
+    parser.add_argument(
+        "--realism",
+        choices=REALISM_PRESETS,
+        default=None,
+        help="clean (default: the original generator) or realistic (small per-subject AU "
+        "motion, label noise, wrinkles, head motion, blinks, lighting, noise, JPEG, real frame "
+        "sizes; knobs in mlcore.synth.realism.SynthRealism, docs/frl-dgt.md)",
     )
     parser.add_argument(
         "--landmark-noise",
         type=float,
         default=0.02,
         help="composite: landmark error of the alignment (std, fraction of the eye distance)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes rendering identities in parallel (same bytes as one)",
     )
     parser.add_argument(
         "--no-distractors",
@@ -59,6 +74,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    preset, realism = args.preset, args.realism or "clean"
+    if preset == "realistic":
+        if args.realism == "clean":
+            raise ValueError("--preset realistic is the composite counts with realistic clips")
+        preset, realism = "composite", "realistic"
     with tqdm(
         total=100, unit="%", desc="synth", bar_format="{l_bar}{bar}| {elapsed}<{remaining}"
     ) as bar:
@@ -79,7 +99,9 @@ def run(args: argparse.Namespace) -> int:
             size=tuple(args.size),
             crop_size=args.crop_size,
             datasets=args.datasets,
-            preset=args.preset,
+            preset=preset,
+            realism=realism,
+            workers=args.workers,
             distractors=not args.no_distractors,
             landmark_noise=args.landmark_noise,
             progress=progress,

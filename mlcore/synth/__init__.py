@@ -7,9 +7,13 @@ The real datasets cannot be shipped, so tests and benchmarks use procedurally dr
 ``synth_truth.json`` with what was generated, for comparison. The same seed gives the same bytes.
 """
 
+import contextlib
+import itertools
 import json
+import multiprocessing
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +22,7 @@ import cv2
 from mlcore.composite import CompositeSample, crop_name, write_folds, write_manifest
 from mlcore.labels import EXCLUDED, composite_label
 from mlcore.synth.alignment import CropAlignment, align_identity
-from mlcore.synth.expressions import ClipRenderer
+from mlcore.synth.expressions import ClipRenderer, amplitude_for_peak
 from mlcore.synth.faces import Identity, make_identity
 from mlcore.synth.layouts import (
     COMPOSITE_DATASETS,
@@ -26,13 +30,30 @@ from mlcore.synth.layouts import (
     PRESETS,
     ClipPlan,
     build_plan,
+    composite_class,
     preset_schedule,
     regular_schedule,
     write_casme2_sheet,
     write_samm_sheet,
 )
+from mlcore.synth.realism import (
+    REALISM_PRESETS,
+    SynthRealism,
+    camera_jpeg,
+    crop_pixels_per_frame_pixel,
+    resolve_realism,
+)
 
-__all__ = ["LAYOUTS", "PRESETS", "TRUTH_NAME", "SynthResult", "generate", "load_truth"]
+__all__ = [
+    "LAYOUTS",
+    "PRESETS",
+    "REALISM_PRESETS",
+    "TRUTH_NAME",
+    "SynthRealism",
+    "SynthResult",
+    "generate",
+    "load_truth",
+]
 
 TRUTH_NAME = "synth_truth.json"
 Progress = Callable[[float, str], None]
@@ -107,6 +128,7 @@ def _truth_entry(
     written: list[int],
     annotated: tuple[int, int | None, int],
     alignment: CropAlignment | None,
+    amplitude: float,
 ) -> dict[str, object]:
     composite = plan.composite_class
     onset, apex, offset = annotated
@@ -132,6 +154,19 @@ def _truth_entry(
             name: [round(x, 2), round(y, 2)] for name, (x, y) in identity.landmarks.items()
         },
     }
+    if plan.nuisance is not None:
+        # Realistic preset: what the files say (label noise) and the clip's nuisances; the
+        # fields above stay the truth.
+        written = composite_class(plan.label_emotion)
+        entry["written"] = {
+            "emotion": plan.label_emotion,
+            "composite_class": written,
+            "label": None if written == EXCLUDED else int(composite_label(written)),
+            "label_noise": plan.label_noise,
+        }
+        entry["amplitude"] = round(amplitude, 6)
+        entry["subject_style"] = plan.subject_style.as_dict()
+        entry["nuisance"] = plan.nuisance.as_dict()
     if alignment is not None:
         # True landmarks in crop pixels: where each AU's motion sits in the aligned crop.
         entry["alignment"] = [[round(v, 6) for v in row] for row in alignment.transform]
@@ -142,15 +177,26 @@ def _truth_entry(
     return entry
 
 
+def _jpeg_quality(plan: ClipPlan) -> int | None:
+    return plan.nuisance.jpeg_quality if plan.nuisance is not None else None
+
+
 def _write_native(plan: ClipPlan, renderer: ClipRenderer, out_dir: Path) -> list[int]:
     folder = out_dir / plan.native_frame_dir()
     folder.mkdir(parents=True, exist_ok=True)
+    quality = _jpeg_quality(plan)
     for position, number in enumerate(plan.frame_numbers):
         image = renderer.render(position)
         if plan.dataset == "samm":  # SAMM frames are greyscale
             image = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
         path = folder / plan.native_frame_name(number)
-        if not cv2.imwrite(str(path), image):
+        params: list[int] = []
+        if quality is not None:
+            if path.suffix == ".jpg":  # the camera's own compression: written once, at quality
+                params = [cv2.IMWRITE_JPEG_QUALITY, quality]
+            else:  # SMIC-HS ships BMPs decoded from a compressed recording
+                image = camera_jpeg(image, quality)
+        if not cv2.imwrite(str(path), image, params):
             raise OSError(f"could not write {path}")
     return list(plan.frame_numbers)
 
@@ -160,15 +206,108 @@ def _write_crops(
 ) -> list[int]:
     folder.mkdir(parents=True, exist_ok=True)
     onset, _, offset = plan.annotated()
+    quality = _jpeg_quality(plan)
     written = []
     for number in range(onset, offset + 1):
         image = renderer.render(number - plan.first_frame)
+        if quality is not None:  # the camera compressed the frame before it was cropped
+            image = camera_jpeg(image, quality)
         crop = alignment.warp(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
         path = folder / crop_name(number)
         if not cv2.imwrite(str(path), crop):
             raise OSError(f"could not write {path}")
         written.append(number)
     return written
+
+
+@dataclass(frozen=True)
+class _RenderJob:
+    """Renders and writes the clips of one identity (picklable, for worker processes)."""
+
+    out_dir: Path
+    layout: str
+    seed: int
+    size: tuple[int, int]
+    crop_size: int
+    amplitude: float
+    landmark_noise: float
+    realism: SynthRealism | None
+
+    def render_identity(
+        self, plans: list[ClipPlan]
+    ) -> tuple[list[dict[str, object]], list[CompositeSample], int]:
+        knobs, layout, out_dir = self.realism, self.layout, self.out_dir
+        first = plans[0]
+        frame_size = knobs.frame_size(first.dataset, self.size) if knobs else self.size
+        identity = make_identity(index=first.identity_index, seed=self.seed, size=frame_size)
+        entries, samples, frames_written = [], [], 0
+        for plan in plans:
+            alignment = None
+            if layout == "composite":
+                alignment = align_identity(
+                    identity=identity,
+                    crop_size=self.crop_size,
+                    landmark_error=plan.landmark_error,
+                    landmark_noise=self.landmark_noise,
+                )
+            region = alignment.region if alignment is not None else None
+            clip_amplitude = self.amplitude
+            style = None
+            if plan.nuisance is not None:
+                style = plan.subject_style.au_style
+                clip_amplitude = amplitude_for_peak(
+                    identity=identity,
+                    aus=list(plan.aus),
+                    region=region or (0, 0, *identity.size),
+                    style=style,
+                    peak=plan.nuisance.au_peak_px / crop_pixels_per_frame_pixel(identity),
+                )
+            renderer = ClipRenderer(
+                identity=identity,
+                aus=list(plan.aus),
+                amplitude=clip_amplitude,
+                timing=plan.timing,
+                distractors=plan.distractors,
+                noise_seed=plan.noise_seed,
+                region=region,
+                style=style,
+                nuisance=plan.nuisance,
+            )
+            annotated = plan.annotated()
+            if layout == "composite":
+                frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
+                written = _write_crops(plan, renderer, out_dir / frames_dir, alignment)
+                samples.append(
+                    CompositeSample(
+                        dataset=plan.dataset,
+                        subject=plan.subject,
+                        clip=plan.clip,
+                        label=int(composite_label(composite_class(plan.label_emotion))),
+                        emotion=plan.label_emotion.lower(),
+                        onset=annotated[0],
+                        apex=annotated[1],
+                        offset=annotated[2],
+                        aus=plan.aus_text,
+                        fps=float(plan.fps),
+                        frames_dir=frames_dir,
+                    )
+                )
+            else:
+                frames_dir = plan.native_frame_dir()
+                written = _write_native(plan, renderer, out_dir)
+            frames_written += len(written)
+            entries.append(
+                _truth_entry(
+                    plan=plan,
+                    identity=identity,
+                    frames_dir=frames_dir,
+                    written=written,
+                    annotated=annotated,
+                    alignment=alignment,
+                    amplitude=clip_amplitude,
+                )
+            )
+        return entries, samples, frames_written
 
 
 def generate(
@@ -187,6 +326,8 @@ def generate(
     preset: str | None = None,
     distractors: bool = True,
     landmark_noise: float = 0.02,
+    realism: str | SynthRealism = "clean",
+    workers: int = 1,
     progress: Progress | None = None,
 ) -> SynthResult:
     """Generate synthetic micro-expression clips under ``out_dir`` (created; must be empty).
@@ -198,8 +339,21 @@ def generate(
     MEGC2019 composite counts (then ``subjects`` and ``clips_per_subject`` are not used).
     Composite crops are aligned by `mlcore.faces.align` from the five landmarks with a
     detector-like error of ``landmark_noise`` (std, fraction of the eye distance) per clip.
+
+    ``realism`` is ``clean`` (the original generator, same bytes for the same seed),
+    ``realistic`` or a `SynthRealism` with its own knobs (see :mod:`.realism`). Then the AU
+    motion comes from ``SynthRealism.au_motion_px`` (``amplitude`` is not used), the CASME II,
+    SAMM and SMIC-HS parts are drawn at their real frame sizes (``size`` is for the generic
+    part) unless ``dataset_frame_sizes`` is None, ``distractors`` is not used (the knobs say
+    which nuisances there are) and label noise changes only the written labels: the truth file
+    keeps the generator's labels and records the written ones beside them.
+
+    ``workers`` > 1 renders identities in that many processes; the bytes are the same.
     """
     out_dir = Path(out_dir)
+    knobs = resolve_realism(realism)
+    if workers < 1:
+        raise ValueError(f"workers {workers} must be at least 1")
     _check_options(
         out_dir=out_dir,
         layout=layout,
@@ -238,71 +392,44 @@ def generate(
         seed=seed,
         size=tuple(size),
         distractors=distractors,
+        realism=knobs,
     )
     out_dir.mkdir(parents=True, exist_ok=True)
 
+    job = _RenderJob(
+        out_dir=out_dir,
+        layout=layout,
+        seed=seed,
+        size=tuple(size),
+        crop_size=crop_size,
+        amplitude=amplitude,
+        landmark_noise=landmark_noise,
+        realism=knobs,
+    )
+    # One task per identity (plans are ordered by identity): each clip's pixels depend only on
+    # its own seeds, so the workers write the same bytes as one process would.
+    groups = [list(g) for _, g in itertools.groupby(plans, key=lambda p: p.identity_index)]
     total_frames = sum(plan.timing.frames for plan in plans)
     done_frames = 0
     truth_clips = []
     samples = []
-    identity: Identity | None = None
     frames_written = 0
-    for plan in plans:  # ordered by identity: keep one identity in memory at a time
-        if identity is None or identity.index != plan.identity_index:
-            identity = make_identity(index=plan.identity_index, seed=seed, size=tuple(size))
-        alignment = None
-        if layout == "composite":
-            alignment = align_identity(
-                identity=identity,
-                crop_size=crop_size,
-                landmark_error=plan.landmark_error,
-                landmark_noise=landmark_noise,
+    with contextlib.ExitStack() as stack:
+        if workers > 1:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
             )
-        renderer = ClipRenderer(
-            identity=identity,
-            aus=list(plan.aus),
-            amplitude=amplitude,
-            timing=plan.timing,
-            distractors=plan.distractors,
-            noise_seed=plan.noise_seed,
-            region=alignment.region if alignment is not None else None,
-        )
-        annotated = plan.annotated()
-        if layout == "composite":
-            frames_dir = f"{plan.dataset}/{plan.subject}/{plan.clip}"
-            written = _write_crops(plan, renderer, out_dir / frames_dir, alignment)
-            samples.append(
-                CompositeSample(
-                    dataset=plan.dataset,
-                    subject=plan.subject,
-                    clip=plan.clip,
-                    label=int(composite_label(plan.composite_class)),
-                    emotion=plan.emotion.lower(),
-                    onset=annotated[0],
-                    apex=annotated[1],
-                    offset=annotated[2],
-                    aus=plan.aus_text,
-                    fps=float(plan.fps),
-                    frames_dir=frames_dir,
-                )
-            )
+            results = pool.map(job.render_identity, groups)
         else:
-            frames_dir = plan.native_frame_dir()
-            written = _write_native(plan, renderer, out_dir)
-        frames_written += len(written)
-        truth_clips.append(
-            _truth_entry(
-                plan=plan,
-                identity=identity,
-                frames_dir=frames_dir,
-                written=written,
-                annotated=annotated,
-                alignment=alignment,
-            )
-        )
-        done_frames += plan.timing.frames
-        if progress is not None:
-            progress(done_frames / total_frames, f"{plan.dataset} {plan.subject} {plan.clip}")
+            results = map(job.render_identity, groups)
+        for group, (entries, group_samples, count) in zip(groups, results, strict=True):
+            truth_clips += entries
+            samples += group_samples
+            frames_written += count
+            done_frames += sum(plan.timing.frames for plan in group)
+            if progress is not None:
+                last = group[-1]
+                progress(done_frames / total_frames, f"{last.dataset} {last.subject}")
 
     annotation_path: Path | None = None  # SMIC-HS has no annotation file
     if layout == "casme2":
@@ -323,6 +450,8 @@ def generate(
         "landmark_noise": landmark_noise if layout == "composite" else None,
         "clips": truth_clips,
     }
+    if knobs is not None:  # the clean preset's truth file stays as it always was
+        truth["realism"] = knobs.as_dict()
     truth_path = out_dir / TRUTH_NAME
     truth_path.write_text(json.dumps(truth, indent=1) + "\n", encoding="utf-8")
     return SynthResult(

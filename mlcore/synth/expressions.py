@@ -15,6 +15,14 @@ import numpy as np
 
 from mlcore.facs import AUCode
 from mlcore.synth.faces import REFERENCE_SIZE, Identity
+from mlcore.synth.realism import (
+    ClipNuisance,
+    crop_pixels_per_frame_pixel,
+    head_homography,
+    jaw_field,
+    shading_plane,
+    wrinkle_map,
+)
 
 # Displacement at the anchor for intensity C is ``amplitude`` pixels (on a 640x480 frame); FACS
 # intensity letters A (trace) .. E (maximum) scale it.
@@ -102,15 +110,26 @@ EMOTION_TEMPLATES["positive"] = EMOTION_TEMPLATES["happiness"]
 _ALWAYS_ONE_SIDED = {"contempt"}
 
 
-def draw_aus(*, rng: np.random.Generator, emotion: str) -> list[AUCode]:
-    """An AU combination for ``emotion``, with laterality on lip AUs and intensities A..E."""
+def draw_aus(
+    *,
+    rng: np.random.Generator,
+    emotion: str,
+    templates: tuple[tuple[int, ...], ...] | None = None,
+    extra_au: int | None = None,
+) -> list[AUCode]:
+    """An AU combination for ``emotion``, with laterality on lip AUs and intensities A..E.
+
+    ``templates`` narrows the emotion's templates (a subject's preferred patterns);
+    ``extra_au`` adds one AU borrowed from another class."""
     key = emotion.strip().lower()
     if key not in EMOTION_TEMPLATES:
         raise ValueError(
             f"no AU templates for emotion {emotion!r}; known: {sorted(EMOTION_TEMPLATES)}"
         )
-    templates = EMOTION_TEMPLATES[key]
+    templates = templates or EMOTION_TEMPLATES[key]
     numbers = templates[rng.integers(len(templates))]
+    if extra_au is not None and extra_au not in numbers:
+        numbers = tuple(sorted((*numbers, extra_au)))
     one_sided = key in _ALWAYS_ONE_SIDED or rng.uniform() < 0.3
     side = ("L", "R")[rng.integers(2)]
     codes = []
@@ -127,8 +146,12 @@ def displacement_field(
     aus: list[AUCode],
     amplitude: float,
     region: tuple[int, int, int, int],
+    style: dict[int, tuple[float, float]] | None = None,
 ) -> np.ndarray:
-    """Apex displacement (dx, dy) in pixels over ``region`` = (x, y, width, height); (h, w, 2)."""
+    """Apex displacement (dx, dy) in pixels over ``region`` = (x, y, width, height); (h, w, 2).
+
+    ``style`` (a subject's way of moving) maps an AU to (turn of its direction in degrees,
+    factor on its extent); the turn is mirrored on the face's other side."""
     x0, y0, width, height = region
     field = np.zeros((height, width, 2), np.float32)
     frame_scale = min(identity.size[0] / REFERENCE_SIZE[0], identity.size[1] / REFERENCE_SIZE[1])
@@ -139,21 +162,39 @@ def displacement_field(
             raise ValueError(f"AU{code.number} has no synthetic motion; supported: {SUPPORTED_AUS}")
         strength = amplitude * frame_scale * INTENSITY_GAIN[code.intensity or "C"]
         sides = {"L": ("left",), "R": ("right",)}.get(code.laterality, ("left", "right"))
+        turn, extent = (style or {}).get(code.number, (0.0, 1.0))
+        cos, sin = float(np.cos(np.deg2rad(turn))), float(np.sin(np.deg2rad(turn)))
         for anchor in AU_MOTIONS[code.number]:
+            ax, ay = anchor.direction
+            if turn:
+                ax, ay = cos * ax - sin * ay, sin * ax + cos * ay
             for side in sides if anchor.sided else ("",):
                 name = anchor.landmark.format(side=side)
                 mirror = -1.0 if side == "right" else 1.0
-                dx, dy = identity.geometry.direction_to_image(
-                    mirror * anchor.direction[0], anchor.direction[1]
-                )
+                dx, dy = identity.geometry.direction_to_image(mirror * ax, ay)
                 cx, cy = identity.landmarks[name]
-                sigma = anchor.sigma * identity.face_scale
+                sigma = anchor.sigma * identity.face_scale * extent
                 weight = np.exp(-0.5 * ((ys[:, None] - cy) / sigma) ** 2) * np.exp(
                     -0.5 * ((xs[None, :] - cx) / sigma) ** 2
                 )
                 field[..., 0] += strength * anchor.gain * dx * weight
                 field[..., 1] += strength * anchor.gain * dy * weight
     return field
+
+
+def amplitude_for_peak(
+    *,
+    identity: Identity,
+    aus: list[AUCode],
+    region: tuple[int, int, int, int],
+    style: dict[int, tuple[float, float]] | None,
+    peak: float,
+) -> float:
+    """The ``amplitude`` whose apex field over ``region`` peaks at ``peak`` frame pixels (the
+    field is linear in the amplitude)."""
+    unit = displacement_field(identity=identity, aus=aus, amplitude=1.0, region=region, style=style)
+    unit_peak = float(np.sqrt((unit**2).sum(axis=-1)).max(initial=0.0))
+    return peak / unit_peak if unit_peak > 0 else 0.0
 
 
 @dataclass(frozen=True)
@@ -277,7 +318,11 @@ class ClipRenderer:
         distractors: Distractors,
         noise_seed: np.random.SeedSequence,
         region: tuple[int, int, int, int] | None = None,
+        style: dict[int, tuple[float, float]] | None = None,
+        nuisance: ClipNuisance | None = None,
     ) -> None:
+        """``style`` and ``nuisance`` come from the realistic preset; without them this renders
+        exactly what the original (clean) generator did."""
         width, height = identity.size
         self.region = region or (0, 0, width, height)
         x0, y0, region_width, region_height = self.region
@@ -288,7 +333,7 @@ class ClipRenderer:
         self.distractors = distractors
         self.profile = timing.profile()
         self.field = displacement_field(
-            identity=identity, aus=aus, amplitude=amplitude, region=self.region
+            identity=identity, aus=aus, amplitude=amplitude, region=self.region, style=style
         )
         grid_y, grid_x = np.mgrid[y0 : y0 + region_height, x0 : x0 + region_width].astype(
             np.float32
@@ -296,6 +341,58 @@ class ClipRenderer:
         self._grid_x, self._grid_y = grid_x, grid_y
         self._noise_rng = np.random.default_rng(noise_seed)
         self._eye_boxes = [self._eye_box(side) for side in ("left", "right")]
+        self.nuisance = nuisance
+        if nuisance is not None:
+            self._prepare_nuisance(aus)
+
+    def _prepare_nuisance(self, aus: list[AUCode]) -> None:
+        """Precomputed maps of the realistic preset: what moves the head and jaw, where the
+        skin wrinkles, where the light changes."""
+        identity, nuisance = self.identity, self.nuisance
+        self._crop_scale = crop_pixels_per_frame_pixel(identity)
+        x0, y0, region_width, region_height = self.region
+        width, height = identity.size
+        # Wrinkles darken the skin itself (they move with the head), so they are painted on a
+        # padded copy of the source that covers everything the head motion can bring in.
+        margin = int(np.ceil(0.15 * identity.face_scale)) + 4
+        px0, py0 = max(x0 - margin, 0), max(y0 - margin, 0)
+        px1 = min(x0 + region_width + margin, width)
+        py1 = min(y0 + region_height + margin, height)
+        self._padded = (px0, py0, px1 - px0, py1 - py0)
+        wrinkles = wrinkle_map(identity=identity, aus=aus, region=self._padded)
+        self._wrinkles = None if wrinkles is None or not nuisance.wrinkle_depth else wrinkles
+        self._jaw = jaw_field(identity=identity, region=self.region, crop_scale=self._crop_scale)
+        self._shading = shading_plane(region=self.region, direction=nuisance.shading_direction)
+
+    def _render_realistic(self, frame: int, weight: float) -> np.ndarray:
+        nuisance = self.nuisance
+        homography = head_homography(
+            identity=self.identity, head=nuisance.head[frame], crop_scale=self._crop_scale
+        )
+        gx, gy = self._grid_x, self._grid_y
+        depth = homography[2, 0] * gx + homography[2, 1] * gy + homography[2, 2]
+        map_x = (homography[0, 0] * gx + homography[0, 1] * gy + homography[0, 2]) / depth
+        map_y = (homography[1, 0] * gx + homography[1, 1] * gy + homography[1, 2]) / depth
+        jaw = float(nuisance.jaw[frame])
+        if weight:
+            map_x -= weight * self.field[..., 0]
+            map_y -= weight * self.field[..., 1]
+        if jaw:
+            map_x -= jaw * self._jaw[..., 0]
+            map_y -= jaw * self._jaw[..., 1]
+        px0, py0, padded_width, padded_height = self._padded
+        source = self._source(frame)[py0 : py0 + padded_height, px0 : px0 + padded_width]
+        if self._wrinkles is not None and weight:
+            source = source * (1 - nuisance.wrinkle_depth * weight * self._wrinkles)[..., None]
+        warped = cv2.remap(
+            source,
+            (map_x - px0).astype(np.float32),
+            (map_y - py0).astype(np.float32),
+            cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REFLECT,
+        )
+        light = 1 + float(nuisance.shading[frame]) * self._shading
+        return warped * light[..., None]
 
     def _eye_box(self, side: str) -> tuple[slice, slice, np.ndarray, np.ndarray]:
         """The box around one eye, a soft eye-shaped mask in it and each row's y coordinate."""
@@ -331,6 +428,14 @@ class ClipRenderer:
     def render(self, frame: int) -> np.ndarray:
         """Frame ``frame`` (0-based) as uint8 BGR of the region's size."""
         weight = float(self.profile[frame])
+        if self.nuisance is not None:
+            image = self._render_realistic(frame, weight)
+            image *= 255.0 * float(self.distractors.gain[frame])
+            if self.distractors.noise_sigma:
+                image += self.distractors.noise_sigma * self._noise_rng.standard_normal(
+                    image.shape, dtype=np.float32
+                )
+            return np.clip(np.rint(image), 0, 255).astype(np.uint8)
         jitter_x, jitter_y = (float(v) for v in self.distractors.jitter[frame])
         map_x = self._grid_x - jitter_x
         map_y = self._grid_y - jitter_y

@@ -21,8 +21,23 @@ from openpyxl import Workbook
 
 from mlcore.facs import AUCode
 from mlcore.labels import EXCLUDED, default_mapping
-from mlcore.synth.expressions import Distractors, Timing, draw_aus, draw_distractors, draw_timing
+from mlcore.synth.expressions import (
+    EMOTION_TEMPLATES,
+    SUPPORTED_AUS,
+    Distractors,
+    Timing,
+    draw_aus,
+    draw_distractors,
+    draw_timing,
+)
 from mlcore.synth.faces import REFERENCE_SIZE
+from mlcore.synth.realism import (
+    ClipNuisance,
+    SubjectStyle,
+    SynthRealism,
+    draw_nuisance,
+    draw_subject_style,
+)
 
 LAYOUTS = ("casme2", "samm", "smic", "composite")
 # "synth" is a plain composite dataset with the generic negative/positive/surprise vocabulary.
@@ -147,10 +162,25 @@ class ClipPlan:
     noise_seed: np.random.SeedSequence
     # (5, 2) standard normal: this clip's landmark detector error, scaled at alignment.
     landmark_error: np.ndarray
+    # The realistic preset only (None in the clean one): the emotion the dataset's files say
+    # (``emotion`` stays the truth; they differ where label noise struck), the subject's way
+    # of moving and the clip's nuisances.
+    written_emotion: str | None = None
+    subject_style: SubjectStyle | None = None
+    nuisance: ClipNuisance | None = None
 
     @property
     def composite_class(self) -> str:
         return composite_class(self.emotion)
+
+    @property
+    def label_emotion(self) -> str:
+        """The emotion as written in the dataset's files (sheet, folder, manifest)."""
+        return self.written_emotion or self.emotion
+
+    @property
+    def label_noise(self) -> bool:
+        return self.label_emotion != self.emotion
 
     @property
     def frame_numbers(self) -> range:
@@ -192,7 +222,7 @@ class ClipPlan:
         return {
             "casme2": f"CASME2_RAW/{self.subject}/{self.clip}",
             "samm": f"SAMM/{self.subject}/{self.clip}",
-            "smic": f"SMIC/HS/{self.subject}/micro/{self.emotion}/{self.clip}",
+            "smic": f"SMIC/HS/{self.subject}/micro/{self.label_emotion}/{self.clip}",
         }[self.dataset]
 
     def native_frame_name(self, number: int) -> str:
@@ -292,6 +322,58 @@ def preset_schedule(*, preset: str, datasets: list[str], seed: int) -> dict[str,
     return schedule
 
 
+def _class_aus() -> dict[str, set[int]]:
+    """The AUs each composite class's templates use: what another class may borrow."""
+    pools: dict[str, set[int]] = {}
+    for emotion, templates in EMOTION_TEMPLATES.items():
+        cls = composite_class(emotion)
+        if cls != EXCLUDED:
+            pools.setdefault(cls, set()).update(au for t in templates for au in t)
+    return pools
+
+
+def _realistic_distractors(
+    *, rng: np.random.Generator, realism: SynthRealism, timing: Timing, fps: int
+) -> tuple[Distractors, bool | None]:
+    """Blinks (a share over the apex), flicker and sensor noise of a realistic clip; head
+    motion is the nuisance's. Returns the distractors and whether the blink covers the apex."""
+    frames = timing.frames
+    blink_frames = max(3, round(fps * rng.uniform(0.1, 0.3)))
+    blink_start, over_apex = None, None
+    if rng.uniform() < realism.blink_probability:
+        # The lids move strictly between start and start + blink_frames.
+        covering = np.arange(timing.apex - blink_frames + 1, timing.apex)
+        others = np.setdiff1d(np.arange(-(blink_frames // 2), frames), covering)
+        want_apex = rng.uniform() < realism.blink_apex_overlap or len(others) == 0
+        blink_start = int(rng.choice(covering if want_apex else others))
+        over_apex = want_apex
+    t = np.arange(frames) / fps
+    flicker = rng.uniform(*realism.flicker_range) * np.sin(
+        2 * np.pi * rng.uniform(2, 12) * t + rng.uniform(0, 2 * np.pi)
+    )
+    distractors = Distractors(
+        blink_start=blink_start,
+        blink_frames=blink_frames,
+        jitter=np.zeros((frames, 2), np.float32),
+        gain=(1 + flicker).astype(np.float32),
+        noise_sigma=float(rng.uniform(*realism.noise_sigma_range)),
+    )
+    return distractors, over_apex
+
+
+def _written_emotion(
+    *, rng: np.random.Generator, realism: SynthRealism, dataset: str, emotion: str
+) -> str:
+    """The emotion the dataset's files give: another class's emotion with the noise rate."""
+    truth = composite_class(emotion)
+    if truth == EXCLUDED or rng.uniform() >= realism.label_noise_for(dataset):
+        return emotion
+    wrong = [c for c in ("negative", "positive", "surprise") if c != truth]
+    target = wrong[int(rng.integers(len(wrong)))]
+    deck = sorted({e for e in EMOTION_DECKS[dataset] if composite_class(e) == target})
+    return deck[int(rng.integers(len(deck)))]
+
+
 def build_plan(
     *,
     schedule: dict[str, list[list[str]]],
@@ -300,37 +382,100 @@ def build_plan(
     seed: int,
     size: tuple[int, int],
     distractors: bool,
+    realism: SynthRealism | None = None,
 ) -> list[ClipPlan]:
-    """Clip plans for a schedule; identities are numbered across datasets in a fixed order."""
-    frame_scale = min(size[0] / REFERENCE_SIZE[0], size[1] / REFERENCE_SIZE[1])
+    """Clip plans for a schedule; identities are numbered across datasets in a fixed order.
+
+    With ``realism`` the realistic draws (style, label noise, nuisances) come from generators
+    of their own, and without it none of them runs: the clean preset draws exactly what it
+    always drew."""
     plans = []
     identity_index = 0
+    class_aus = _class_aus()
     for dataset in COMPOSITE_DATASETS:
+        frame_size = realism.frame_size(dataset, size) if realism else size
+        frame_scale = min(frame_size[0] / REFERENCE_SIZE[0], frame_size[1] / REFERENCE_SIZE[1])
         for subject_number, emotions in zip(
             _subject_numbers(dataset, len(schedule.get(dataset, []))),
             schedule.get(dataset, []),
             strict=True,
         ):
             taken: set[str] = set()
+            style = None
+            if realism is not None:
+                style = draw_subject_style(
+                    rng=np.random.default_rng(
+                        [seed, 0x5771E, _DATASET_TAG[dataset], subject_number]
+                    ),
+                    realism=realism,
+                    templates={e.lower(): EMOTION_TEMPLATES[e.lower()] for e in set(emotions)},
+                    aus=SUPPORTED_AUS,
+                )
             for clip_index, emotion in enumerate(emotions):
                 key = [seed, _DATASET_TAG[dataset], subject_number, clip_index]
                 rng = np.random.default_rng(key)
+                real_rng = np.random.default_rng([seed, 0x2EA1, *key[1:]])
                 clip_fps = fps or DATASET_FPS[dataset]
+                written = emotion
+                if realism is not None:
+                    written = _written_emotion(
+                        rng=real_rng, realism=realism, dataset=dataset, emotion=emotion
+                    )
                 clip = _clip_name(
                     dataset=dataset,
                     subject_number=subject_number,
-                    emotion=emotion,
+                    emotion=written,
                     taken=taken,
                     rng=rng,
                 )
                 taken.add(clip)
-                aus = draw_aus(rng=rng, emotion=emotion)
+                trace, extra_au, templates = False, None, None
+                if realism is not None:
+                    trace = bool(real_rng.uniform() < realism.trace_fraction)
+                    if real_rng.uniform() < realism.shared_au_probability:
+                        own = composite_class(emotion)
+                        pool = sorted(
+                            set().union(*(a for c, a in class_aus.items() if c != own))
+                            - class_aus.get(own, set())
+                        ) or sorted(set().union(*class_aus.values()))
+                        extra_au = int(pool[int(real_rng.integers(len(pool)))])
+                    templates = style.preferred[emotion.lower()]
+                aus = draw_aus(rng=rng, emotion=emotion, templates=templates, extra_au=extra_au)
+                if trace:
+                    aus = [
+                        AUCode(number=code.number, laterality=code.laterality, intensity="A")
+                        for code in aus
+                    ]
                 first_frame, digits = {
                     "casme2": (int(rng.integers(2, 250)), 1),
                     "samm": (int(rng.integers(1000, 9000)), int(rng.choice([4, 5]))),
                     "smic": (int(rng.integers(1, 3000)), 6),
                     "synth": (1, 6),
                 }[dataset]
+                aus_text = _aus_text(dataset, aus, rng)
+                timing = draw_timing(rng=rng, frames=frames, fps=clip_fps)
+                clip_distractors = draw_distractors(
+                    rng=rng,
+                    frames=frames,
+                    fps=clip_fps,
+                    frame_scale=frame_scale,
+                    enabled=distractors,
+                )
+                nuisance = None
+                if realism is not None:
+                    clip_distractors, over_apex = _realistic_distractors(
+                        rng=real_rng, realism=realism, timing=timing, fps=clip_fps
+                    )
+                    nuisance = draw_nuisance(
+                        rng=real_rng,
+                        realism=realism,
+                        frames=frames,
+                        fps=clip_fps,
+                        motion_scale=style.motion_scale,
+                        trace=trace,
+                        blink_over_apex=over_apex,
+                        aligned_frame=timing.onset,
+                    )
                 plans.append(
                     ClipPlan(
                         dataset=dataset,
@@ -339,20 +484,17 @@ def build_plan(
                         clip=clip,
                         emotion=emotion,
                         aus=tuple(aus),
-                        aus_text=_aus_text(dataset, aus, rng),
+                        aus_text=aus_text,
                         fps=clip_fps,
                         first_frame=first_frame,
                         frame_digits=digits,
-                        timing=draw_timing(rng=rng, frames=frames, fps=clip_fps),
-                        distractors=draw_distractors(
-                            rng=rng,
-                            frames=frames,
-                            fps=clip_fps,
-                            frame_scale=frame_scale,
-                            enabled=distractors,
-                        ),
+                        timing=timing,
+                        distractors=clip_distractors,
                         noise_seed=np.random.SeedSequence([seed, 0x7015E, *key[1:]]),
                         landmark_error=rng.standard_normal((5, 2)),
+                        written_emotion=written if realism is not None else None,
+                        subject_style=style,
+                        nuisance=nuisance,
                     )
                 )
             identity_index += 1
@@ -398,7 +540,7 @@ def write_casme2_sheet(out_dir: Path, plans: list[ClipPlan]) -> Path:
                 plan.offset,
                 None,
                 plan.aus_text,
-                plan.emotion,
+                plan.label_emotion,
             ]
         )
         sheet.cell(row=sheet.max_row, column=1).number_format = "@"  # Subject is text: 01
@@ -447,8 +589,8 @@ def write_samm_sheet(out_dir: Path, plans: list[ClipPlan]) -> Path:
             plan.offset - plan.onset + 1,
             "Micro",
             plan.aus_text,
-            plan.emotion,
-            SAMM_OBJECTIVE_CLASS[plan.emotion],
+            plan.label_emotion,
+            SAMM_OBJECTIVE_CLASS[plan.label_emotion],
             notes,
         )
         for column, value in enumerate(values, start=1):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from mlcore.models import create_model
 from mlcore.models.frl_dgt import ABLATION_VARIANTS
-from mlcore.training.run import train_run
+from mlcore.training.run import DEFAULT_APEX_POLICY, train_run
 
 PARTS = (("full", "Full"), ("smic", "SMIC"), ("samm", "SAMM"), ("casme2", "CASME II"))
 
@@ -120,10 +120,13 @@ def run_ablation(
     only: list[str] | None = None,
     k_folds: int = 5,
     val_fraction: float = 0.0,
-    apex_policy: str = "skip",
+    apex_policy: str = DEFAULT_APEX_POLICY,
     progress: Callable[[float, str], None] | None = None,
 ) -> AblationResult:
-    """Train every row (or the ids in ``only``) in ``out_dir/<model>``; runs resume."""
+    """Train every row (or the ids in ``only``) in ``out_dir/<model>``; runs resume.
+
+    Clips without an apex (SMIC-HS) follow ``apex_policy`` exactly as training does (default
+    ``propose``), so an ablation row and a training run of the same model see the same clips."""
     out_dir = Path(out_dir)
     chosen = [row for row in ABLATION_ROWS if only is None or row[0] in only]
     if only is not None and len(chosen) != len(set(only)):

@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from mlcore.cli import build_parser
 from mlcore.composite import read_manifest
 from mlcore.models import create_model
 from mlcore.motion import remove_affine_motion, tvl1_flow
 from mlcore.training.ablation import run_ablation
 from mlcore.training.data import InputCache, load_frame
+from mlcore.training.run import DEFAULT_APEX_POLICY
 from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
 torch.set_num_threads(2)
@@ -113,3 +115,14 @@ def test_a_resolution_given_as_an_frl_dgt_option_is_refused_before_training(tmp_
             frl_dgt_options={**TINY, "image_size": 48},
         )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_ablation_treats_clips_without_apex_as_training_does(ablation) -> None:
+    """Training proposes missing apexes by default; an ablation row must see the same clips."""
+    _, out, table = ablation
+    assert DEFAULT_APEX_POLICY == "propose"
+    assert table["settings"]["apex_policy"] == "propose"
+    assert "apex propose" in (out / "ablation.md").read_text()
+    for command in (["ablate"], ["train", "--model", "flow_linear"]):
+        args = build_parser().parse_args([*command, "--data", "d", "--out", "o"])
+        assert args.apex_policy == "propose", command
