@@ -272,6 +272,17 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     ][:limit]
     ranked_ids = [candidate.clip_id for candidate in ranked]
     by_id = clip_queue_for_coder(coder=coder).in_bulk(ranked_ids)
+    # The queue page shows each clip's uncertainty (the active proposal's entropy), whatever
+    # the strategy ranked by.
+    entropy_of = dict(
+        Proposal.objects.filter(model_version=active, clip_id__in=ranked_ids).values_list(
+            "clip_id", "entropy"
+        )
+        if active
+        else []
+    )
+    for clip in by_id.values():
+        clip.uncertainty = entropy_of.get(clip.pk)
     # A clip that stopped being ready between the two queries is simply left out.
     return [by_id[pk] for pk in ranked_ids if pk in by_id]
 

@@ -57,7 +57,10 @@ def test_most_uncertain_first_with_a_cap_per_subject(scored_clips, coder):
     assert names(selectors.clip_queue_ranked(coder=coder)) == ["a_high", "b_mid", "a_mid", "a_low"]
     QueueSettings.objects.filter(pk=1).update(strategy=QueueSettings.Strategy.SEQUENTIAL)
     # The cap applies to every strategy: one clip per subject before the second.
-    assert names(selectors.clip_queue_ranked(coder=coder)) == ["a_low", "b_mid", "a_high", "a_mid"]
+    queue = selectors.clip_queue_ranked(coder=coder)
+    assert names(queue) == ["a_low", "b_mid", "a_high", "a_mid"]
+    # Whatever the order, each clip shows its uncertainty (the active proposal's entropy).
+    assert [clip.uncertainty for clip in queue] == [0.1, 0.5, 1.0, 0.9]
 
 
 def test_claimed_clip_goes_to_one_coder_only(scored_clips, coder):
