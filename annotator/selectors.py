@@ -303,6 +303,12 @@ def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
     return annotation
 
 
+def annotation_draft_exists(*, clip: Clip, coder) -> bool:
+    return Annotation.objects.filter(
+        clip=clip, coder=coder, status=Annotation.Status.DRAFT
+    ).exists()
+
+
 def annotation_submitted_for_coder(*, clip: Clip, coder) -> Annotation | None:
     return (
         Annotation.objects.filter(clip=clip, coder=coder, status=Annotation.Status.SUBMITTED)

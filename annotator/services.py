@@ -327,7 +327,16 @@ _UNCHANGED_REFERENCES = ["clip", "coder", "based_on", "proposal_version"]
 
 
 def annotation_create_draft(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
-    """The coder's draft for a clip, created on first open (one draft per coder and clip)."""
+    """The coder's draft for a clip, created on first open (one draft per coder and clip). A
+    coder who submitted the clip has no draft to come back to, through any door: a second
+    annotation would pair them with themselves in the review."""
+    if Annotation.objects.filter(
+        clip=clip, coder=coder, status=Annotation.Status.SUBMITTED
+    ).exists():
+        raise ValidationError(
+            f"You already submitted an annotation of {clip.name}; it can no longer change.",
+            code="already_submitted",
+        )
     annotation, _ = Annotation.objects.get_or_create(
         clip=clip, coder=coder, status=Annotation.Status.DRAFT
     )

@@ -153,9 +153,16 @@ def coder_queue_next(request: HttpRequest) -> HttpResponse:
 
 
 def _workbench_annotation(*, clip: Clip, coder) -> Annotation:
-    """The coder's submitted annotation of the clip (read only), or the draft being coded."""
+    """The coder's submitted annotation of the clip (read only), or the draft being coded. On an
+    adjudicated clip that the user never started (a reviewer looking), the final annotation,
+    read only: no blank draft with a Submit button."""
     submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=coder)
-    return submitted or services.annotation_create_draft(clip=clip, coder=coder)
+    if submitted is not None:
+        return submitted
+    final = selectors.annotation_adjudicated(clip=clip)
+    if final is not None and not selectors.annotation_draft_exists(clip=clip, coder=coder):
+        return final
+    return services.annotation_create_draft(clip=clip, coder=coder)
 
 
 def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:

@@ -170,3 +170,24 @@ def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_use
     assert media.get("RELATIVE_MEDIA_URL") == "./take1.mp4"
     assert media.get("MIME_TYPE") == "video/mp4"
     assert read_eaf(data).clip == "take1"  # the link does not disturb reading it back
+
+
+def test_an_eaf_upload_cannot_give_a_coder_a_second_annotation_of_a_clip(client, coder) -> None:
+    """The probe: a coder who had submitted a clip uploaded an EAF and got a second annotation,
+    and the review paired them with themselves. Every door now refuses it."""
+    clip = ClipFactory()  # frames 46..105, dataset CASME II-like vocabulary
+    emotion = clip.subject.dataset.emotions.first()
+    Annotation.objects.create(
+        clip=clip, coder=coder, onset=50, apex=60, offset=80, emotion=emotion, status="submitted"
+    )
+    data = eaf_text(_coding(clip=clip.name, emotion=emotion.name)).encode()
+    client.force_login(coder)
+    refused = client.post(
+        reverse("clip-eaf-upload", args=[clip.pk]),
+        {"eaf": SimpleUploadedFile("mine.eaf", data)},
+    )
+    assert refused.status_code == 400
+    assert "You already submitted an annotation of" in refused.content.decode()
+    assert Annotation.objects.filter(clip=clip, coder=coder).count() == 1
+    with pytest.raises(ValidationError, match="already submitted"):
+        services.annotation_create_draft(clip=clip, coder=coder)

@@ -370,6 +370,12 @@ def test_reviewer_adjudicates_and_the_coder_then_sees_the_outcome(
     expect(page.locator(".final-row")).to_contain_text("Adjudicated by rita")
     final = Annotation.objects.get(clip=clip, status=Annotation.Status.ADJUDICATED)
     assert (final.apex, final.based_on.coder, final.notes) == (56, second, "apex where AU12 peaks")
+    # Opening the adjudicated clip in the workbench shows the final, read only: no blank draft.
+    page.get_by_role("link", name="open in the workbench").click()
+    expect(page.locator("#save-status")).to_contain_text("Adjudicated — read only")
+    expect(page.get_by_role("button", name="Submit")).to_have_count(0)
+    expect(page.locator("#apex")).to_have_value("56")
+    assert not Annotation.objects.filter(clip=clip, coder=reviewer).exclude(pk=final.pk).exists()
     context.close()
 
     context = chromium.new_context()
