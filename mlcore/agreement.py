@@ -5,11 +5,10 @@ References: Ekman & Friesen's agreement ratio (FACS manual), Cohen's kappa, and 
 alpha from the coincidence matrix (Krippendorff 2011, "Computing Krippendorff's Alpha-Reliability").
 """
 
-from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
-from itertools import permutations
 
+import krippendorff
 import numpy as np
 from sklearn.metrics import cohen_kappa_score
 
@@ -79,29 +78,22 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable], *, weight
 
 
 def krippendorff_alpha_nominal(units: Sequence[Sequence[Hashable | None]]) -> float:
-    """Alpha for nominal data; `units` holds each unit's values, one per coder, None = missing.
+    """Alpha for nominal data (the `krippendorff` package); `units` holds each unit's values,
+    one per coder, None = missing.
 
     Units with fewer than two values carry no information about agreement and are skipped.
     NaN when no unit is pairable or every pairable value is the same (no variation).
     """
-    coincidences: Counter[tuple[Hashable, Hashable]] = Counter()
-    for unit in units:
-        values = [value for value in unit if value is not None]
-        if len(values) < 2:
-            continue
-        for a, b in permutations(values, 2):
-            coincidences[(a, b)] += 1.0 / (len(values) - 1)
-    total = sum(coincidences.values())
-    if total == 0:
+    pairable = [values for unit in units if len(values := [v for v in unit if v is not None]) > 1]
+    domain = sorted({value for values in pairable for value in values}, key=repr)
+    if len(domain) < 2:
         return float("nan")
-    marginals: Counter[Hashable] = Counter()
-    for (a, _), weight in coincidences.items():
-        marginals[a] += weight
-    observed = sum(weight for (a, b), weight in coincidences.items() if a != b) / total
-    expected = (total**2 - sum(n * n for n in marginals.values())) / (total * (total - 1))
-    if expected == 0:
-        return float("nan")
-    return 1.0 - observed / expected
+    index = {value: position for position, value in enumerate(domain)}
+    counts = np.zeros((len(pairable), len(domain)))
+    for row, values in enumerate(pairable):
+        for value in values:
+            counts[row, index[value]] += 1
+    return float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
 
 
 def frame_distance_summary(distances: Sequence[float]) -> dict[str, float]:
