@@ -43,22 +43,16 @@ class TrainingBusyError(ValueError):
     """Another run on the same datasets is queued or running."""
 
 
-def training_root(*, training_run: TrainingRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "training" / str(training_run.pk)
-
-
 def _selection_key(datasets: list[Dataset]) -> str:
     return ",".join(str(pk) for pk in sorted({d.pk for d in datasets}))
 
 
 def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
-    from annotator.tasks import training_run_task
-
     job_run = services.job_run_create(
         kind=JobRun.Kind.TRAIN,
         queue="train",
         created_by=created_by,
-        enqueue=lambda pk: training_run_task.apply_async(args=[pk], queue="train"),
+        enqueue=services.task_sender(task="annotator.training_run", queue="train"),
     )
     JobRun.objects.filter(pk=job_run.pk).update(training_run=training_run)
     job_run.training_run = training_run
@@ -161,7 +155,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
 
     services.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
     training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
-    root = training_root(training_run=training_run)
+    root = selectors.training_root(training_run=training_run)
     snapshot_dir = root / "snapshot"
     if training_run.snapshot_at is None:
         # An attempt killed while freezing leaves a partial folder the export would refuse.
@@ -229,8 +223,6 @@ def training_run_execute(*, job_run: JobRun) -> None:
 
 def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
     """Make `version` the one whose proposals order the queue, and score the unlabelled clips."""
-    from annotator.tasks import proposals_task
-
     with transaction.atomic():
         # Activations one at a time: two at once each deactivated what they saw as active, and
         # both then activated their own, which the one-active-version constraint refused (500).
@@ -243,7 +235,7 @@ def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
             kind=JobRun.Kind.INFER,
             queue="infer",
             created_by=activated_by,
-            enqueue=lambda pk: proposals_task.apply_async(args=[pk], queue="infer"),
+            enqueue=services.task_sender(task="annotator.proposals", queue="infer"),
         )
         JobRun.objects.filter(pk=job_run.pk).update(model_version=version)
     job_run.model_version = version

@@ -413,8 +413,6 @@ def dataset_import_start(
     preprocess: bool = True,
 ) -> JobRun:
     """Queue an import on the preprocess queue; `dataset_import_job` runs it."""
-    from annotator.tasks import dataset_import
-
     if import_format not in IMPORT_FORMATS:
         raise ValueError(f"Unknown format {import_format!r}.")
     for path in (frames, annotations):
@@ -432,7 +430,7 @@ def dataset_import_start(
         kind=JobRun.Kind.IMPORT,
         created_by=created_by,
         options=options,
-        enqueue=lambda pk: dataset_import.apply_async(args=[pk], queue="preprocess"),
+        enqueue=services.task_sender(task="annotator.dataset_import", queue="preprocess"),
     )
 
 
@@ -898,8 +896,6 @@ def composite_export_start(
     flows: bool,
     megc2019: bool = False,
 ) -> JobRun:
-    from annotator.tasks import composite_export
-
     if min_status not in MIN_STATUSES:
         raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
     return _job_create_with_options(
@@ -911,7 +907,7 @@ def composite_export_start(
             "flows": flows,
             "megc2019": megc2019,
         },
-        enqueue=lambda pk: composite_export.apply_async(args=[pk], queue="preprocess"),
+        enqueue=services.task_sender(task="annotator.composite_export", queue="preprocess"),
     )
 
 

@@ -579,10 +579,12 @@ def training_run_report(*, training_run: TrainingRun) -> dict | None:
     }
 
 
+def training_root(*, training_run: TrainingRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "training" / str(training_run.pk)
+
+
 def training_run_plot_file(*, training_run: TrainingRun, name: str) -> Path | None:
     """The PNG mlcore wrote for one of TRAINING_RUN_PLOTS, or None (unknown name, no file)."""
-    from annotator.active_learning import training_root  # active_learning imports this module
-
     if name not in TRAINING_RUN_PLOTS:
         return None
     path = training_root(training_run=training_run) / "run" / "plots" / f"{name}.png"

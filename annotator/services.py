@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from billiard.exceptions import SoftTimeLimitExceeded
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
@@ -68,6 +69,17 @@ JOB_TIME_LIMIT_ERROR = (
 
 
 # --- Job runs -------------------------------------------------------------------------------
+
+
+def task_sender(*, task: str, queue: str) -> Callable[[int], None]:
+    """What `job_run_create` calls to send a job's message: the Celery task named ``task``
+    (`annotator.tasks`) on ``queue``. Sent by name, so the web half of a job never imports
+    the worker half (tasks.py imports the services, never the other way)."""
+
+    def send(job_run_id: int) -> None:
+        current_app.send_task(task, args=[job_run_id], queue=queue)
+
+    return send
 
 
 def job_run_create(
@@ -287,13 +299,11 @@ def job_runs_reconcile(
 
 
 def worker_check_start(*, queue: str, created_by: AbstractBaseUser | None) -> JobRun:
-    from annotator.tasks import worker_check
-
     return job_run_create(
         kind=JobRun.Kind.HEALTHCHECK,
         queue=queue,
         created_by=created_by,
-        enqueue=lambda pk: worker_check.apply_async(args=[pk], queue=queue),
+        enqueue=task_sender(task="annotator.worker_check", queue=queue),
     )
 
 
@@ -536,15 +546,13 @@ def clip_upload(*, clip: Clip, upload: UploadedFile, created_by: AbstractBaseUse
 
 
 def clip_preprocess_start(*, clip: Clip, created_by: AbstractBaseUser | None) -> JobRun:
-    from annotator.tasks import clip_preprocess
-
     Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PENDING, ingest_error="")
     return job_run_create(
         kind=JobRun.Kind.PREPROCESS,
         queue="preprocess",
         created_by=created_by,
         clip=clip,
-        enqueue=lambda pk: clip_preprocess.apply_async(args=[pk], queue="preprocess"),
+        enqueue=task_sender(task="annotator.clip_preprocess", queue="preprocess"),
     )
 
 

@@ -1,5 +1,6 @@
 """The architecture contracts in pyproject.toml ([tool.importlinter]), checked on every run:
-mlcore imports no Django and nothing of the platform, and its packages import no cycle."""
+mlcore imports no Django and nothing of the platform, and neither mlcore's packages nor
+annotator's modules import a cycle."""
 
 import subprocess
 import sys

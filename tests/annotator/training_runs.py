@@ -6,7 +6,7 @@ from collections import Counter
 
 from django.utils import timezone
 
-from annotator import active_learning
+from annotator import active_learning, selectors
 from annotator.models import JobRun, TrainingRun
 from annotator.tasks import _run_job
 from tests.mlcore.training_fixtures import make_blob_composite
@@ -20,7 +20,7 @@ def training_run_frozen(*, datasets, created_by, epochs: int = 2) -> TrainingRun
     training_run = active_learning.training_run_start(
         datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by
     )
-    snapshot_dir = active_learning.training_root(training_run=training_run) / "snapshot"
+    snapshot_dir = selectors.training_root(training_run=training_run) / "snapshot"
     samples = make_blob_composite(snapshot_dir, subjects=BLOB_SUBJECTS, clips_per_class=1)
     per_dataset: dict[str, Counter] = {}
     for sample in samples:
