@@ -1,8 +1,11 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
-from annotator import active_learning, services
+from annotator import active_learning, roles, services
 from annotator.models import (
     Annotation,
     Clip,
@@ -11,6 +14,7 @@ from annotator.models import (
     JobRun,
     ModelVersion,
     QueueSettings,
+    Role,
     Subject,
     TrainingRun,
 )
@@ -242,3 +246,62 @@ class ModelVersionAdmin(admin.ModelAdmin):
 @admin.register(QueueSettings)
 class QueueSettingsAdmin(admin.ModelAdmin):
     list_display = ["__str__", "diversity_weight", "subject_cap", "claim_minutes"]
+
+
+class UserRoleFormMixin(forms.Form):
+    """One role per user instead of Django's group and permission pickers: the role decides the
+    groups, staff and superuser flags together (roles.user_role_set), as on every other door."""
+
+    role = forms.ChoiceField(
+        choices=[("", "No role"), *Role.choices],
+        required=False,
+        help_text="Admins manage everything; the other roles are described in docs/security.md.",
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["role"].initial = roles.user_role(user=self.instance) or ""
+
+
+class UserRoleChangeForm(UserRoleFormMixin, UserChangeForm):
+    pass
+
+
+class UserRoleCreationForm(UserRoleFormMixin, AdminUserCreationForm):
+    pass
+
+
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class RoleUserAdmin(UserAdmin):
+    form = UserRoleChangeForm
+    add_form = UserRoleCreationForm
+    list_display = ["username", "email", "role_name", "is_active", "last_login"]
+    list_filter = ["is_active", "groups"]
+    fieldsets = [
+        (None, {"fields": ["username", "password"]}),
+        ("Personal info", {"fields": ["first_name", "last_name", "email"]}),
+        ("Access", {"fields": ["is_active", "role"]}),
+        ("Important dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [
+        (
+            None,
+            {
+                "classes": ["wide"],
+                "fields": ["username", "usable_password", "password1", "password2", "role"],
+            },
+        ),
+    ]
+
+    @admin.display(description="Role")
+    def role_name(self, user) -> str:
+        role = roles.user_role(user=user)
+        return Role(role).label if role else "—"
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        roles.user_role_set(user=obj, role=form.cleaned_data["role"] or None)

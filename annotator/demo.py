@@ -4,10 +4,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
-from annotator import services
+from annotator import roles, services
 from annotator.models import Clip, Dataset, DatasetEmotion, JobRun, Role, Subject
 from mlcore.labels import DATASET_EMOTIONS, default_mapping
 from mlcore.synth import TRUTH_NAME, generate, load_truth
@@ -26,6 +25,7 @@ DEMO_ACCOUNTS = (
     DemoAccount(username="admin", password="mestudio-admin", role=Role.ADMIN),
     DemoAccount(username="coder", password="mestudio-coder", role=Role.CODER),
     DemoAccount(username="reviewer", password="mestudio-reviewer", role=Role.REVIEWER),
+    DemoAccount(username="researcher", password="mestudio-researcher", role=Role.RESEARCHER),
 )
 
 
@@ -36,9 +36,8 @@ def demo_accounts_ensure() -> tuple[DemoAccount, ...]:
         user, created = User.objects.get_or_create(username=account.username)
         if created:
             user.set_password(account.password)
-        user.is_staff = user.is_superuser = account.role == Role.ADMIN
-        user.save()
-        user.groups.add(Group.objects.get(name=account.role))
+            user.save()
+        roles.user_role_set(user=user, role=account.role)
     return DEMO_ACCOUNTS
 
 

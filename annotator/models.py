@@ -17,6 +17,7 @@ class Role(models.TextChoices):
 
     CODER = "coder", "Coder"
     REVIEWER = "reviewer", "Reviewer"
+    RESEARCHER = "researcher", "Researcher"
     ADMIN = "admin", "Admin"
 
 
@@ -34,6 +35,9 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # Exporting reads every dataset's codes, so it is a right of its own (researchers have
+        # it) rather than part of adding datasets (admins).
+        permissions = [("export_dataset", "Can export datasets")]
 
     def __str__(self) -> str:
         return self.name

@@ -36,6 +36,17 @@ ROLE_PERMISSIONS: dict[str, list[str] | None] = {
         "view_jobrun",
         "adjudicate_annotation",
     ],
+    # Reads the corpus and the models' results and exports datasets; starts, cancels and
+    # activates nothing, and codes nothing.
+    Role.RESEARCHER: [
+        "view_dataset",
+        "view_subject",
+        "view_clip",
+        "view_annotation",
+        "export_dataset",
+        "view_trainingrun",
+        "view_modelversion",
+    ],
     Role.ADMIN: None,  # every permission of the annotator app
 }
 
@@ -49,6 +60,12 @@ def role_needed_for(permission: str) -> str:
     return Role.ADMIN.label
 
 
+def role_check(*, user, permission: str, action: str = "This page") -> None:
+    """Refuse with the styled 403 page naming the role that `permission` needs."""
+    if not user.has_perm(permission):
+        raise PermissionDenied(f"{action} needs the {role_needed_for(permission)} role.")
+
+
 def role_required(permission: str) -> Callable:
     """Every page's access rule: signed-out visitors go to the log-in page; a signed-in user
     without the permission gets the styled 403 page naming the role it needs."""
@@ -56,13 +73,33 @@ def role_required(permission: str) -> Callable:
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def checked(request, *args, **kwargs):
-            if not request.user.has_perm(permission):
-                raise PermissionDenied(f"This page needs the {role_needed_for(permission)} role.")
+            role_check(user=request.user, permission=permission)
             return view(request, *args, **kwargs)
 
         return login_required(checked)
 
     return decorator
+
+
+def user_role(*, user) -> str | None:
+    """The user's role: the most privileged of their role groups (admin for a superuser)."""
+    if user.is_superuser:
+        return Role.ADMIN
+    held = set(user.groups.values_list("name", flat=True))
+    return next((role for role in reversed(ROLE_PERMISSIONS) if role in held), None)
+
+
+def user_role_set(*, user, role: str | None) -> None:
+    """Give `user` exactly one role (or none): its group replaces their other role groups, and
+    only an admin is staff and superuser, so the admin site and the pages agree."""
+    if role is not None and role not in ROLE_PERMISSIONS:
+        raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLE_PERMISSIONS)}")
+    user.groups.remove(*Group.objects.filter(name__in=list(ROLE_PERMISSIONS)))
+    if role is not None:
+        user.groups.add(Group.objects.get_or_create(name=role)[0])
+    user.is_staff = user.is_superuser = role == Role.ADMIN
+    user.save(update_fields=["is_staff", "is_superuser"])
+    user.__dict__.pop("_perm_cache", None)
 
 
 def roles_ensure(*, using: str = "default", **kwargs) -> None:

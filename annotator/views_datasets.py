@@ -146,7 +146,7 @@ def dataset_import_report_json(request: HttpRequest, job_run_id: int) -> HttpRes
     return response
 
 
-@role_required("annotator.add_dataset")
+@role_required("annotator.export_dataset")
 @require_http_methods(["GET", "POST"])
 def composite_export(request: HttpRequest) -> HttpResponse:
     status = 200
@@ -168,7 +168,7 @@ def composite_export(request: HttpRequest) -> HttpResponse:
     return render(request, "annotator/datasets/export.html", {"form": form}, status=status)
 
 
-@role_required("annotator.add_dataset")
+@role_required("annotator.export_dataset")
 @require_GET
 def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
@@ -183,7 +183,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
     )
 
 
-@role_required("annotator.add_dataset")
+@role_required("annotator.export_dataset")
 @require_GET
 def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResponse:
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator import active_learning, selectors, training_plots
 from annotator.forms import QueueSettingsForm, TrainingStartForm
 from annotator.models import ModelVersion, TrainingRun
-from annotator.roles import role_required
+from annotator.roles import role_check, role_required
 
 TRAINING_PERMISSION = "annotator.add_trainingrun"
 # Sent when a run's attempt has finished, so the parts of the page that only change then
@@ -18,6 +18,9 @@ TRAINING_PERMISSION = "annotator.add_trainingrun"
 RUN_FINISHED_EVENT = "training-run-finished"
 
 
+# Researchers read runs and versions; starting, cancelling, retrying, activating and ordering
+# the queue stay with admins.
+training_reader_required = role_required("annotator.view_trainingrun")
 training_admin_required = role_required(TRAINING_PERMISSION)
 
 
@@ -49,11 +52,12 @@ def _dashboard(request, *, start_form=None, queue_form=None, status: int = 200) 
     return render(request, "annotator/training/dashboard.html", context, status=status)
 
 
-@training_admin_required
+@training_reader_required
 @require_http_methods(["GET", "POST"])
 def training_dashboard(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return _dashboard(request)
+    role_check(user=request.user, permission=TRAINING_PERMISSION, action="Starting a training run")
     form = TrainingStartForm(request.POST)
     if form.is_valid():
         data = form.cleaned_data
@@ -99,7 +103,7 @@ def _run_partial(request: HttpRequest, training_run_id: int, *, action_error: st
     return response
 
 
-@training_admin_required
+@training_reader_required
 @require_GET
 def training_run_status(request: HttpRequest, training_run_id: int) -> HttpResponse:
     if not request.htmx:
@@ -145,7 +149,7 @@ def training_run_retry(request: HttpRequest, training_run_id: int) -> HttpRespon
     )
 
 
-@training_admin_required
+@training_reader_required
 @require_GET
 def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpResponse:
     training_run = _training_run_or_404(training_run_id)
@@ -162,7 +166,7 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
     return render(request, template, context)
 
 
-@training_admin_required
+@training_reader_required
 @require_GET
 def training_run_plot(request: HttpRequest, training_run_id: int, name: str) -> FileResponse:
     training_run = _training_run_or_404(training_run_id)
@@ -172,7 +176,7 @@ def training_run_plot(request: HttpRequest, training_run_id: int, name: str) -> 
     return FileResponse(path.open("rb"), content_type="image/png")
 
 
-@training_admin_required
+@training_reader_required
 @require_GET
 def model_versions(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
@@ -196,7 +200,7 @@ def model_version_activate(request: HttpRequest, version_id: int) -> HttpRespons
     return redirect(f"{reverse('training')}#model-versions")
 
 
-@training_admin_required
+@training_reader_required
 @require_GET
 def model_version_plot(request: HttpRequest, name: str) -> HttpResponse:
     if name not in training_plots.VERSION_PLOTS:

@@ -1,8 +1,8 @@
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Role, Subject
+from annotator.roles import user_role_set
 from mlcore.labels import DATASET_EMOTIONS, default_mapping
 
 
@@ -18,10 +18,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def role(self, create, extracted, **kwargs):
         if create and extracted:
-            self.groups.add(Group.objects.get(name=extracted))
-            if extracted == Role.ADMIN:
-                self.is_staff = self.is_superuser = True
-                self.save()
+            user_role_set(user=self, role=extracted)
 
 
 class DatasetFactory(factory.django.DjangoModelFactory):

@@ -4,6 +4,7 @@ and the role follows:
 
 - coders: view datasets and clips, change (their own) annotations;
 - reviewers: also `adjudicate_annotation` and `view_jobrun`;
+- researchers: view the corpus, `export_dataset`, view training runs and model versions;
 - admins: every annotator permission (upload, reprocess, train, activate model versions, read
   proposals, import, export).
 

@@ -627,6 +627,8 @@ class JobKindViewSet(ReadViewSet):
     message, and the result (the import's report, the export's summary) once it succeeded."""
 
     job_kind: str
+    # The rows depend on the user (get_queryset); this names the model for the schema.
+    queryset = JobRun.objects.none()
     read_perms = ["annotator.add_dataset"]
     required_perms = {"create": ["annotator.add_dataset"]}
     serializer_class = s.JobRunOutputSerializer
@@ -635,7 +637,7 @@ class JobKindViewSet(ReadViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        return JobRun.objects.filter(kind=self.job_kind)
+        return selectors.job_runs_visible_to(user=self.request.user).filter(kind=self.job_kind)
 
     def _started(self, job_run: JobRun) -> Response:
         return _accepted(
@@ -664,7 +666,11 @@ class DatasetImportViewSet(JobKindViewSet):
 
 class CompositeExportViewSet(JobKindViewSet):
     job_kind = JobRun.Kind.EXPORT
-    required_perms = {**JobKindViewSet.required_perms, "download": ["annotator.add_dataset"]}
+    read_perms = ["annotator.export_dataset"]
+    required_perms = {
+        "create": ["annotator.export_dataset"],
+        "download": ["annotator.export_dataset"],
+    }
 
     @extend_schema(
         request=s.CompositeExportInputSerializer,

@@ -94,7 +94,8 @@ def test_a_coder_refused_a_page_sees_the_styled_403_naming_the_role(client, code
     client.force_login(coder)
     for url, role in [
         (reverse("review-list"), "Reviewer"),
-        (reverse("training"), "Admin"),
+        (reverse("training"), "Researcher"),
+        (reverse("composite-export"), "Researcher"),
         (reverse("dataset-import"), "Admin"),
         (reverse("clip-upload"), "Admin"),
     ]:
