@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 import krippendorff
 import numpy as np
-from sklearn.metrics import cohen_kappa_score
 
 from mlcore.facs import AUCode
 
@@ -74,6 +73,10 @@ def cohen_kappa(first: Sequence[Hashable], second: Sequence[Hashable], *, weight
         )
     if not first or len(set(first) | set(second)) < 2:
         return float("nan")
+    # Imported here, not at the top: scikit-learn costs a web process about 1.4 s of start-up
+    # for one function that only the agreement report calls.
+    from sklearn.metrics import cohen_kappa_score
+
     return float(cohen_kappa_score(first, second, weights=weights))
 
 
