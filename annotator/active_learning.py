@@ -27,6 +27,7 @@ from annotator.models import (
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, write_manifest
 from mlcore.models import list_models
+from mlcore.ranking import novelty_scores
 
 INFER_CROP_SIZE = 112
 # The best-ranked clip wins unless another coder holds or is claiming it; the ones after it are
@@ -337,9 +338,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
 def _proposals_store(
     *, version, clips, rows, confidences, class_names, embeddings: np.ndarray
 ) -> None:
-    centre = embeddings.mean(axis=0, keepdims=True)
-    distances = np.linalg.norm(embeddings - centre, axis=1)
-    novelty = distances / distances.max() if distances.max() > 0 else np.zeros_like(distances)
+    novelty = novelty_scores(embeddings)  # the simulation's formula: it measures what coders get
     objects = []
     for clip, row, confidence, vector, spread in zip(
         clips, rows, confidences, embeddings, novelty, strict=True
