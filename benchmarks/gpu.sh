@@ -9,8 +9,10 @@
 # (442 clips, 68 subjects each, seeds 0 1 2, `mlcore synth --preset realistic`); the ablation
 # rows (flow floors, M0, M9, STSTNet first, then M1..M8) each over the three seeds, at 112 px,
 # subject-grouped 5-fold, SMIC-HS apexes proposed, until the training budget is spent
-# (benchmarks/gpu_ablation.py); the table of mean +- sd; gpu_ablation.json and the log in
-# $OUT (or var/gpu without $OUT).
+# (benchmarks/gpu_ablation.py); the table of mean +- sd; then benchmarks/train.py on the seed-0
+# composite (training and inference speed, a fold's epoch and the extrapolated full LOSO, the
+# apex proposer's error), cut off after GPU_SH_TRAIN_S; gpu_ablation.json, train.json and the log
+# in $OUT (or var/gpu without $OUT).
 #
 # The lent GPU machine reaches no package registry, so nothing is pip-installed from the
 # network there (and `pip install -e .` would try to): its python3 already holds torch (CUDA),
@@ -19,7 +21,8 @@
 # .whl/: run `bash benchmarks/gpu.sh --fetch-wheels` here, then call the device with
 # carry [".whl"] and the command `bash benchmarks/gpu.sh` (timeout_s 600).
 #
-# Knobs (environment): GPU_SH_BUDGET_S training seconds (default 400), GPU_SH_PROTOCOL kfold|loso
+# Knobs (environment): GPU_SH_BUDGET_S ablation training seconds (default 330), GPU_SH_TRAIN_S
+# the seconds benchmarks/train.py may take (default 100), GPU_SH_PROTOCOL kfold|loso
 # (default kfold; loso = the 68-fold protocol, far slower), GPU_SH_EPOCHS (30), GPU_SH_SEEDS
 # ("0 1 2"), GPU_SH_ONLY (row ids, default all).
 set -euo pipefail
@@ -82,7 +85,7 @@ echo "== ablation"
 RUN_DIR=$WORK/ablation
 [ "$SMOKE" = 1 ] && RUN_DIR=$WORK/smoke
 ARGS=(--out "$RUN_DIR" --seeds ${GPU_SH_SEEDS:-0 1 2} --epochs "${GPU_SH_EPOCHS:-30}"
-      --protocol "${GPU_SH_PROTOCOL:-kfold}" --budget-s "${GPU_SH_BUDGET_S:-400}")
+      --protocol "${GPU_SH_PROTOCOL:-kfold}" --budget-s "${GPU_SH_BUDGET_S:-330}")
 if [ "$SMOKE" = 1 ]; then
     ARGS=(--out "$RUN_DIR" --seeds ${GPU_SH_SEEDS:-0 1 2} --smoke --budget-s "${GPU_SH_BUDGET_S:-3000}"
           --device cpu)
@@ -97,5 +100,15 @@ if [ -f "$RUN_DIR/gpu_ablation.json" ]; then
     cp "$RUN_DIR/gpu_ablation.json" "$OUT_DIR/gpu_ablation.json"
     echo "-> $OUT_DIR/gpu_ablation.json"
 fi
+
+echo "== train.py"
+# On the ablation's seed-0 composite, so nothing is generated twice; a cut-off run still leaves
+# the log, and the ablation's JSON is already saved above.
+train_status=0
+timeout "${GPU_SH_TRAIN_S:-100}" "$PY" benchmarks/train.py --composite "$RUN_DIR/data-0" \
+    --threads "$(nproc)" --out "$OUT_DIR/train.json" || train_status=$?
+[ "$train_status" = 124 ] && echo "train.py cut off after ${GPU_SH_TRAIN_S:-100} s"
+[ -f "$OUT_DIR/train.json" ] && echo "-> $OUT_DIR/train.json"
 date -u
+[ "$status" = 0 ] && status=$train_status
 exit $status
