@@ -151,29 +151,33 @@ def main() -> None:
             "python": platform.python_version(),
             "torch": torch.__version__,
         },
-        "throughput": [
-            throughput(name, device) for device in devices for name in ("frl_dgt", "ststnet")
-        ],
     }
-    print(json.dumps(report["throughput"], indent=1))
+    # Written after every part, so a run cut off (gpu.sh's time limit) keeps what it measured.
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+
+    def record(part: str, value: object) -> None:
+        report[part] = value
+        print(json.dumps(value, indent=1), flush=True)
+        args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+
+    speeds: list[dict] = []
+    for device in devices:
+        for name in ("frl_dgt", "ststnet"):
+            speeds.append(throughput(name, device))
+            record("throughput", speeds)
     with tempfile.TemporaryDirectory() as temporary:
         work = Path(temporary)
-        report["smoke_loso"] = smoke_loso(work)
-        print(json.dumps(report["smoke_loso"], indent=1))
+        record("smoke_loso", smoke_loso(work))
         data = args.composite
         if data is None:
             data = work / "composite"
             generate(out_dir=data, layout="composite", preset="composite", seed=0)
-        report["composite_loso"] = composite_fold(data, work, full_epochs=args.full_epochs)
-        print(json.dumps(report["composite_loso"], indent=1))
+        record("composite_loso", composite_fold(data, work, full_epochs=args.full_epochs))
         started = time.perf_counter()
         apex = evaluate_apex(data).summary()
         apex["method"] = "difference (training-free), clips with known apex"
         apex["seconds"] = round(time.perf_counter() - started, 1)
-        report["apex_proposals"] = apex
-        print(json.dumps(apex, indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+        record("apex_proposals", apex)
     print(f"-> {args.out}")
 
 
