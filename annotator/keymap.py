@@ -52,6 +52,18 @@ WORKBENCH_KEYS: list[dict] = [
         "help": "hide / show the model's proposals on every clip",
         "needs_proposal": True,
     },
+    {
+        "action": "prev_coder_mark",
+        "keys": ["["],
+        "help": "jump to the previous coder's mark (review)",
+        "needs_lanes": True,
+    },
+    {
+        "action": "next_coder_mark",
+        "keys": ["]"],
+        "help": "jump to the next coder's mark (review)",
+        "needs_lanes": True,
+    },
     {"action": "help", "keys": ["?"], "help": "this help"},
 ]
 
@@ -157,16 +169,29 @@ def emotion_keys(names: list[str], *, keys: KeyMap = WORKBENCH_KEYS) -> dict[str
     return chosen
 
 
-def workbench_keys(*, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool) -> KeyMap:
-    """The keys of this workbench: the proposal's keys only where the clip has one."""
-    return [e for e in keys if proposal_available or not e.get("needs_proposal")]
+def workbench_keys(
+    *, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool, lanes_available: bool = False
+) -> KeyMap:
+    """The keys of this frame player: the proposal's keys only where the clip has one, the
+    coders' lanes' keys only on the review page, which draws them."""
+    return [
+        e
+        for e in keys
+        if (proposal_available or not e.get("needs_proposal"))
+        and (lanes_available or not e.get("needs_lanes"))
+    ]
 
 
-def workbench_help(*, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool) -> list[dict]:
+def workbench_help(
+    *, keys: KeyMap = WORKBENCH_KEYS, proposal_available: bool, lanes_available: bool = False
+) -> list[dict]:
     """The help overlay's rows, with the keys written for people."""
+    chosen = workbench_keys(
+        keys=keys, proposal_available=proposal_available, lanes_available=lanes_available
+    )
     return [
         {"keys": [key_label(key) for key in entry["keys"]], "help": entry["help"]}
-        for entry in workbench_keys(keys=keys, proposal_available=proposal_available)
+        for entry in chosen
     ]
 
 

@@ -200,6 +200,49 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
     }
 
 
+def _frame_player(
+    *, clip: Clip, user, emotions: list[DatasetEmotion], proposal_available: bool, lanes=()
+) -> dict:
+    """What the frame player needs on the workbench and the review page alike: the user's keys,
+    their help and hints, and the script's config for the clip; `_coding_config` adds the
+    coding that the keys edit. `lanes` are other coders' marks, drawn on the review page."""
+    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=user).key_overrides)
+    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
+    shown = {"proposal_available": proposal_available, "lanes_available": bool(lanes)}
+    return {
+        "key_help": keymap.workbench_help(keys=keys, **shown),
+        "key_labels": keymap.key_labels(keys=keys),
+        "workbench_config": {
+            "keys": keymap.workbench_keys(keys=keys, **shown),
+            "frames": clip.frame_indices,
+            "fps": clip.fps,
+            "mediaUrl": reverse("clip-media", args=[clip.pk, clip.media_version, "LAYER", 0]),
+            "alignedLayer": f"aligned-{max(clip.aligned_sizes)}",
+            "onsetReference": clip.preprocess_meta.get("onset_frame", clip.first_frame),
+            "emotions": [
+                {"id": e.pk, "name": e.name, "key": keys_of_emotions.get(e.name)} for e in emotions
+            ],
+            "auNumbers": sorted(AU_NAMES),
+            "faceBox": clip.preprocess_meta.get("box"),
+            "lanes": list(lanes),
+        },
+    }
+
+
+def _coding_config(
+    *, coding: dict, action_units: list[str], as_written: list[str], read_only: bool, save_url
+) -> dict:
+    """The coding the frame player's keys edit, and where it is saved (None: a plain form post)."""
+    return {
+        "saveUrl": save_url,
+        "marks": {mark: coding.get(mark) for mark in ("onset", "apex", "offset")},
+        "emotion": coding.get("emotion_id"),
+        "actionUnits": action_units,
+        "auAsWritten": as_written,
+        "readOnly": read_only,
+    }
+
+
 @role_required("annotator.change_annotation")
 @require_GET
 def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
@@ -210,8 +253,26 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = annotation.status != Annotation.Status.DRAFT
     proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
-    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
-    keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
+    player = _frame_player(
+        clip=clip,
+        user=request.user,
+        emotions=emotions,
+        proposal_available=proposal_panel["proposal_available"],
+    )
+    player["workbench_config"].update(
+        _coding_config(
+            coding={
+                "onset": annotation.onset,
+                "apex": annotation.apex,
+                "offset": annotation.offset,
+                "emotion_id": annotation.emotion_id,
+            },
+            action_units=[str(entry) for entry in annotation.au_entries],
+            as_written=[entry.text for entry in annotation.au_as_written],
+            read_only=read_only,
+            save_url=reverse("annotation-save", args=[annotation.pk]),
+        )
+    )
     return render(
         request,
         "annotator/workbench.html",
@@ -225,36 +286,7 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             ),
             **proposal_panel,
             "mark_problems": annotation.mark_problems() if not read_only else {},
-            "key_help": keymap.workbench_help(
-                keys=keys, proposal_available=proposal_panel["proposal_available"]
-            ),
-            "key_labels": keymap.key_labels(keys=keys),
-            "workbench_config": {
-                "keys": keymap.workbench_keys(
-                    keys=keys, proposal_available=proposal_panel["proposal_available"]
-                ),
-                "saveUrl": reverse("annotation-save", args=[annotation.pk]),
-                "frames": clip.frame_indices,
-                "fps": clip.fps,
-                "mediaUrl": reverse("clip-media", args=[clip.pk, clip.media_version, "LAYER", 0]),
-                "alignedLayer": f"aligned-{max(clip.aligned_sizes)}",
-                "onsetReference": clip.preprocess_meta.get("onset_frame", clip.first_frame),
-                "marks": {
-                    "onset": annotation.onset,
-                    "apex": annotation.apex,
-                    "offset": annotation.offset,
-                },
-                "emotion": annotation.emotion_id,
-                "emotions": [
-                    {"id": e.pk, "name": e.name, "key": keys_of_emotions.get(e.name)}
-                    for e in emotions
-                ],
-                "actionUnits": [str(entry) for entry in annotation.au_entries],
-                "auAsWritten": [entry.text for entry in annotation.au_as_written],
-                "readOnly": read_only,
-                "auNumbers": sorted(AU_NAMES),
-                "faceBox": clip.preprocess_meta.get("box"),
-            },
+            **player,
         },
     )
 
@@ -556,7 +588,73 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
         "timeline_rows": rows,
         "frame_span": (clip.first_frame or 0, (clip.last_frame or 0) + 1),
     }
+    if clip.ingest_status == Clip.IngestStatus.READY:
+        context.update(_review_player(request, clip=clip, form=form, rows=rows))
     return render(request, "annotator/review.html", context, status=status)
+
+
+def _review_player(request, *, clip: Clip, form: AdjudicationForm, rows: list[dict]) -> dict:
+    """The review page's frame player: read only but for the adjudication, which the
+    workbench's keys edit; every coder's marks (and the final's) as labelled lanes."""
+    emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
+    lanes = [
+        {
+            "label": row["label"],
+            "final": row["label"] == "final",
+            **{mark: getattr(row["annotation"], mark) for mark in ("onset", "apex", "offset")},
+        }
+        for row in rows
+    ]
+    player = _frame_player(
+        clip=clip, user=request.user, emotions=emotions, proposal_available=False, lanes=lanes
+    )
+    coding, action_units = _adjudication_coding(form)
+    player["workbench_config"].update(
+        _coding_config(
+            coding=coding,
+            action_units=action_units,
+            as_written=[entry.text for entry in form.as_written],
+            read_only=False,
+            save_url=None,
+        )
+    )
+    problems = {field: list(errors) for field, errors in form.errors.items()}
+    problems["whole"] = problems.pop("__all__", [])
+    return {
+        **player,
+        "emotions": emotions,
+        "coding": coding,
+        "problems": problems,
+        "lanes": lanes,
+        # Room for one row per lane above the ticks (see workbench.js, LANE_HEIGHT).
+        "timeline_height": 46 + 12 * len(lanes),
+        "player_heading": "Review: ",
+    }
+
+
+def _adjudication_coding(form: AdjudicationForm) -> tuple[dict, list[str]]:
+    """The adjudication as the reviewer last sent it (a refused one keeps what was typed), or
+    as the form starts: marks, emotion, notes, and the AU codes as a list."""
+    if form.is_bound:
+
+        def number(name: str) -> int | None:
+            try:
+                return int(form.data.get(name, ""))
+            except ValueError:
+                return None
+
+        coding = {mark: number(mark) for mark in ("onset", "apex", "offset")}
+        coding["emotion_id"] = number("emotion")
+        coding["notes"] = form.data.get("notes", "")
+        written = form.data.get("action_units", "")
+    else:
+        initial = form.initial
+        coding = {mark: initial.get(mark) for mark in ("onset", "apex", "offset")}
+        coding["emotion_id"] = initial.get("emotion")
+        coding["notes"] = initial.get("notes", "")
+        written = initial.get("action_units", "")
+    coding["action_units_text"] = written
+    return coding, [code.strip() for code in written.split("+") if code.strip()]
 
 
 @role_required("annotator.adjudicate_annotation")

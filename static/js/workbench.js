@@ -14,6 +14,13 @@
   const STEP_ACTIONS = new Set(["prev", "next", "back10", "fwd10", "first", "last"]);
   const SAVE_DELAY_MS = 500;
   const PROPOSAL_COLOR = "#0e9384";
+  // The review page's lanes: one row per coder (and the final annotation) above the ticks.
+  const lanes = config.lanes ?? [];
+  const LANE_HEIGHT = 12;
+  const LANE_COLORS = ["#7a5af8", "#dd2590", "#f79009", "#0086c9", "#4ca30d"];
+  const FINAL_LANE_COLOR = "#1d2939";
+  // No save URL (the review page): the form is posted as a whole by its own button.
+  const autosaving = config.saveUrl !== null;
 
   const layerUrl = (layer, frame) =>
     config.mediaUrl.replace("/LAYER/", `/${layer}/`).replace(/\/0\.jpg$/, `/${frame}.jpg`);
@@ -176,6 +183,7 @@
     document.getElementById("frame-number").textContent = frames[shownPosition];
     document.getElementById("frame-position").textContent = `${shownPosition + 1} of ${frames.length}`;
     document.getElementById("frame-time").textContent = timeReadout(frames[shownPosition]);
+    laneReadout();
     drawTimeline();
     if (pendingKeyTime !== null) {
       const started = pendingKeyTime;
@@ -310,6 +318,52 @@
       ctx.fillRect(Math.floor(xOf(index)) - 1, 0, 3, h);
     }
     if (proposal && proposal.index >= 0) drawProposedApex(ctx, width, h);
+    drawLanes(ctx);
+  }
+
+  // Each lane: its interval as a band, its apex as a bar, its name at the left.
+  function drawLanes(ctx) {
+    ctx.font = "10px system-ui, sans-serif";
+    ctx.textBaseline = "middle";
+    ctx.textAlign = "left";
+    lanes.forEach((lane, row) => {
+      const y = row * LANE_HEIGHT;
+      const color = lane.final ? FINAL_LANE_COLOR : LANE_COLORS[row % LANE_COLORS.length];
+      const onset = indexOf(lane.onset);
+      const offset = indexOf(lane.offset);
+      ctx.fillStyle = color;
+      if (onset >= 0 && offset >= onset) {
+        ctx.globalAlpha = 0.35;
+        ctx.fillRect(xOf(onset), y + 3, Math.max(xOf(offset) - xOf(onset), 2), LANE_HEIGHT - 6);
+        ctx.globalAlpha = 1;
+      }
+      for (const mark of ["onset", "apex", "offset"]) {
+        const index = indexOf(lane[mark]);
+        if (index >= 0) ctx.fillRect(Math.floor(xOf(index)) - (mark === "apex" ? 1 : 0), y + 1, mark === "apex" ? 3 : 1, LANE_HEIGHT - 2);
+      }
+      ctx.fillText(lane.label, 2, y + LANE_HEIGHT / 2);
+    });
+  }
+
+  // The lanes' marks in frame order, for the keys that jump between them.
+  const laneMarks = lanes
+    .flatMap((lane) => ["onset", "apex", "offset"].map((mark) => ({ lane: lane.label, mark, index: indexOf(lane[mark]) })))
+    .filter((entry) => entry.index >= 0)
+    .sort((a, b) => a.index - b.index);
+
+  function jumpToCoderMark(step) {
+    const target = step > 0
+      ? laneMarks.find((entry) => entry.index > position)
+      : [...laneMarks].reverse().find((entry) => entry.index < position);
+    if (target) goTo(target.index);
+    return laneMarks.length > 0;
+  }
+
+  function laneReadout() {
+    const readout = document.getElementById("lane-mark");
+    if (!readout) return;
+    const here = laneMarks.filter((entry) => entry.index === shownPosition);
+    readout.textContent = here.map((entry) => `${entry.lane}'s ${entry.mark}`).join(", ");
   }
 
   function drawTimeline() {
@@ -455,7 +509,7 @@
   }
 
   function autosave() {
-    if (config.readOnly) return;
+    if (config.readOnly || !autosaving) return;
     editCount += 1;
     showStatus("pending", "Unsaved changes…");
     clearTimeout(saveTimer);
@@ -499,8 +553,8 @@
   }
 
   const REFUSED_STATES = new Set(["stale", "invalid", "partial", "offline"]);
-  const unsavedEdits = () => !config.readOnly && !submitted && editCount > savedCount;
-  const refused = () => !config.readOnly && !submitted && REFUSED_STATES.has(saveStatus().dataset.state);
+  const unsavedEdits = () => autosaving && !config.readOnly && !submitted && editCount > savedCount;
+  const refused = () => autosaving && !config.readOnly && !submitted && REFUSED_STATES.has(saveStatus().dataset.state);
 
   // Leaving the page (or hiding it, after which a browser may discard it) sends pending edits at
   // once. While a save is in flight these edits include its own; if it succeeds the row will be
@@ -673,6 +727,8 @@
     },
     zoom: () => { zoomed = !zoomed; viewRemember(); draw(); },
     accept_apex: () => { acceptProposedApex(); return proposal !== null; },
+    prev_coder_mark: () => jumpToCoderMark(-1),
+    next_coder_mark: () => jumpToCoderMark(1),
     toggle_proposals: () => {
       const toggle = document.getElementById("proposal-toggle");
       return toggle ? (toggle.click(), true) : false;

@@ -220,3 +220,40 @@ def test_the_agreement_page_reports_au_parts_and_the_tolerance_decides_what_it_s
     loose = reviewer_client.get(url, {"tolerance_ms": 20}).content.decode()
     assert cell(loose, "within-apex") == "1 of 1 pairs"
     assert "Apex within 20 ms of each other" in loose
+
+
+def test_the_review_page_plays_a_ready_clip_with_a_lane_per_coder(reviewer_client, two_codings):
+    clip, _, _ = two_codings
+    response = reviewer_client.get(reverse("clip-review", args=[clip.pk]))
+    config = response.context["workbench_config"]
+    assert config["saveUrl"] is None  # the adjudication is posted by its own button
+    assert [
+        (lane["label"], lane["onset"], lane["apex"], lane["offset"]) for lane in config["lanes"]
+    ] == [
+        ("alice", 50, 60, 80),
+        ("bob", 51, 63, 80),
+    ]
+    actions = {entry["action"] for entry in config["keys"]}
+    assert {"prev_coder_mark", "next_coder_mark", "mark_onset"} <= actions
+    assert "accept_apex" not in actions  # no proposal on the review page
+    assert 'id="workbench-config"' in response.content.decode()
+
+
+def test_the_workbench_offers_no_lane_keys(client, two_codings):
+    clip, _, _ = two_codings
+    client.force_login(UserFactory(username="carol", role="coder"))
+    config = client.get(reverse("clip-code", args=[clip.pk])).context["workbench_config"]
+    assert config["lanes"] == []
+    assert not {"prev_coder_mark", "next_coder_mark"} & {e["action"] for e in config["keys"]}
+
+
+def test_a_clip_whose_frames_are_not_ready_is_reviewed_with_the_plain_form(
+    reviewer_client, two_codings
+):
+    clip, _, _ = two_codings
+    clip.ingest_status = clip.IngestStatus.PROCESSING
+    clip.save(update_fields=["ingest_status"])
+    page = reviewer_client.get(reverse("clip-review", args=[clip.pk]))
+    assert page.status_code == 200
+    assert "workbench_config" not in page.context
+    assert "Save adjudication" in page.content.decode()
