@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from annotator import selectors, services
-from annotator.models import Annotation
+from annotator.models import Annotation, Dataset
 from tests.annotator.proposals import model_version, propose
 from tests.factories import ClipFactory, UserFactory
 
@@ -99,6 +99,7 @@ def test_hiding_is_the_coders_own_choice_on_every_clip(client, coder):
     first, second = ClipFactory(), ClipFactory()
     propose(first, version)
     propose(second, version)
+    Dataset.objects.update(coders_per_clip=2)  # model-assisted, coded twice
     other = UserFactory(username="coder2", role="coder")
 
     client.force_login(coder)
@@ -180,7 +181,7 @@ def test_a_submitted_annotation_keeps_its_provenance_and_offers_no_accept(coder_
 
 def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
     version = model_version()
-    draft = services.annotation_create_draft(clip=ClipFactory(), coder=coder)
+    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
     other_clips_proposal = propose(ClipFactory(), version)
     services.annotation_mark_model_assisted(annotation=draft, proposal=other_clips_proposal)
     draft.refresh_from_db()

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def draft(client, coder):
     client.force_login(coder)
-    return services.annotation_create_draft(clip=ClipFactory(), coder=coder)  # frames 46..105
+    return services.clip_claim(clip=ClipFactory(), coder=coder)  # frames 46..105
 
 
 def post(client, draft, *, submit=False, **fields):
