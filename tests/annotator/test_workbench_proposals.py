@@ -194,3 +194,37 @@ def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
     draft.refresh_from_db()
     # The first proposal the coder saw stays on record.
     assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)
+
+
+def test_a_blind_draft_gets_no_proposal_even_when_the_coder_asks_to_show_them(client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), coding_mode=Dataset.CodingMode.BLIND)
+    client.force_login(coder)
+    page = workbench(client, clip)
+    assert "proposal-blind" in page and "proposal-data" not in page
+    panel = client.post(
+        reverse("clip-code-proposals", args=[clip.pk]),
+        {"hide_proposals": "0"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "hidden until you submit" in panel and "proposal-data" not in panel
+    draft = Annotation.objects.get(clip=clip, coder=coder)
+    assert draft.provenance == Annotation.Provenance.MANUAL and draft.proposal_version is None
+
+
+def test_a_reviewer_looking_claims_nothing_until_code_this_clip(client):
+    clip = ClipFactory()
+    propose(clip, model_version())
+    reviewer = UserFactory(username="rita", role="reviewer")
+    client.force_login(reviewer)
+    page = workbench(client, clip)
+    assert "Code this clip" in page and "proposal-data" not in page
+    client.post(reverse("clip-code-proposals", args=[clip.pk]), {"hide_proposals": "0"})
+    assert not Annotation.objects.filter(clip=clip).exists()
+    started = client.post(reverse("clip-code-start", args=[clip.pk]))
+    assert started.status_code == 302 and started["Location"] == reverse(
+        "clip-code", args=[clip.pk]
+    )
+    assert "proposal-data" in workbench(client, clip)  # the dataset is model-assisted
+    draft = Annotation.objects.get(clip=clip, coder=reviewer)
+    assert draft.provenance == Annotation.Provenance.MODEL_ASSISTED
