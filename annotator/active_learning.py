@@ -3,7 +3,6 @@ proposals that order the coders' queue. Celery tasks call the `*_execute` servic
 
 import shutil
 from dataclasses import replace
-from datetime import timedelta
 from pathlib import Path
 
 import cv2
@@ -30,8 +29,8 @@ from mlcore.models import list_models
 from mlcore.ranking import novelty_scores
 
 INFER_CROP_SIZE = 112
-# The best-ranked clip wins unless another coder holds or is claiming it; the ones after it are
-# only tried when several coders claim at the same instant.
+# The best-ranked clip wins unless other coders took its last place meanwhile; the ones after it
+# are only tried when several coders claim at the same instant.
 CLAIM_CANDIDATES = 20
 
 
@@ -385,29 +384,16 @@ def queue_settings_update(
 
 def coder_next_draft_claim(*, coder) -> Annotation | None:
     """The coder's draft on the next clip to code: their open draft, or else a new one on the
-    best clip nobody else holds, claimed by locking its row (skipping rows another coder is
-    claiming this instant); the draft holds the clip. Its clip, subject, dataset and coder come
-    loaded."""
+    best-ranked clip whose coding plan still has a place (`services.clip_claim`). Its clip,
+    subject, dataset and coder come loaded."""
     open_draft = selectors.annotation_open_draft(coder=coder)
     if open_draft is not None:
         return open_draft  # already the coder's: nothing to claim or lock
     for candidate in selectors.clip_queue_ranked(coder=coder, limit=CLAIM_CANDIDATES):
-        with transaction.atomic():
-            clip = Clip.objects.select_for_update(skip_locked=True).filter(pk=candidate.pk).first()
-            if clip is None:
-                continue
-            held = (
-                Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT)
-                .exclude(coder=coder)
-                .filter(
-                    updated_at__gte=timezone.now()
-                    - timedelta(minutes=selectors.queue_settings().claim_minutes)
-                )
-                .exists()
-            )
-            if held:
-                continue
-            draft = services.annotation_create_draft(clip=clip, coder=coder)
-            draft.clip, draft.coder = candidate, coder
-            return draft
+        try:
+            draft = services.clip_claim(clip=candidate, coder=coder)
+        except services.ClaimError:
+            continue  # another coder took its last place since the ranking was read
+        draft.clip, draft.coder = candidate, coder
+        return draft
     return None

@@ -27,8 +27,15 @@ class DatasetEmotionInline(admin.TabularInline):
 
 @admin.register(Dataset)
 class DatasetAdmin(admin.ModelAdmin):
-    list_display = ["name", "source_format", "default_fps", "created_at"]
-    list_filter = ["source_format"]
+    list_display = [
+        "name",
+        "source_format",
+        "default_fps",
+        "coding_mode",
+        "coders_per_clip",
+        "created_at",
+    ]
+    list_filter = ["source_format", "coding_mode"]
     search_fields = ["name"]
     inlines = [DatasetEmotionInline]
 

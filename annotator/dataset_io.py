@@ -966,7 +966,7 @@ def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Anno
     ).mark_problems()
     if problems:
         raise ValidationError(problems)
-    draft = services.annotation_create_draft(clip=clip, coder=coder)
+    draft = services.clip_claim(clip=clip, coder=coder)
     return services.annotation_update(
         annotation=draft,
         revision=draft.revision,

@@ -28,9 +28,26 @@ class Dataset(models.Model):
         SMIC = "smic", "SMIC-HS"
         GENERIC = "generic", "Generic"
 
+    class CodingMode(models.TextChoices):
+        BLIND = "blind", "Blind double coding"
+        MODEL_ASSISTED = "model_assisted", "Model-assisted single coding"
+
     name = models.CharField(max_length=100, unique=True)
     source_format = models.CharField(max_length=10, choices=SourceFormat.choices)
     default_fps = models.FloatField(validators=[MinValueValidator(1.0)])
+    # The coding plan. Blind: the model's proposals stay hidden from a coder until they submit,
+    # so independent coders can be compared. Model-assisted: coders see the proposals.
+    coding_mode = models.CharField(
+        max_length=15,
+        choices=CodingMode.choices,
+        default=CodingMode.BLIND,
+        help_text="Blind: proposals stay hidden until the coder submits.",
+    )
+    coders_per_clip = models.PositiveSmallIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many coders the queue gives each clip to.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -38,6 +55,12 @@ class Dataset(models.Model):
         # Exporting reads every dataset's codes, so it is a right of its own (researchers have
         # it) rather than part of adding datasets (admins).
         permissions = [("export_dataset", "Can export datasets")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(coders_per_clip__gte=1) & Q(coders_per_clip__lte=10),
+                name="coders_per_clip_1_to_10",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -145,6 +145,28 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
     )
 
 
+def plan_places_taken(*, coder, claim_minutes: int) -> QuerySet[Annotation]:
+    """The annotations of coders other than `coder` that take a place in their clip's coding
+    plan: submitted ones, and drafts saved (or opened) within the last `claim_minutes`. An
+    older draft stays its coder's, but no longer keeps the clip from others."""
+    return Annotation.objects.filter(
+        Q(status=Annotation.Status.SUBMITTED)
+        | Q(
+            status=Annotation.Status.DRAFT,
+            updated_at__gte=timezone.now() - timedelta(minutes=claim_minutes),
+        )
+    ).exclude(coder=coder)
+
+
+def clip_plan_places_taken(*, clip: Clip, coder) -> int:
+    """How many of the clip's places in its coding plan coders other than `coder` hold."""
+    return (
+        plan_places_taken(coder=coder, claim_minutes=queue_settings().claim_minutes)
+        .filter(clip=clip)
+        .count()
+    )
+
+
 def annotation_open_draft(*, coder) -> Annotation | None:
     """The coder's most recently edited draft on a ready clip, unless the clip was adjudicated
     meanwhile: "next clip" gives it back before anything new. Its clip, subject, dataset and
@@ -180,10 +202,11 @@ def model_version_active() -> ModelVersion | None:
 
 def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     """The clips the coder may code next, best first: ready, not submitted by this coder, not
-    adjudicated, not held by another coder's recent draft. Ordered by the queue's strategy with
-    the active model version's proposals (`mlcore.ranking.rank_for_labelling`, which the
-    active-learning simulation measures); no subject gets more than `subject_cap` places ahead of
-    the others. The coder's own draft in progress always comes first."""
+    adjudicated, with a place left in the dataset's coding plan (`plan_places_taken`). Ordered
+    by the queue's strategy with the active model version's proposals
+    (`mlcore.ranking.rank_for_labelling`, which the active-learning simulation measures); no
+    subject gets more than `subject_cap` places ahead of the others. The coder's own drafts in
+    progress always come first."""
     options = queue_settings()
     # Each condition is a NOT EXISTS that the database runs as one anti-join over all clips, the
     # proposal is one join, and only ids and scores are read: the clips shown are loaded
@@ -194,11 +217,15 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     adjudicated = Annotation.objects.filter(
         clip=OuterRef("pk"), status=Annotation.Status.ADJUDICATED
     )
-    held_by_other = Annotation.objects.filter(
-        clip=OuterRef("pk"),
-        status=Annotation.Status.DRAFT,
-        updated_at__gte=timezone.now() - timedelta(minutes=options.claim_minutes),
-    ).exclude(coder=coder)
+    # Clips whose coding plan is full without this coder: one grouped pass over the annotations
+    # that hold places, read as a subquery.
+    plan_full = (
+        plan_places_taken(coder=coder, claim_minutes=options.claim_minutes)
+        .values("clip_id", "clip__subject__dataset__coders_per_clip")
+        .annotate(places=Count("pk"))
+        .filter(places__gte=F("clip__subject__dataset__coders_per_clip"))
+        .values("clip_id")
+    )
     # A coder has a draft or two, so their ids are read first and the big query stays one scan.
     own_draft_ids = list(
         Annotation.objects.filter(coder=coder, status=Annotation.Status.DRAFT).values_list(
@@ -209,7 +236,8 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
         .exclude(Exists(submitted_by_coder))
         .exclude(Exists(adjudicated))
-        .exclude(Exists(held_by_other))
+        # A full plan keeps others out, never the coder from their own draft.
+        .exclude(Q(pk__in=Subquery(plan_full)) & ~Q(pk__in=own_draft_ids))
     )
     # The id only: the version's metrics can be large and are not needed here.
     active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
@@ -303,10 +331,22 @@ def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
     return annotation
 
 
-def annotation_draft_exists(*, clip: Clip, coder) -> bool:
-    return Annotation.objects.filter(
-        clip=clip, coder=coder, status=Annotation.Status.DRAFT
-    ).exists()
+def annotation_of_coder(*, clip: Clip, coder) -> Annotation | None:
+    """The coder's own annotation of the clip, submitted or draft (one coder has one at most:
+    `services.clip_claim`), or None while they have not started it."""
+    annotation = (
+        Annotation.objects.filter(
+            clip=clip,
+            coder=coder,
+            status__in=[Annotation.Status.SUBMITTED, Annotation.Status.DRAFT],
+        )
+        .select_related("emotion")
+        .order_by("-updated_at")
+        .first()
+    )
+    if annotation is not None:
+        annotation.clip, annotation.coder = clip, coder
+    return annotation
 
 
 def annotation_submitted_for_coder(*, clip: Clip, coder) -> Annotation | None:

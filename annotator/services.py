@@ -17,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
@@ -336,21 +336,79 @@ _EDITABLE_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes
 _UNCHANGED_REFERENCES = ["clip", "coder", "based_on", "proposal_version"]
 
 
-def annotation_create_draft(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
-    """The coder's draft for a clip, created on first open (one draft per coder and clip). A
-    coder who submitted the clip has no draft to come back to, through any door: a second
-    annotation would pair them with themselves in the review."""
-    if Annotation.objects.filter(
-        clip=clip, coder=coder, status=Annotation.Status.SUBMITTED
-    ).exists():
-        raise ValidationError(
-            f"You already submitted an annotation of {clip.name}; it can no longer change.",
-            code="already_submitted",
+class ClaimError(ValidationError):
+    """The clip's state forbids starting or releasing this claim: the coder submitted it
+    already, it was adjudicated, its coding plan has all the coders it asks for, or the draft
+    to release holds edits the coder did not agree to discard. The API answers 409."""
+
+
+def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
+    """The coder's draft of the clip, created if the dataset's coding plan has a place left: the
+    one door through which coding starts (the workbench, "next clip", the API, an ELAN upload).
+
+    The coder's own draft always comes back. A new draft takes a place when fewer than
+    `coders_per_clip` other coders submitted the clip or hold a draft of it saved within the
+    queue's `claim_minutes`; an older draft no longer holds its place. A coder who submitted the
+    clip gets no second draft (the review would pair them with themselves), and nobody starts
+    on an adjudicated clip. The clip's row stays locked from the count to the new draft, so
+    claims racing for its last place are decided one at a time."""
+    with transaction.atomic():
+        locked = (
+            Clip.objects.select_for_update(of=("self",))
+            .select_related("subject__dataset")
+            .get(pk=clip.pk)
         )
-    annotation, _ = Annotation.objects.get_or_create(
-        clip=clip, coder=coder, status=Annotation.Status.DRAFT
-    )
-    return annotation
+        own = Annotation.objects.filter(
+            clip=locked, coder=coder, status=Annotation.Status.DRAFT
+        ).first()
+        if own is not None:
+            return own
+        states = set(
+            Annotation.objects.filter(clip=locked)
+            .filter(Q(coder=coder) | Q(status=Annotation.Status.ADJUDICATED))
+            .values_list("status", flat=True)
+        )
+        if Annotation.Status.ADJUDICATED in states:
+            raise ClaimError(
+                f"{locked.name} is adjudicated: there is nothing left to code.", code="adjudicated"
+            )
+        if Annotation.Status.SUBMITTED in states:
+            raise ClaimError(
+                f"You already submitted an annotation of {locked.name}; it can no longer change.",
+                code="already_submitted",
+            )
+        plan = locked.subject.dataset.coders_per_clip
+        taken = selectors.clip_plan_places_taken(clip=locked, coder=coder)
+        if taken >= plan:
+            coders = f"{plan} coder{'s' if plan > 1 else ''}"
+            raise ClaimError(
+                f"{locked.name} already has the {coders} its dataset's coding plan asks for; "
+                "take the next clip in your queue.",
+                code="plan_full",
+            )
+        return Annotation.objects.create(clip=locked, coder=coder)
+
+
+def annotation_release(*, annotation: Annotation, discard_edits: bool) -> None:
+    """Give the draft's clip back to the queue by deleting the draft. A draft nobody has saved
+    (revision 1) holds nothing of the coder's; one with saved edits is deleted only when the
+    coder said to discard them, so no marks go without a choice."""
+    if annotation.status != Annotation.Status.DRAFT:
+        raise ClaimError(
+            f"Annotation {annotation.pk} is {annotation.status}; only a draft can be released.",
+            code="not_a_draft",
+        )
+    deleted, _ = Annotation.objects.filter(
+        pk=annotation.pk,
+        status=Annotation.Status.DRAFT,
+        **({} if discard_edits else {"revision": 1}),
+    ).delete()
+    if not deleted:
+        raise ClaimError(
+            "This draft has saved edits: releasing the clip discards them. Confirm that you want "
+            "them discarded, or submit the draft.",
+            code="has_edits",
+        )
 
 
 def annotation_update(

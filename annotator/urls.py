@@ -18,7 +18,13 @@ urlpatterns = [
         views.clip_code_proposals,
         name="clip-code-proposals",
     ),
+    path("clips/<int:clip_id>/code/start/", views.clip_code_start, name="clip-code-start"),
     path("annotations/<int:annotation_id>/save/", views.annotation_save, name="annotation-save"),
+    path(
+        "annotations/<int:annotation_id>/release/",
+        views.annotation_release,
+        name="annotation-release",
+    ),
     path(
         "annotations/<int:annotation_id>/submit/", views.annotation_submit, name="annotation-submit"
     ),

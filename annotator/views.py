@@ -1,6 +1,7 @@
 """Thin views: parse the request, call a selector or service, render a page or an htmx partial."""
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -152,32 +153,54 @@ def coder_queue_next(request: HttpRequest) -> HttpResponse:
     return redirect("clip-code", clip_id=draft.clip_id)
 
 
-def _workbench_annotation(*, clip: Clip, coder) -> Annotation:
-    """The coder's submitted annotation of the clip (read only), or the draft being coded. On an
-    adjudicated clip that the user never started (a reviewer looking), the final annotation,
-    read only: no blank draft with a Submit button."""
-    submitted = selectors.annotation_submitted_for_coder(clip=clip, coder=coder)
-    if submitted is not None:
-        return submitted
+def _only_looks(user) -> bool:
+    """Reviewers and admins open clips to look at them: the page claims nothing for them until
+    they choose "Code this clip"."""
+    return user.has_perm("annotator.adjudicate_annotation")
+
+
+def _workbench_annotation(*, clip: Clip, user, claim: bool) -> tuple[Annotation, str | None]:
+    """What the workbench shows and why it may not be coded: the user's own annotation
+    (submitted: read only); on an adjudicated clip they never started, the final annotation,
+    read only; else, with `claim`, the draft `services.clip_claim` gives them. Without `claim`,
+    or when the claim is refused, an unsaved annotation for a read-only preview, with the
+    refusal's reason when there is one."""
+    own = selectors.annotation_of_coder(clip=clip, coder=user)
+    if own is not None:
+        return own, None
     final = selectors.annotation_adjudicated(clip=clip)
-    if final is not None and not selectors.annotation_draft_exists(clip=clip, coder=coder):
-        return final
-    return services.annotation_create_draft(clip=clip, coder=coder)
+    if final is not None:
+        return final, None
+    preview = Annotation(clip=clip, coder=user)
+    if not claim:
+        return preview, None
+    try:
+        return services.clip_claim(clip=clip, coder=user), None
+    except services.ClaimError as refusal:
+        return preview, refusal.messages[0]
 
 
 def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
-    """What the workbench shows of the active model version's proposal for the clip. A coder who
-    codes blind gets nothing of it; showing it makes the coder's draft model-assisted."""
+    """What the workbench shows of the active model version's proposal for the clip. A preview
+    shows nothing of it; a draft of a blind-coded dataset shows only that one exists (it appears
+    once the coder submits); a coder who chose to code blind gets nothing of it. Showing it to a
+    draft makes the draft model-assisted."""
+    if annotation.pk is None:
+        return {"proposal_available": False, "proposal_keys": False}
     proposal = selectors.proposal_for_clip(clip=clip)
     if proposal is None:
-        return {"proposal_available": False}
+        return {"proposal_available": False, "proposal_keys": False}
+    is_draft = annotation.status == Annotation.Status.DRAFT
+    if is_draft and clip.subject.dataset.coding_mode == Dataset.CodingMode.BLIND:
+        return {"proposal_available": True, "proposal_keys": False, "proposal_blind": True}
     if selectors.coder_preferences(coder=coder).hide_proposals:
-        return {"proposal_available": True}
-    if annotation.status == Annotation.Status.DRAFT:
+        return {"proposal_available": True, "proposal_keys": True}
+    if is_draft:
         services.annotation_mark_model_assisted(annotation=annotation, proposal=proposal)
     version = proposal.model_version
     return {
         "proposal_available": True,
+        "proposal_keys": True,
         "proposal": proposal,
         "proposal_version": version,
         "apex_confidence_percent": round(100 * proposal.apex_confidence),
@@ -249,15 +272,32 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
     if clip.ingest_status != Clip.IngestStatus.READY:
         return redirect("clip-detail", clip_id=clip.pk)
-    annotation = _workbench_annotation(clip=clip, coder=request.user)
+    return _workbench(request, clip=clip, claim=not _only_looks(request.user))
+
+
+@role_required("annotator.change_annotation")
+@require_POST
+def clip_code_start(request: HttpRequest, clip_id: int) -> HttpResponse:
+    """A reviewer's or admin's explicit "Code this clip": claim it as a coder's opening would."""
+    clip = _clip_or_404(clip_id)
+    try:
+        services.clip_claim(clip=clip, coder=request.user)
+    except services.ClaimError as refusal:
+        messages.error(request, refusal.messages[0])
+    return redirect("clip-code", clip_id=clip.pk)
+
+
+def _workbench(request: HttpRequest, *, clip: Clip, claim: bool) -> HttpResponse:
+    annotation, refusal = _workbench_annotation(clip=clip, user=request.user, claim=claim)
+    preview = annotation.pk is None
     emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
-    read_only = annotation.status != Annotation.Status.DRAFT
+    read_only = preview or annotation.status != Annotation.Status.DRAFT
     proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
     player = _frame_player(
         clip=clip,
         user=request.user,
         emotions=emotions,
-        proposal_available=proposal_panel["proposal_available"],
+        proposal_available=proposal_panel["proposal_keys"],
     )
     player["workbench_config"].update(
         _coding_config(
@@ -270,7 +310,7 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             action_units=[str(entry) for entry in annotation.au_entries],
             as_written=[entry.text for entry in annotation.au_as_written],
             read_only=read_only,
-            save_url=reverse("annotation-save", args=[annotation.pk]),
+            save_url=None if preview else reverse("annotation-save", args=[annotation.pk]),
         )
     )
     return render(
@@ -280,6 +320,9 @@ def clip_code(request: HttpRequest, clip_id: int) -> HttpResponse:
             "clip": clip,
             "annotation": annotation,
             "read_only": read_only,
+            "preview": preview,
+            "claim_refusal": refusal,
+            "coding_plan": clip.subject.dataset,
             "emotions": emotions,
             "review_outcome": selectors.annotation_disagreements_for_coder(
                 clip=clip, coder=request.user
@@ -302,10 +345,11 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
     services.coder_preferences_update(coder=request.user, hide_proposals=hide == "1")
     if not request.htmx:
         return redirect("clip-code", clip_id=clip.pk)
-    annotation = _workbench_annotation(clip=clip, coder=request.user)
+    # Toggling never claims: a preview's panel stays empty until the clip is claimed.
+    annotation, _ = _workbench_annotation(clip=clip, user=request.user, claim=False)
     context = {
         "clip": clip,
-        "read_only": annotation.status != Annotation.Status.DRAFT,
+        "read_only": annotation.pk is None or annotation.status != Annotation.Status.DRAFT,
         **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
     }
     return render(request, "annotator/partials/proposal_panel.html", context)
@@ -493,6 +537,26 @@ def annotation_save(request: HttpRequest, annotation_id: int) -> HttpResponse:
 @require_POST
 def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
     return _annotation_save(request, annotation_id, submit=True)
+
+
+@role_required("annotator.change_annotation")
+@require_POST
+def annotation_release(request: HttpRequest, annotation_id: int) -> HttpResponse:
+    """Give the clip back to the queue (`services.annotation_release`): a draft with saved
+    edits only with `discard=1`, which the page sends once the coder confirmed it."""
+    try:
+        annotation = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+    except Annotation.DoesNotExist:
+        raise Http404("No such annotation.") from None
+    try:
+        services.annotation_release(
+            annotation=annotation, discard_edits=request.POST.get("discard") == "1"
+        )
+    except ValidationError as error:
+        messages.error(request, error.messages[0])
+        return redirect("clip-code", clip_id=annotation.clip_id)
+    messages.success(request, f"Released {annotation.clip.name}: it is back in the queue.")
+    return redirect("coder-queue")
 
 
 # --- Review ---------------------------------------------------------------------------------------

@@ -88,7 +88,7 @@ def prepare(*, clients: int) -> list[dict]:
     for i in range(clients):
         user = get_user_model().objects.create_user(f"coder{i}", password="bench-pw-1")
         user.groups.add(coder_group)
-        draft = services.annotation_create_draft(clip=clips[i], coder=user)
+        draft = services.clip_claim(clip=clips[i], coder=user)
         users.append(
             {
                 "token": token_create(user=user).key,

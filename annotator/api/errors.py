@@ -4,8 +4,8 @@
 
 `field` is a dotted path into the request (`action_units.0.au`) or null when the error concerns
 the request as a whole. Services raise Django's ValidationError, StaleRevisionError and
-JobQueueUnreachableError; they are turned into 400, 409 and 503 here so views never translate
-them one by one.
+ClaimError, and JobQueueUnreachableError; they are turned into 400, 409 and 503 here so views
+never translate them one by one.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from annotator.services import JobQueueUnreachableError, StaleRevisionError
+from annotator.services import ClaimError, JobQueueUnreachableError, StaleRevisionError
 
 NON_FIELD_KEYS = {api_settings.NON_FIELD_ERRORS_KEY, "__all__", "detail"}
 
@@ -94,6 +94,8 @@ def _from_django_validation_error(error: DjangoValidationError) -> exceptions.Va
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, StaleRevisionError):
         exc = Conflict(str(exc), code="stale_revision", field="revision")
+    elif isinstance(exc, ClaimError):
+        exc = Conflict(exc.messages[0], code=exc.code or "conflict")
     elif isinstance(exc, DjangoValidationError):
         exc = _from_django_validation_error(exc)
     elif isinstance(exc, JobQueueUnreachableError):

@@ -54,6 +54,13 @@ class DatasetOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     source_format = serializers.ChoiceField(choices=Dataset.SourceFormat.choices)
     default_fps = serializers.FloatField()
+    coding_mode = serializers.ChoiceField(
+        choices=Dataset.CodingMode.choices,
+        help_text="Blind: coders see no model proposal until they submit. Model-assisted: they do.",
+    )
+    coders_per_clip = serializers.IntegerField(
+        help_text="How many coders the queue gives each clip to."
+    )
     created_at = serializers.DateTimeField()
     subject_count = serializers.IntegerField()
     clip_count = serializers.IntegerField()
@@ -459,6 +466,13 @@ class AnnotationCreateInputSerializer(serializers.Serializer):
                 f"Clip {clip.pk} is {clip.ingest_status}, not ready for coding.", code="not_ready"
             )
         return clip
+
+
+class AnnotationReleaseInputSerializer(serializers.Serializer):
+    discard = serializers.BooleanField(
+        default=False,
+        help_text="Required (true) to release a draft with saved edits: they are discarded.",
+    )
 
 
 class AdjudicationInputSerializer(AnnotationContentInputSerializer):

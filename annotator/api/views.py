@@ -261,6 +261,7 @@ class AnnotationViewSet(ReadViewSet):
         "create": ["annotator.change_annotation"],
         "partial_update": ["annotator.change_annotation"],
         "submit": ["annotator.change_annotation"],
+        "release": ["annotator.change_annotation"],
     }
     serializer_class = s.AnnotationOutputSerializer
     filterset_class = filters.AnnotationFilter
@@ -281,22 +282,17 @@ class AnnotationViewSet(ReadViewSet):
             200: OpenApiResponse(
                 s.AnnotationOutputSerializer, description="Your existing draft for the clip"
             ),
-            409: OpenApiResponse(description="You already submitted an annotation for the clip."),
+            409: OpenApiResponse(
+                description="You already submitted the clip, it is adjudicated, or its "
+                "dataset's coding plan has all the coders it asks for."
+            ),
         },
-        summary="Start (or resume) your draft for a clip",
+        summary="Claim a clip: start (or resume) your draft for it",
     )
     def create(self, request: Request) -> Response:
         clip = _parse(s.AnnotationCreateInputSerializer, request.data)["clip"]
-        if selectors.annotation_submitted_for_coder(clip=clip, coder=request.user) is not None:
-            raise Conflict(
-                f"You already submitted an annotation for clip {clip.pk}.",
-                code="already_submitted",
-                field="clip",
-            )
-        existed = Annotation.objects.filter(
-            clip=clip, coder=request.user, status=Annotation.Status.DRAFT
-        ).exists()
-        draft = services.annotation_create_draft(clip=clip, coder=request.user)
+        existed = selectors.annotation_of_coder(clip=clip, coder=request.user) is not None
+        draft = services.clip_claim(clip=clip, coder=request.user)
         return Response(
             s.AnnotationOutputSerializer(draft).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
@@ -327,11 +323,33 @@ class AnnotationViewSet(ReadViewSet):
     def submit(self, request: Request, pk=None) -> Response:
         return self._save(request, pk, s.AnnotationSubmitInputSerializer, submit=True)
 
-    def _save(self, request: Request, pk, input_serializer, *, submit: bool) -> Response:
+    @extend_schema(
+        request=s.AnnotationReleaseInputSerializer,
+        responses={
+            204: OpenApiResponse(
+                description="Released: the draft is gone, the clip is back in the queue."
+            ),
+            409: OpenApiResponse(
+                description="Not a draft, or a draft with saved edits and `discard` not true."
+            ),
+        },
+        summary="Release your draft's clip back to the queue (deletes the draft)",
+    )
+    @action(detail=True, methods=["post"])
+    def release(self, request: Request, pk=None) -> Response:
+        annotation = self._own(pk)
+        data = _parse(s.AnnotationReleaseInputSerializer, request.data)
+        services.annotation_release(annotation=annotation, discard_edits=data["discard"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    def _own(self, pk) -> Annotation:
         try:
-            annotation = selectors.annotation_get_own(annotation_id=int(pk), coder=request.user)
+            return selectors.annotation_get_own(annotation_id=int(pk), coder=self.request.user)
         except (Annotation.DoesNotExist, ValueError, OverflowError):
             raise exceptions.NotFound("No such annotation of yours.") from None
+
+    def _save(self, request: Request, pk, input_serializer, *, submit: bool) -> Response:
+        annotation = self._own(pk)
         if annotation.status != Annotation.Status.DRAFT:
             raise Conflict(
                 f"Annotation {annotation.pk} is {annotation.status}; it can no longer change.",

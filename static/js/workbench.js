@@ -623,6 +623,21 @@
     if (event.detail.xhr.status === 204) submitted = true;
   });
 
+  // Releasing deletes the draft and gives the clip back to the queue. A draft with edits (saved
+  // or not yet) goes only once the coder confirms that they are discarded; then leaving the page
+  // neither saves nor warns.
+  document.getElementById("release-form")?.addEventListener("submit", (event) => {
+    const edited = Number(form.elements.revision.value) > 1 || editCount > 0;
+    const question = "Release this clip? Your marks on it are discarded and it goes back to the queue.";
+    if (edited && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    document.getElementById("release-discard").value = edited ? "1" : "0";
+    clearTimeout(saveTimer);
+    submitted = true;
+  });
+
   function change(mutate) {
     if (config.readOnly) return;
     history.push(JSON.stringify(state));

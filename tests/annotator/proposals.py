@@ -1,6 +1,6 @@
 """Model output as the inference job stores it: a model version and its proposal for a clip."""
 
-from annotator.models import ModelVersion, Proposal, TrainingRun
+from annotator.models import Dataset, ModelVersion, Proposal, TrainingRun
 
 
 def model_version(*, active: bool = True) -> ModelVersion:
@@ -14,7 +14,21 @@ def model_version(*, active: bool = True) -> ModelVersion:
     )
 
 
-def propose(clip, version, *, apex: int = 58, confidence: float = 0.87) -> Proposal:
+def propose(
+    clip,
+    version,
+    *,
+    apex: int = 58,
+    confidence: float = 0.87,
+    coding_mode: str = Dataset.CodingMode.MODEL_ASSISTED,
+) -> Proposal:
+    """The proposal, with the clip's dataset coded in `coding_mode`: model-assisted (one coder
+    per clip) unless told, since only then does a coder see a proposal before submitting."""
+    Dataset.objects.filter(pk=clip.subject.dataset_id).update(
+        coding_mode=coding_mode,
+        coders_per_clip=1 if coding_mode == Dataset.CodingMode.MODEL_ASSISTED else 2,
+    )
+    clip.subject.dataset.refresh_from_db()
     return Proposal.objects.create(
         clip=clip,
         model_version=version,

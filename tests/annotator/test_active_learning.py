@@ -77,7 +77,7 @@ def run_task(task, job_run: JobRun) -> JobRun:
 
 
 def submit(*, clip: Clip, coder) -> Annotation:
-    draft = services.annotation_create_draft(clip=clip, coder=coder)
+    draft = services.clip_claim(clip=clip, coder=coder)
     frames = clip.frame_indices
     return services.annotation_update(
         annotation=draft,

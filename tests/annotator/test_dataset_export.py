@@ -193,7 +193,7 @@ def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path
 
     clip = Clip.objects.filter(subject__dataset=casme2).first()
     Annotation.objects.filter(clip=clip).delete()
-    draft = services.annotation_create_draft(clip=clip, coder=coder)
+    draft = services.clip_claim(clip=clip, coder=coder)
     services.annotation_update(
         annotation=draft,
         revision=draft.revision,

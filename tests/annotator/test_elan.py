@@ -91,6 +91,10 @@ def test_eaf_made_elsewhere_needs_the_clip_timing(tmp_path) -> None:
 def test_clip_eaf_download_and_upload_round_trip(client, admin_user) -> None:
     dataset = DatasetFactory(name="CASME II", source_format="casme2")
     clip = ClipFactory(subject=SubjectFactory(dataset=dataset, code="01"), name="EP02_01f")
+    # A coder who started the clip before it was adjudicated keeps their draft to upload into;
+    # nobody else can start one on an adjudicated clip.
+    coder = UserFactory(username="coder-x", role="coder")
+    services.clip_claim(clip=clip, coder=coder)
     final = services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
@@ -112,7 +116,15 @@ def test_clip_eaf_download_and_upload_round_trip(client, admin_user) -> None:
     assert download["Content-Disposition"] == 'attachment; filename="casme-ii_01_EP02_01f.eaf"'
     eaf = download.content
 
-    coder = UserFactory(username="coder-x", role="coder")
+    latecomer = UserFactory(username="coder-y", role="coder")
+    client.force_login(latecomer)
+    refused = client.post(
+        reverse("clip-eaf-upload", args=[clip.pk]), {"eaf": SimpleUploadedFile("x.eaf", eaf)}
+    )
+    assert refused.status_code == 400
+    assert "is adjudicated" in refused.content.decode()
+    assert not Annotation.objects.filter(clip=clip, coder=latecomer).exists()
+
     client.force_login(coder)
     assert client.get(url).status_code == 404  # coding is blind: not someone else's work
     response = client.post(
@@ -190,4 +202,4 @@ def test_an_eaf_upload_cannot_give_a_coder_a_second_annotation_of_a_clip(client,
     assert "You already submitted an annotation of" in refused.content.decode()
     assert Annotation.objects.filter(clip=clip, coder=coder).count() == 1
     with pytest.raises(ValidationError, match="already submitted"):
-        services.annotation_create_draft(clip=clip, coder=coder)
+        services.clip_claim(clip=clip, coder=coder)

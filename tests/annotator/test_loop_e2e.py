@@ -74,7 +74,7 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
     frames = clip.frame_indices
     drafts = []
     for coder, apex in ((first, frames[5]), (second, frames[6])):
-        draft = services.annotation_create_draft(clip=clip, coder=coder)
+        draft = services.clip_claim(clip=clip, coder=coder)
         drafts.append(
             services.annotation_update(
                 annotation=draft,
@@ -154,7 +154,11 @@ def test_retrain_activate_and_code_the_most_uncertain_clip_first(
         assert proposal.apex in clip.frame_indices
         assert sum(proposal.probabilities.values()) == pytest.approx(1.0, abs=1e-3)
 
-    # The coder's queue now puts the most uncertain clip first.
+    # The coder's queue now puts the most uncertain clip first. The lab codes this dataset with
+    # the model's help (blind coding would keep the proposal hidden until the coder submits).
+    Dataset.objects.filter(pk=dataset.pk).update(
+        coding_mode=Dataset.CodingMode.MODEL_ASSISTED, coders_per_clip=1
+    )
     page.context.clear_cookies()
     log_in(page, username=coder.username)
     page.goto(f"{live_server.url}/queue/")

@@ -1,10 +1,22 @@
-"""Next clip follows the active model version's uncertainty, caps each subject, and never hands
-one clip to two coders at once."""
+"""Next clip follows the active model version's uncertainty, caps each subject, and hands each
+clip to as many coders as its dataset's coding plan asks for."""
+
+import threading
+from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.utils import timezone
 
 from annotator import active_learning, selectors, services
-from annotator.models import Annotation, ModelVersion, Proposal, QueueSettings, TrainingRun
+from annotator.models import (
+    Annotation,
+    Dataset,
+    ModelVersion,
+    Proposal,
+    QueueSettings,
+    TrainingRun,
+)
 from tests.factories import ClipFactory, SubjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -63,18 +75,91 @@ def test_most_uncertain_first_with_a_cap_per_subject(scored_clips, coder):
     assert [clip.uncertainty for clip in queue] == [0.1, 0.5, 1.0, 0.9]
 
 
-def test_claimed_clip_goes_to_one_coder_only(scored_clips, coder):
+def test_a_plan_of_two_serves_the_top_clip_to_two_coders_and_not_a_third(scored_clips, coder):
+    second, third = (UserFactory(username=name, role="coder") for name in ("coder2", "coder3"))
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert active_learning.coder_next_draft_claim(coder=second).clip.name == "a_high"
+    assert active_learning.coder_next_draft_claim(coder=third).clip.name == "a_mid"
+    assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
+    with pytest.raises(services.ClaimError, match="already has the 2 coders") as refused:
+        services.clip_claim(clip=scored_clips["a_high"], coder=third)
+    assert refused.value.code == "plan_full"
+    # The coder's own draft comes back first until it is submitted, and is then never served
+    # to them again; the submitted annotation keeps its place in the plan.
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
+    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_mid"
+    assert "a_high" not in names(selectors.clip_queue_ranked(coder=coder))
+    assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
+
+
+def test_a_plan_of_one_gives_each_clip_to_one_coder(scored_clips, coder):
+    Dataset.objects.update(coding_mode=Dataset.CodingMode.MODEL_ASSISTED, coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
     assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
     assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_mid"
-    # The coder's own draft comes back first until it is submitted.
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
-    Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "b_mid"
+
+
+def test_an_expired_claim_gives_the_clip_back_but_the_draft_stays_its_coders(scored_clips, coder):
+    Dataset.objects.update(coders_per_clip=1)
+    other = UserFactory(username="coder2", role="coder")
+    draft = active_learning.coder_next_draft_claim(coder=coder)
+    assert "a_high" not in names(selectors.clip_queue_ranked(coder=other))
+    minutes = selectors.queue_settings().claim_minutes
+    Annotation.objects.filter(pk=draft.pk).update(
+        updated_at=timezone.now() - timedelta(minutes=minutes + 1)
+    )
+    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_high"
+    # The first coder still finds their draft first; the plan is full for nobody else.
+    assert active_learning.coder_next_draft_claim(coder=coder).pk == draft.pk
+    assert names(selectors.clip_queue_ranked(coder=coder))[0] == "a_high"
+
+
+def test_a_released_draft_gives_the_clip_back(scored_clips, coder):
+    Dataset.objects.update(coders_per_clip=1)
+    other = UserFactory(username="coder2", role="coder")
+    draft = active_learning.coder_next_draft_claim(coder=coder)
+    services.annotation_release(annotation=draft, discard_edits=False)
+    assert not Annotation.objects.filter(pk=draft.pk).exists()
+    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_high"
+
+
+def test_a_draft_with_saved_edits_is_released_only_when_its_coder_discards_them(
+    scored_clips, coder
+):
+    draft = services.clip_claim(clip=scored_clips["a_low"], coder=coder)
+    services.annotation_update(
+        annotation=draft,
+        revision=1,
+        **{**draft.coding(), "onset": 50},
+        saved_by=coder,
+    )
+    with pytest.raises(services.ClaimError, match="has saved edits") as refused:
+        services.annotation_release(annotation=draft, discard_edits=False)
+    assert refused.value.code == "has_edits"
+    assert Annotation.objects.get(pk=draft.pk).onset == 50
+    services.annotation_release(annotation=draft, discard_edits=True)
+    assert not Annotation.objects.filter(pk=draft.pk).exists()
+
+
+def test_nobody_claims_an_adjudicated_clip_nor_one_they_submitted(scored_clips, coder, admin_user):
+    clip = scored_clips["a_mid"]
+    Annotation.objects.create(
+        clip=clip, coder=coder, status=Annotation.Status.SUBMITTED, onset=46, offset=50
+    )
+    with pytest.raises(services.ClaimError, match="already submitted"):
+        services.clip_claim(clip=clip, coder=coder)
+    Annotation.objects.create(
+        clip=clip, coder=admin_user, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
+    )
+    other = UserFactory(username="coder2", role="coder")
+    with pytest.raises(services.ClaimError, match="is adjudicated"):
+        services.clip_claim(clip=clip, coder=other)
+    assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 0
 
 
 def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder, admin_user):
-    services.annotation_create_draft(clip=scored_clips["a_low"], coder=coder)
+    services.clip_claim(clip=scored_clips["a_low"], coder=coder)
     assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_low"
     # Adjudicated meanwhile (by a reviewer, from other coders' work): the draft is moot.
     Annotation.objects.create(
@@ -96,3 +181,31 @@ def test_adjudicated_clips_leave_the_queue(scored_clips, coder, admin_user):
         offset=50,
     )
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=coder))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_coders_racing_for_a_clip_on_postgresql_take_only_the_places_of_its_plan():
+    """Six coders claim one clip at the same instant, each on a connection of their own: the
+    clip's row lock lets exactly the two of the plan in, and the others are told why."""
+    clip = ClipFactory()
+    coders = [UserFactory(username=f"racer{n}", role="coder") for n in range(6)]
+    start = threading.Barrier(len(coders))
+    outcomes: dict[str, str] = {}
+
+    def claim(coder) -> None:
+        try:
+            start.wait()
+            services.clip_claim(clip=clip, coder=coder)
+            outcomes[coder.username] = "claimed"
+        except services.ClaimError as refusal:
+            outcomes[coder.username] = refusal.code
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=claim, args=(coder,)) for coder in coders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes.values()) == ["claimed"] * 2 + ["plan_full"] * 4
+    assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 2

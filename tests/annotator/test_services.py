@@ -11,7 +11,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def draft(coder):
-    return services.annotation_create_draft(clip=ClipFactory(), coder=coder)
+    return services.clip_claim(clip=ClipFactory(), coder=coder)
 
 
 def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", submit=False):
@@ -32,7 +32,7 @@ def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", su
 
 
 def test_draft_is_created_once_per_coder_and_clip(draft, coder):
-    assert services.annotation_create_draft(clip=draft.clip, coder=coder) == draft
+    assert services.clip_claim(clip=draft.clip, coder=coder) == draft
 
 
 def test_save_bumps_the_revision(draft):

@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from annotator import selectors, services
-from annotator.models import Annotation
+from annotator.models import Annotation, Dataset
 from tests.annotator.proposals import model_version, propose
 from tests.factories import ClipFactory, UserFactory
 
@@ -99,6 +99,7 @@ def test_hiding_is_the_coders_own_choice_on_every_clip(client, coder):
     first, second = ClipFactory(), ClipFactory()
     propose(first, version)
     propose(second, version)
+    Dataset.objects.update(coders_per_clip=2)  # model-assisted, coded twice
     other = UserFactory(username="coder2", role="coder")
 
     client.force_login(coder)
@@ -180,7 +181,7 @@ def test_a_submitted_annotation_keeps_its_provenance_and_offers_no_accept(coder_
 
 def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
     version = model_version()
-    draft = services.annotation_create_draft(clip=ClipFactory(), coder=coder)
+    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
     other_clips_proposal = propose(ClipFactory(), version)
     services.annotation_mark_model_assisted(annotation=draft, proposal=other_clips_proposal)
     draft.refresh_from_db()
@@ -193,3 +194,37 @@ def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
     draft.refresh_from_db()
     # The first proposal the coder saw stays on record.
     assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)
+
+
+def test_a_blind_draft_gets_no_proposal_even_when_the_coder_asks_to_show_them(client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), coding_mode=Dataset.CodingMode.BLIND)
+    client.force_login(coder)
+    page = workbench(client, clip)
+    assert "proposal-blind" in page and "proposal-data" not in page
+    panel = client.post(
+        reverse("clip-code-proposals", args=[clip.pk]),
+        {"hide_proposals": "0"},
+        HTTP_HX_REQUEST="true",
+    ).content.decode()
+    assert "hidden until you submit" in panel and "proposal-data" not in panel
+    draft = Annotation.objects.get(clip=clip, coder=coder)
+    assert draft.provenance == Annotation.Provenance.MANUAL and draft.proposal_version is None
+
+
+def test_a_reviewer_looking_claims_nothing_until_code_this_clip(client):
+    clip = ClipFactory()
+    propose(clip, model_version())
+    reviewer = UserFactory(username="rita", role="reviewer")
+    client.force_login(reviewer)
+    page = workbench(client, clip)
+    assert "Code this clip" in page and "proposal-data" not in page
+    client.post(reverse("clip-code-proposals", args=[clip.pk]), {"hide_proposals": "0"})
+    assert not Annotation.objects.filter(clip=clip).exists()
+    started = client.post(reverse("clip-code-start", args=[clip.pk]))
+    assert started.status_code == 302 and started["Location"] == reverse(
+        "clip-code", args=[clip.pk]
+    )
+    assert "proposal-data" in workbench(client, clip)  # the dataset is model-assisted
+    draft = Annotation.objects.get(clip=clip, coder=reviewer)
+    assert draft.provenance == Annotation.Provenance.MODEL_ASSISTED

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def draft(client, coder):
     client.force_login(coder)
-    return services.annotation_create_draft(clip=ClipFactory(), coder=coder)  # frames 46..105
+    return services.clip_claim(clip=ClipFactory(), coder=coder)  # frames 46..105
 
 
 def post(client, draft, *, submit=False, **fields):
@@ -92,3 +92,16 @@ def test_an_imported_sheets_non_codes_survive_a_workbench_save_but_none_can_be_t
     typed = post(client, draft, revision=3, onset="50", offset="62", action_units="4+ref(9)")
     assert "is not an AU code" in typed.content.decode()
     assert format_au_string(Annotation.objects.get(pk=draft.pk).au_entries) == "4+R12+?+ref(7B)"
+
+
+def test_release_of_a_draft_with_saved_edits_needs_the_coders_word(client, draft, coder):
+    assert post(client, draft, onset="50").status_code == 200
+    url = reverse("annotation-release", args=[draft.pk])
+    kept = client.post(url, follow=True)
+    assert kept.redirect_chain == [(reverse("clip-code", args=[draft.clip_id]), 302)]
+    assert "releasing the clip discards them" in kept.content.decode()
+    assert Annotation.objects.get(pk=draft.pk).onset == 50
+    released = client.post(url, {"discard": "1"})
+    assert released.status_code == 302 and released["Location"] == reverse("coder-queue")
+    assert not Annotation.objects.filter(pk=draft.pk).exists()
+    assert client.post(url, {"discard": "1"}).status_code == 404  # gone, and never another's

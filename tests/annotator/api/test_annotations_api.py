@@ -3,7 +3,7 @@
 import pytest
 
 from annotator.models import Annotation, DatasetEmotion
-from tests.factories import AnnotationFactory, ClipFactory
+from tests.factories import AnnotationFactory, ClipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -216,3 +216,39 @@ def test_a_save_that_leaves_out_the_aus_keeps_the_imported_non_codes(api_as, cod
     assert stored.notes == "n"
     assert [unit["au"] for unit in saved.json()["action_units"]] == [12]
     assert saved.json()["action_units_as_written"] == ["ref(7B)"]
+
+
+def test_a_claim_past_the_coding_plan_is_refused(api_as, coder, clip):
+    others = [UserFactory(username=f"coder{n}", role="coder") for n in (2, 3)]
+    start_draft(api_as(others[0]), clip)
+    assert start_draft(api_as(coder), clip)["status"] == "draft"  # the plan's second place
+    refused = api_as(others[1]).post(ANNOTATIONS, {"clip": clip.pk}, format="json")
+    assert refused.status_code == 409
+    error = refused.json()["errors"][0]
+    assert error["code"] == "plan_full" and "already has the 2 coders" in error["message"]
+    assert not Annotation.objects.filter(clip=clip, coder=others[1]).exists()
+
+
+def test_release_gives_the_clip_back_and_asks_before_discarding_edits(api_as, coder, clip):
+    api = api_as(coder)
+    draft = start_draft(api, clip)
+    release = f"{ANNOTATIONS}{draft['id']}/release/"
+    assert api.post(release, {}, format="json").status_code == 204
+    assert not Annotation.objects.filter(pk=draft["id"]).exists()
+
+    edited = start_draft(api, clip)
+    saved = api.patch(f"{ANNOTATIONS}{edited['id']}/", {"revision": 1, "onset": 50}, format="json")
+    assert saved.status_code == 200
+    url = f"{ANNOTATIONS}{edited['id']}/release/"
+    refused = api.post(url, {}, format="json")
+    assert refused.status_code == 409 and refused.json()["errors"][0]["code"] == "has_edits"
+    assert Annotation.objects.get(pk=edited["id"]).onset == 50
+    # Someone else's draft is not theirs to release: it is not found.
+    other = UserFactory(username="coder2", role="coder")
+    assert api_as(other).post(url, {"discard": True}, format="json").status_code == 404
+    assert api.post(url, {"discard": True}, format="json").status_code == 204
+    assert not Annotation.objects.filter(clip=clip, coder=coder).exists()
+
+    submitted = AnnotationFactory(coder=coder, status="submitted", onset=50, offset=60)
+    frozen = api.post(f"{ANNOTATIONS}{submitted.pk}/release/", {"discard": True}, format="json")
+    assert frozen.status_code == 409 and frozen.json()["errors"][0]["code"] == "not_a_draft"

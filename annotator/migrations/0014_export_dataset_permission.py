@@ -5,7 +5,7 @@ from django.db import migrations
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotator", "0012_coder_key_overrides"),
+        ("annotator", "0013_coding_plan"),
     ]
 
     operations = [
