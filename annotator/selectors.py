@@ -660,6 +660,44 @@ def model_version_get(*, version_id: int) -> ModelVersion:
     return ModelVersion.objects.get(pk=version_id)
 
 
+# The simulated strategies drawn on the training page: the baseline and the queue's two orders.
+SIMULATED_STRATEGIES = ("random", "platform", "platform-diversity")
+
+
+def loop_simulation_curves() -> dict | None:
+    """The simulated learning curves (mean and spread of UF1 against labelled clips) of
+    `settings.LOOP_SIMULATION_RESULT`; None without one, `{"problem": ...}` for one that cannot
+    be read, so the page says so instead of drawing nothing."""
+    path = settings.LOOP_SIMULATION_RESULT
+    if path is None or not path.is_file():
+        return None
+    try:
+        result = json.loads(path.read_text(encoding="utf-8"))
+        summary = result["summary"]
+        curves = {
+            name: {
+                "labels": list(summary["strategies"][name]["labels"]),
+                "mean": [point["mean"] for point in summary["strategies"][name]["uf1"]],
+                "std": [point["std"] for point in summary["strategies"][name]["uf1"]],
+            }
+            for name in SIMULATED_STRATEGIES
+            if name in summary["strategies"]
+        }
+        described = {
+            "clips": result["n_clips"],
+            "subjects": result["n_subjects"],
+            "seeds": len(result["runs"]),
+            "model": result["settings"]["model_name"],
+            "verdict": summary["goal"]["verdict"],
+        }
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        problem = f"{path} is not a simulate-loop result ({type(error).__name__}: {error})"
+        return {"problem": problem}
+    if not curves:
+        return {"problem": f"{path} has none of the strategies {', '.join(SIMULATED_STRATEGIES)}"}
+    return {"curves": curves, **described}
+
+
 def model_version_scores() -> list[dict]:
     """Pooled UF1/UAR of every version that has them, oldest first, for the comparison plots."""
     rows = []

@@ -16,10 +16,20 @@ VERSION_PLOTS = {
 }
 
 
-def version_plot_png(*, name: str, rows: list[dict]) -> bytes:
+SIMULATION_STYLE = {
+    "random": ("#667085", "simulated: random order"),
+    "platform": ("#7a5af8", "simulated: the queue (uncertainty)"),
+    "platform-diversity": ("#0e9384", "simulated: the queue (uncertainty + diversity)"),
+}
+
+
+def version_plot_png(*, name: str, rows: list[dict], simulation: dict | None = None) -> bytes:
+    """`simulation` (selectors.loop_simulation_curves) adds its curves to the learning curve, so
+    a lab with no version yet still sees what labelling in the queue's order is expected to buy."""
     if name not in VERSION_PLOTS:
         raise ValueError(f"Unknown plot {name!r}; choose one of {', '.join(VERSION_PLOTS)}.")
-    if not rows:
+    curves = (simulation or {}).get("curves") if name == "learning-curve" else None
+    if not rows and not curves:
         raise ValueError("No model version has scores yet.")
     plt = pyplot()
     figure, axes = plt.subplots(figsize=(6, 3.4), dpi=100)
@@ -36,8 +46,16 @@ def version_plot_png(*, name: str, rows: list[dict]) -> bytes:
         x = [row["labelled_clips"] for row in rows]
         axes.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
         axes.set_xlabel("labelled clips in the training snapshot")
-    axes.plot(x, [row["uf1"] for row in rows], marker="o", label="UF1", color="#2463eb")
-    axes.plot(x, [row["uar"] for row in rows], marker="s", label="UAR", color="#b54708")
+    for strategy, curve in (curves or {}).items():
+        color, label = SIMULATION_STYLE[strategy]
+        low = [m - s for m, s in zip(curve["mean"], curve["std"], strict=True)]
+        high = [m + s for m, s in zip(curve["mean"], curve["std"], strict=True)]
+        axes.fill_between(curve["labels"], low, high, color=color, alpha=0.12, linewidth=0)
+        axes.plot(curve["labels"], curve["mean"], "--", color=color, label=f"{label}, UF1")
+    lab = ", this lab's versions" if curves else ""
+    if rows:
+        axes.plot(x, [r["uf1"] for r in rows], marker="o", label=f"UF1{lab}", color="#2463eb")
+        axes.plot(x, [r["uar"] for r in rows], marker="s", label=f"UAR{lab}", color="#b54708")
     for row, position in zip(rows, x, strict=True):
         if name == "learning-curve" or row["is_active"]:
             axes.annotate(

@@ -34,12 +34,21 @@ def _training_run_or_404(training_run_id: int) -> TrainingRun:
 def _versions_context() -> dict:
     rows = selectors.model_version_scores()
     active = next((row["label"] for row in rows if row["is_active"]), "")
+    simulation = selectors.loop_simulation_curves()
+    plots = list(training_plots.VERSION_PLOTS.items())
+    if not rows:  # the simulated curves alone, until a version has scores
+        plots = [(n, t) for n, t in plots if n == "learning-curve" and _drawable(simulation)]
     return {
         "versions": selectors.model_version_list(),
-        "version_plots": list(training_plots.VERSION_PLOTS.items()) if rows else [],
+        "version_plots": plots,
+        "simulation": simulation,
         # Part of the figures' URLs: a new or newly active version changes them.
         "plots_key": f"{len(rows)}-{active}",
     }
+
+
+def _drawable(simulation: dict | None) -> bool:
+    return simulation is not None and "curves" in simulation
 
 
 def _dashboard(request, *, start_form=None, queue_form=None, status: int = 200) -> HttpResponse:
@@ -206,7 +215,8 @@ def model_version_plot(request: HttpRequest, name: str) -> HttpResponse:
     if name not in training_plots.VERSION_PLOTS:
         raise Http404(f"No figure named {name!r}.")
     rows = selectors.model_version_scores()
-    if not rows:
+    simulation = selectors.loop_simulation_curves() if name == "learning-curve" else None
+    if not rows and not _drawable(simulation):
         raise Http404("No model version has scores yet.")
-    png = training_plots.version_plot_png(name=name, rows=rows)
+    png = training_plots.version_plot_png(name=name, rows=rows, simulation=simulation)
     return HttpResponse(png, content_type="image/png")

@@ -143,6 +143,12 @@ MAX_UPLOAD_BYTES = env_int("MESTUDIO_MAX_UPLOAD_MB", default=1024, minimum=1) * 
 # Workers on other machines read this file; the web process never loads weights.
 RETINAFACE_WEIGHTS = env_file("RETINAFACE_WEIGHTS")
 
+# What `python -m mlcore simulate-loop` measured: the training page draws its curves beside the
+# lab's real learning curve. The default is the committed measurement (docs/active-learning.md).
+LOOP_SIMULATION_RESULT = env_path(
+    "MESTUDIO_LOOP_SIMULATION", default=BASE_DIR / "docs" / "active-learning" / "simulation.json"
+)
+
 # The REST API (/api/v1/): tokens for scripts, the session for the browser. Token comes first so
 # an anonymous request is answered 401 with a WWW-Authenticate header, not 403.
 # How many reverse proxies of ours stand in front of gunicorn (0: clients connect directly).
