@@ -66,6 +66,7 @@ def test_a_coder_rebinds_a_key_on_the_profile_page_and_the_workbench_uses_it(cli
     assert not emotion_letters & {"b", "p"}  # emotions move off the coder's keys
     page = client.get(reverse("clip-code", args=[clip.pk])).content.decode()
     assert "Onset <kbd>b</kbd>" in page
+    assert 'title="Play/pause (Space p)"' in page  # the buttons' hints follow the coder's keys
 
 
 def test_a_refused_key_map_is_shown_beside_its_field_and_nothing_is_saved(client, coder):
