@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotator import dataset_io, selectors, services
+from annotator import selectors, services
+from annotator.exchange import exports
 from annotator.models import (
     Annotation,
     Clip,
@@ -160,7 +161,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
     if training_run.snapshot_at is None:
         # An attempt killed while freezing leaves a partial folder the export would refuse.
         shutil.rmtree(snapshot_dir, ignore_errors=True)
-        export = dataset_io.composite_export_run(
+        export = exports.composite_export_run(
             out_dir=snapshot_dir,
             datasets=list(training_run.datasets.all()),
             min_status=training_run.min_status,

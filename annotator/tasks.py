@@ -12,7 +12,8 @@ from django.db import close_old_connections
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator import active_learning, dataset_io, services
+from annotator import active_learning, services
+from annotator.exchange import exports, imports
 from annotator.models import JobRun
 
 logger = logging.getLogger(__name__)
@@ -58,12 +59,12 @@ def clip_preprocess(job_run_id: int) -> None:
 
 @shared_task(name="annotator.dataset_import", soft_time_limit=3600, time_limit=3700)
 def dataset_import(job_run_id: int) -> None:
-    _run_job(job_run_id, dataset_io.dataset_import_job)
+    _run_job(job_run_id, imports.dataset_import_job)
 
 
 @shared_task(name="annotator.composite_export", soft_time_limit=3600, time_limit=3700)
 def composite_export(job_run_id: int) -> None:
-    _run_job(job_run_id, dataset_io.composite_export_job)
+    _run_job(job_run_id, exports.composite_export_job)
 
 
 @shared_task(name="annotator.training_run", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)

@@ -9,7 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import dataset_io, selectors
+from annotator import selectors
+from annotator.exchange import jobs
+from annotator.exchange import services as exchange
 from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.roles import role_required
@@ -41,7 +43,7 @@ def _server_path(text: str, *, folder: bool) -> Path:
 
 class DatasetImportForm(forms.Form):
     import_format = forms.ChoiceField(
-        label="Format", choices=[(name, name) for name in dataset_io.IMPORT_FORMATS]
+        label="Format", choices=[(name, name) for name in jobs.IMPORT_FORMATS]
     )
     annotations = forms.CharField(
         label="Annotation file on the server",
@@ -86,7 +88,7 @@ class CompositeExportForm(forms.Form):
         help_text="None ticked: every dataset.",
     )
     min_status = forms.ChoiceField(
-        label="Annotations", choices=list(dataset_io.MIN_STATUS_LABELS.items())
+        label="Annotations", choices=list(jobs.MIN_STATUS_LABELS.items())
     )
     flows = forms.BooleanField(label="STSTNet optical-flow folders", required=False)
     megc2019 = forms.BooleanField(
@@ -115,7 +117,7 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         form = DatasetImportForm(request.POST)
         if form.is_valid():
-            job_run = dataset_io.dataset_import_start(created_by=request.user, **form.cleaned_data)
+            job_run = exchange.dataset_import_start(created_by=request.user, **form.cleaned_data)
             return redirect("dataset-import-report", job_run_id=job_run.pk)
         status = 400
     else:
@@ -154,7 +156,7 @@ def composite_export(request: HttpRequest) -> HttpResponse:
         form = CompositeExportForm(request.POST)
         if form.is_valid():
             chosen = form.cleaned_data["datasets"]
-            job_run = dataset_io.composite_export_start(
+            job_run = exchange.composite_export_start(
                 created_by=request.user,
                 dataset_ids=sorted(d.pk for d in chosen) if chosen else None,
                 min_status=form.cleaned_data["min_status"],
@@ -174,7 +176,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
     ready = (
         job_run.status == JobRun.Status.SUCCEEDED
-        and dataset_io.export_zip_path(job_run=job_run).is_file()
+        and jobs.export_zip_path(job_run=job_run).is_file()
     )
     return render(
         request,
@@ -187,7 +189,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
 @require_GET
 def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResponse:
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
-    path = dataset_io.export_zip_path(job_run=job_run)
+    path = jobs.export_zip_path(job_run=job_run)
     if job_run.status != JobRun.Status.SUCCEEDED or not path.is_file():
         raise Http404("The export has not finished or its file was removed.")
     return FileResponse(
@@ -238,7 +240,7 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
     if annotation is None:
         raise Http404("No such annotation of this clip.")
     try:
-        name, data = dataset_io.clip_eaf_export(annotation=annotation)
+        name, data = exchange.clip_eaf_export(annotation=annotation)
     except ValueError as error:
         return HttpResponse(str(error), status=409, content_type="text/plain")
     response = HttpResponse(data, content_type="application/xml")
@@ -259,7 +261,7 @@ def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
         error = f"{upload.name} is larger than {EAF_MAX_BYTES // 1024**2} MiB."
     else:
         try:
-            dataset_io.clip_eaf_import(clip=clip, coder=request.user, data=upload.read())
+            exchange.clip_eaf_import(clip=clip, coder=request.user, data=upload.read())
         except ValidationError as invalid:
             error = "; ".join(invalid.messages)
         else:

@@ -68,7 +68,7 @@ def run_queued_preprocessing() -> int:
 
 
 def bench_import(*, work: Path, user, args) -> dict:
-    from annotator import dataset_io
+    from annotator.exchange import imports
     from annotator.models import Clip
     from mlcore.synth import generate
 
@@ -88,16 +88,16 @@ def bench_import(*, work: Path, user, args) -> dict:
         "user": user,
     }
     only, report = timed(
-        dataset_io.dataset_import_run, **options, dataset_name="labels only", preprocess=False
+        imports.dataset_import_run, **options, dataset_name="labels only", preprocess=False
     )
     assert report["counts"]["created"] == synth.clips, report["counts"]
     again, report_again = timed(
-        dataset_io.dataset_import_run, **options, dataset_name="labels only", preprocess=False
+        imports.dataset_import_run, **options, dataset_name="labels only", preprocess=False
     )
     assert report_again["counts"]["unchanged"] == synth.clips, report_again["counts"]
 
     started = time.perf_counter()
-    queued_report = dataset_io.dataset_import_run(**options, dataset_name="with preprocessing")
+    queued_report = imports.dataset_import_run(**options, dataset_name="with preprocessing")
     import_seconds = time.perf_counter() - started
     jobs = run_queued_preprocessing()
     with_preprocessing = time.perf_counter() - started
@@ -179,14 +179,12 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
 
 
 def bench_export(*, work: Path, user, args) -> dict:
-    from annotator import dataset_io
+    from annotator.exchange import exports
 
     clips, datasets = build_ready_composite(work=work, user=user, frames=args.composite_frames)
-    plain, summary = timed(
-        dataset_io.composite_export_run, out_dir=work / "export", datasets=datasets
-    )
+    plain, summary = timed(exports.composite_export_run, out_dir=work / "export", datasets=datasets)
     flows, summary_flows = timed(
-        dataset_io.composite_export_run,
+        exports.composite_export_run,
         out_dir=work / "export-flows",
         datasets=datasets,
         flows=True,

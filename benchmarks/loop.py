@@ -80,7 +80,7 @@ def synthetic_set_import(
 ):
     """A synthetic set imported and preprocessed in this process; every `labelled_every`-th
     clip keeps its published label (adjudicated), the others are left unlabelled."""
-    from annotator import dataset_io
+    from annotator.exchange import imports
     from annotator.models import Annotation, Clip, Dataset
     from benchmarks.import_export import run_queued_preprocessing
     from mlcore.synth import generate
@@ -93,7 +93,7 @@ def synthetic_set_import(
         frames=frames,
         size=(160, 120),
     )
-    report = dataset_io.dataset_import_run(
+    report = imports.dataset_import_run(
         import_format="casme2",
         annotations=synth.annotation_path,
         frames=work / name / "CASME2_RAW",

@@ -10,7 +10,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotator import dataset_io, selectors
+from annotator import selectors
+from annotator.exchange.jobs import IMPORT_FORMATS
 from annotator.models import (
     Annotation,
     Clip,
@@ -554,7 +555,7 @@ class DatasetImportInputSerializer(serializers.Serializer):
     """The import page's fields. Its form also checks the server paths (they exist, and lie
     inside MESTUDIO_IMPORT_ROOTS when set), so both ways in check them alike."""
 
-    import_format = serializers.ChoiceField(choices=list(dataset_io.IMPORT_FORMATS))
+    import_format = serializers.ChoiceField(choices=list(IMPORT_FORMATS))
     frames = serializers.CharField(
         max_length=1000,
         help_text="Frames folder on the server: CASME2_RAW, SAMM, SMIC/HS or a generic layout",

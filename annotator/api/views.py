@@ -24,11 +24,13 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from annotator import active_learning, dataset_io, selectors, services
+from annotator import active_learning, selectors, services
 from annotator.api import filters, logins, tokens
 from annotator.api import serializers as s
 from annotator.api.errors import Conflict, Invalid, PayloadTooLarge
 from annotator.api.permissions import ActionPermissions, is_reviewer
+from annotator.exchange import jobs
+from annotator.exchange import services as exchange
 from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
 from annotator.views import FRAME_CACHE_CONTROL
 
@@ -676,7 +678,7 @@ class DatasetImportViewSet(JobKindViewSet):
     def create(self, request: Request) -> Response:
         data = _parse(s.DatasetImportInputSerializer, request.data)
         try:
-            job_run = dataset_io.dataset_import_start(created_by=request.user, **data)
+            job_run = exchange.dataset_import_start(created_by=request.user, **data)
         except ValueError as error:
             raise Invalid(str(error), code="invalid") from None
         return self._started(job_run)
@@ -698,7 +700,7 @@ class CompositeExportViewSet(JobKindViewSet):
     def create(self, request: Request) -> Response:
         data = _parse(s.CompositeExportInputSerializer, request.data)
         chosen = data.get("datasets")
-        job_run = dataset_io.composite_export_start(
+        job_run = exchange.composite_export_start(
             created_by=request.user,
             dataset_ids=sorted({dataset.pk for dataset in chosen}) if chosen else None,
             min_status=data["min_status"],
@@ -729,7 +731,7 @@ class CompositeExportViewSet(JobKindViewSet):
                 f"Export {job_run.pk} is {job_run.status}; only a succeeded export has a file.",
                 code="not_finished" if not job_run.is_finished else "not_succeeded",
             )
-        path = dataset_io.export_zip_path(job_run=job_run)
+        path = jobs.export_zip_path(job_run=job_run)
         if not path.is_file():
             raise exceptions.NotFound(f"The file of export {job_run.pk} was removed.")
         return FileResponse(

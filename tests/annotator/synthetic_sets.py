@@ -3,7 +3,8 @@ each clip's published label becomes an adjudicated annotation and preprocessing 
 
 from pathlib import Path
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import imports
 from annotator.models import Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.synth import generate
@@ -29,7 +30,7 @@ def synthetic_dataset_import(
         size=(160, 120),
         seed=seed,
     )
-    report = dataset_io.dataset_import_run(
+    report = imports.dataset_import_run(
         import_format="casme2",
         annotations=out_dir / "CASME2-coding-20140508.xlsx",
         frames=out_dir / "CASME2_RAW",

@@ -14,7 +14,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.composite import read_manifest
@@ -47,7 +48,7 @@ def imported(synth_sets, admin_user, django_capture_on_commit_callbacks) -> dict
     called in-process)."""
     for layout, (sheet, frames) in NATIVE.items():
         with django_capture_on_commit_callbacks(execute=False):
-            dataset_io.dataset_import_run(
+            imports.dataset_import_run(
                 import_format=layout,
                 annotations=synth_sets[layout] / sheet if sheet else None,
                 frames=synth_sets[layout] / frames,
@@ -88,7 +89,7 @@ def _tree(root: Path) -> dict[str, str]:
 
 
 def test_export_matches_megc_and_reads_back(imported, tmp_path) -> None:
-    summary = dataset_io.composite_export_run(out_dir=tmp_path / "out")
+    summary = exports.composite_export_run(out_dir=tmp_path / "out")
     out = tmp_path / "out"
     gt = (out / GT_NAME).read_bytes()
     assert gt == _expected_ground_truth(imported)
@@ -133,18 +134,18 @@ def test_export_matches_megc_and_reads_back(imported, tmp_path) -> None:
 def test_re_export_gives_identical_bytes(imported, tmp_path) -> None:
     # SAMM and SMIC-HS: flows to a coded apex and to an estimated one, at half the cost of all.
     datasets = list(Dataset.objects.filter(source_format__in=["samm", "smic"]))
-    dataset_io.composite_export_run(out_dir=tmp_path / "a", datasets=datasets, flows=True)
-    dataset_io.composite_export_run(out_dir=tmp_path / "b", datasets=datasets, flows=True)
+    exports.composite_export_run(out_dir=tmp_path / "a", datasets=datasets, flows=True)
+    exports.composite_export_run(out_dir=tmp_path / "b", datasets=datasets, flows=True)
     first = _tree(tmp_path / "a")
     assert any(name.startswith("ststnet/") for name in first)
     assert first == _tree(tmp_path / "b")
     # Over an earlier export: replaced, same bytes.
-    dataset_io.composite_export_run(out_dir=tmp_path / "a", datasets=datasets, flows=True)
+    exports.composite_export_run(out_dir=tmp_path / "a", datasets=datasets, flows=True)
     assert _tree(tmp_path / "a") == first
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "thesis.tex").write_text("precious")
     with pytest.raises(ValueError, match="not empty"):
-        dataset_io.composite_export_run(out_dir=tmp_path / "c")
+        exports.composite_export_run(out_dir=tmp_path / "c")
     assert (tmp_path / "c" / "thesis.tex").read_text() == "precious"
 
 
@@ -154,7 +155,7 @@ def _ststnet_spelling(sample) -> str:
 
 
 def test_ststnet_folders_one_per_subject(imported, tmp_path) -> None:
-    summary = dataset_io.composite_export_run(out_dir=tmp_path / "out", flows=True)
+    summary = exports.composite_export_run(out_dir=tmp_path / "out", flows=True)
     root = tmp_path / "out" / "ststnet"
     samples = read_manifest(tmp_path / "out")
     subjects = sorted(p.name for p in root.iterdir())
@@ -181,12 +182,12 @@ def test_ststnet_folders_one_per_subject(imported, tmp_path) -> None:
 
 
 def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path, coder) -> None:
-    before = dataset_io.composite_export_run(out_dir=tmp_path / "before")
+    before = exports.composite_export_run(out_dir=tmp_path / "before")
     casme2 = Dataset.objects.get(name="CASME II")
     others = casme2.emotions.get(name="others")
     others.composite_class = "negative"
     others.save()
-    after = dataset_io.composite_export_run(out_dir=tmp_path / "after")
+    after = exports.composite_export_run(out_dir=tmp_path / "after")
     moved = sum(1 for i in before["left_out"] if i["dataset"] == "CASME II")
     assert moved > 0
     assert after["clips"] == before["clips"] + moved
@@ -206,15 +207,15 @@ def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path
         saved_by=draft.coder,
         submit=True,
     )
-    strict = dataset_io.composite_export_run(out_dir=tmp_path / "strict")
+    strict = exports.composite_export_run(out_dir=tmp_path / "strict")
     assert strict["clips"] == after["clips"] - 1
     assert any(i["reason"] == "no adjudicated annotation" for i in strict["left_out"])
-    lenient = dataset_io.composite_export_run(out_dir=tmp_path / "lenient", min_status="submitted")
+    lenient = exports.composite_export_run(out_dir=tmp_path / "lenient", min_status="submitted")
     assert lenient["clips"] == after["clips"]
 
 
 def test_mlcore_train_reads_the_export(imported, tmp_path) -> None:
-    dataset_io.composite_export_run(out_dir=tmp_path / "out")
+    exports.composite_export_run(out_dir=tmp_path / "out")
     completed = subprocess.run(
         [
             sys.executable,
@@ -265,7 +266,7 @@ def test_export_page_runs_the_job_and_offers_the_zip(
         response = client.post(reverse("composite-export"), {"min_status": "adjudicated"})
     job_run = JobRun.objects.get(kind=JobRun.Kind.EXPORT)
     assert response["Location"] == reverse("composite-export-detail", args=[job_run.pk])
-    _run_job(job_run.pk, dataset_io.composite_export_job)
+    _run_job(job_run.pk, exports.composite_export_job)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
 
@@ -276,7 +277,7 @@ def test_export_page_runs_the_job_and_offers_the_zip(
     download = client.get(download_url)
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     gt = archive.read(f"composite/{GT_NAME}")
-    dataset_io.composite_export_run(out_dir=tmp_path / "cli")
+    exports.composite_export_run(out_dir=tmp_path / "cli")
     assert gt == (tmp_path / "cli" / GT_NAME).read_bytes()
 
 
@@ -297,7 +298,7 @@ def test_names_the_ground_truth_cannot_hold_are_left_out_with_a_reason(admin_use
         action_units=[],
         comment="",
     )
-    summary = dataset_io.composite_export_run(out_dir=tmp_path / "out")
+    summary = exports.composite_export_run(out_dir=tmp_path / "out")
     assert summary["clips"] == 0
     (item,) = summary["left_out"]
     assert (item["clip"], item["reason"]) == (

@@ -9,7 +9,8 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from annotator import dataset_io
+from annotator.exchange import imports
+from annotator.exchange import services as exchange
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from mlcore.facs import parse_au_string
 from mlcore.synth import generate, load_truth
@@ -35,7 +36,7 @@ def synth_sets(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 def import_native(folder: Path, layout: str, user, **options) -> dict:
     sheet, frames = NATIVE[layout]
-    return dataset_io.dataset_import_run(
+    return imports.dataset_import_run(
         import_format=layout,
         annotations=folder / sheet if sheet else None,
         frames=folder / frames,
@@ -140,7 +141,7 @@ def test_quirky_sheet_report_lists_every_row_not_taken_or_interpreted(client, tm
             ["01", "EP01_01", None, 12, 20, 28, None, "4+L10", "disgust"],
         ],
     )
-    report = dataset_io.dataset_import_run(
+    report = imports.dataset_import_run(
         import_format="casme2", annotations=sheet, frames=frames, user=admin_user, preprocess=False
     )
     assert report["counts"]["created"] == 4
@@ -227,14 +228,14 @@ def test_generic_csv_needs_a_frame_rate_and_keeps_the_csv_name(tmp_path, admin_u
     csv_path = tmp_path / "lab_study.csv"
     csv_path.write_text("subject,clip,onset,apex,offset,emotion\np01,take_01,2,5,9,joy\n")
     with pytest.raises(ValueError, match="frame rate"):
-        dataset_io.dataset_import_run(
+        imports.dataset_import_run(
             import_format="generic-csv",
             annotations=csv_path,
             frames=tmp_path / "frames",
             user=admin_user,
             preprocess=False,
         )
-    report = dataset_io.dataset_import_run(
+    report = imports.dataset_import_run(
         import_format="generic-csv",
         annotations=csv_path,
         frames=tmp_path / "frames",
@@ -295,7 +296,7 @@ def test_import_page_runs_the_job_and_shows_the_report(
     assert response.status_code == 302
     assert response["Location"] == reverse("dataset-import-report", args=[job_run.pk])
     assert job_run.queue == "preprocess"
-    _run_job(job_run.pk, dataset_io.dataset_import_job)
+    _run_job(job_run.pk, imports.dataset_import_job)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     assert job_run.message.startswith("CASME II web: 4 created")
@@ -340,7 +341,7 @@ def test_imports_read_only_inside_the_configured_roots(client, admin_user, tmp_p
     assert response.status_code == 400
     assert b"outside the folders imports may read" in response.content
     with pytest.raises(ValueError, match="outside the folders"):
-        dataset_io.dataset_import_start(
+        exchange.dataset_import_start(
             created_by=admin_user, import_format="smic", frames=str(elsewhere), annotations=None
         )
     assert not JobRun.objects.exists()

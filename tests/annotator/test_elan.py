@@ -9,7 +9,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import services as exchange
 from annotator.models import Annotation
 from mlcore.elan import ElanCoding, ElanFormatError, eaf_text, read_eaf
 from mlcore.facs import UnparsedAU, parse_au_string
@@ -156,7 +157,7 @@ def test_clip_eaf_import_reports_frames_outside_the_clip(admin_user) -> None:
     clip = ClipFactory()  # frames 46..105
     coding = _coding(clip=clip.name, offset=140)
     with pytest.raises(ValidationError, match="not in this clip"):
-        dataset_io.clip_eaf_import(clip=clip, coder=admin_user, data=eaf_text(coding).encode())
+        exchange.clip_eaf_import(clip=clip, coder=admin_user, data=eaf_text(coding).encode())
 
 
 def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_user) -> None:
@@ -176,7 +177,7 @@ def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_use
         action_units=[],
         comment="",
     )
-    _, data = dataset_io.clip_eaf_export(annotation=final)
+    _, data = exchange.clip_eaf_export(annotation=final)
     [media] = ET.fromstring(data).iter("MEDIA_DESCRIPTOR")
     assert media.get("MEDIA_URL").endswith("take1.mp4")
     assert media.get("RELATIVE_MEDIA_URL") == "./take1.mp4"

@@ -10,7 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import services as exchange
 from annotator.models import Annotation, Clip, Dataset, JobRun, ModelVersion, Proposal, Subject
 from mlcore.facs import parse_au_string
 from mlcore.synth import generate
@@ -43,7 +44,7 @@ def import_on_worker(*, tmp_path, admin) -> Dataset:
         size=(160, 120),
         seed=0,
     )
-    dataset_io.dataset_import_start(
+    exchange.dataset_import_start(
         created_by=admin,
         import_format="casme2",
         frames=str(tmp_path / "casme2" / "CASME2_RAW"),

@@ -9,7 +9,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.composite import read_manifest
@@ -91,7 +92,7 @@ def _import_all(megc_sets, user) -> list[dict]:
         "smic": (None, root / "smic/SMIC/HS"),
     }
     return [
-        dataset_io.dataset_import_run(
+        imports.dataset_import_run(
             import_format=layout, annotations=sheet, frames=frames, user=user
         )
         for layout, (sheet, frames) in sources.items()
@@ -135,7 +136,7 @@ def _clip_of(rows, index: int) -> str:
 
 
 def test_official_list_has_exactly_the_expected_rows_and_says_why(imported, tmp_path) -> None:
-    summary = dataset_io.composite_export_run(out_dir=tmp_path / "official", megc2019=True)
+    summary = exports.composite_export_run(out_dir=tmp_path / "official", megc2019=True)
     gt = (tmp_path / "official" / GT_NAME).read_bytes()
     assert gt == _official_ground_truth(imported)
     assert len(gt.splitlines()) == 4 + 7 + 4 == summary["clips"]
@@ -176,7 +177,7 @@ def test_official_list_has_exactly_the_expected_rows_and_says_why(imported, tmp_
 
     # The default export (the mappings) already follows megc2019 by class, so it differs only
     # by the two CASME II clips the official list omits for their marks.
-    default = dataset_io.composite_export_run(out_dir=tmp_path / "default")
+    default = exports.composite_export_run(out_dir=tmp_path / "default")
     assert default["clips"] == summary["clips"] + 2
     assert default["composite_rule"] == "dataset mappings"
 
@@ -184,7 +185,7 @@ def test_official_list_has_exactly_the_expected_rows_and_says_why(imported, tmp_
 def test_sheet_au_codes_survive_import_and_export_unchanged(
     imported, tmp_path, admin_user, django_capture_on_commit_callbacks
 ) -> None:
-    dataset_io.composite_export_run(out_dir=tmp_path / "out", megc2019=True)
+    exports.composite_export_run(out_dir=tmp_path / "out", megc2019=True)
     written = {s.clip: s.aus for s in read_manifest(tmp_path / "out")}
     samm = {row[1]: row[5] for row in imported["samm"]}
     # "A12B + T18" is two codes; the export joins codes with "+".
@@ -212,7 +213,7 @@ def test_edited_mappings_are_named_and_the_official_list_reports_the_difference(
     casme2.emotions.filter(name="fear").update(composite_class="negative")
     casme2.emotions.filter(name="happiness").update(composite_class="excluded")
 
-    edited = dataset_io.composite_export_run(out_dir=tmp_path / "edited")
+    edited = exports.composite_export_run(out_dir=tmp_path / "edited")
     assert edited["mappings"]["casme2"] == {
         "rule": "megc2019 (edited)",
         "edits": {
@@ -224,7 +225,7 @@ def test_edited_mappings_are_named_and_the_official_list_reports_the_difference(
     exported = {s.clip for s in read_manifest(tmp_path / "edited")}
     assert fear_clip in exported and happy_clip not in exported
 
-    official = dataset_io.composite_export_run(out_dir=tmp_path / "official", megc2019=True)
+    official = exports.composite_export_run(out_dir=tmp_path / "official", megc2019=True)
     assert (tmp_path / "official" / GT_NAME).read_bytes() == _official_ground_truth(imported)
     report = official["megc2019"]
     assert [(i["clip"], i["reason"]) for i in report["added"]] == [
@@ -247,7 +248,7 @@ def test_export_page_offers_the_official_list_and_shows_its_report(
     with django_capture_on_commit_callbacks(execute=False):
         client.post(reverse("composite-export"), {"min_status": "adjudicated", "megc2019": "on"})
     job_run = JobRun.objects.get(kind=JobRun.Kind.EXPORT)
-    _run_job(job_run.pk, dataset_io.composite_export_job)
+    _run_job(job_run.pk, exports.composite_export_job)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     page = client.get(reverse("composite-export-detail", args=[job_run.pk])).content.decode()

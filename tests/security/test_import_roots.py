@@ -27,7 +27,8 @@ from django.urls import reverse
 from openpyxl import Workbook
 from rest_framework.test import APIClient
 
-from annotator import dataset_io
+from annotator.exchange import services as exchange
+from annotator.exchange.imports import dataset_import_job, dataset_import_run
 from annotator.models import Clip, JobRun
 from annotator.tasks import _run_job
 from mlcore.datasets.common import OUTSIDE_ROOT
@@ -187,7 +188,7 @@ def run_import(door: str, hostile: Hostile, *, user, dataset: str, capture) -> t
         "default_fps": 30,
     }
     if door == "service":
-        report = dataset_io.dataset_import_run(
+        report = dataset_import_run(
             import_format=hostile.import_format,
             frames=hostile.frames,
             annotations=hostile.annotations,
@@ -250,7 +251,7 @@ def _logged_in(user, *, api: bool):
 def _run_latest_import() -> JobRun:
     """What the worker does with the queued import: the job's own service."""
     job_run = JobRun.objects.filter(kind=JobRun.Kind.IMPORT).latest("pk")
-    _run_job(job_run.pk, dataset_io.dataset_import_job)
+    _run_job(job_run.pk, dataset_import_job)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     return job_run
@@ -305,10 +306,10 @@ def test_a_refusal_reads_the_same_whether_the_outside_folder_exists_or_not(
         "user": admin_user,
         "preprocess": False,
     }
-    existing = dataset_io.dataset_import_run(**options, dataset_name="while they exist")
+    existing = dataset_import_run(**options, dataset_name="while they exist")
     shutil.rmtree(outside)
     shutil.rmtree(sibling)
-    missing = dataset_io.dataset_import_run(**options, dataset_name="once they are gone")
+    missing = dataset_import_run(**options, dataset_name="once they are gone")
     assert existing["issues"] == missing["issues"]
     assert existing["counts"] == missing["counts"]
     assert [i for i in missing["issues"] if i["code"] == OUTSIDE_ROOT]
@@ -330,10 +331,10 @@ def test_refused_rows_lose_nothing_already_imported(imports, admin_user):
     clean.write_text(
         "subject,clip,onset,apex,offset,emotion\np01,good_a,2,5,9,happiness\n", encoding="utf-8"
     )
-    first = dataset_io.dataset_import_run(**options, annotations=clean)
+    first = dataset_import_run(**options, annotations=clean)
     assert first["counts"]["created"] == 1
     before = list(Clip.objects.values_list("pk", "name", "source_path", "updated_at"))
-    again = dataset_io.dataset_import_run(**options, annotations=hostile.annotations)
+    again = dataset_import_run(**options, annotations=hostile.annotations)
     assert again["counts"]["unchanged"] == 1 and again["counts"]["created"] == 1
     assert before[0] in list(Clip.objects.values_list("pk", "name", "source_path", "updated_at"))
     assert_refused_and_confined(hostile, again, json.dumps(again))
@@ -363,7 +364,7 @@ def test_the_command_and_the_worker_check_the_configured_roots_themselves(
             verbosity=0,
         )
     with django_capture_on_commit_callbacks(execute=False):
-        queued = dataset_io.dataset_import_start(
+        queued = exchange.dataset_import_start(
             created_by=admin_user,
             import_format="generic-csv",
             frames=str(hostile.frames),
@@ -372,7 +373,7 @@ def test_the_command_and_the_worker_check_the_configured_roots_themselves(
             preprocess=False,
         )
     settings.DATASET_IMPORT_ROOTS = [str(imports / "sibling")]
-    _run_job(queued.pk, dataset_io.dataset_import_job)
+    _run_job(queued.pk, dataset_import_job)
     queued.refresh_from_db()
     assert queued.status == JobRun.Status.FAILED
     assert "outside the folders imports may read" in queued.error

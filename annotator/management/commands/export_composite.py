@@ -12,7 +12,8 @@ from pathlib import Path
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotator import dataset_io
+from annotator.exchange.exports import composite_export_run
+from annotator.exchange.jobs import MIN_STATUSES
 from annotator.models import Dataset
 
 
@@ -22,7 +23,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--out", type=Path, required=True)
         parser.add_argument("--datasets", nargs="+", help="dataset names (default: all)")
-        parser.add_argument("--min-status", choices=dataset_io.MIN_STATUSES, default="adjudicated")
+        parser.add_argument("--min-status", choices=MIN_STATUSES, default="adjudicated")
         parser.add_argument("--flows", action="store_true", help="also write STSTNet flow folders")
         parser.add_argument(
             "--megc2019",
@@ -45,7 +46,7 @@ class Command(BaseCommand):
                 bar.set_postfix_str(message[:40])
 
             try:
-                summary = dataset_io.composite_export_run(
+                summary = composite_export_run(
                     out_dir=options["out"],
                     datasets=datasets,
                     min_status=options["min_status"],

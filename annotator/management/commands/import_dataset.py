@@ -17,14 +17,15 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from annotator import dataset_io
+from annotator.exchange.imports import dataset_import_run, import_summary
+from annotator.exchange.jobs import IMPORT_FORMATS
 
 
 class Command(BaseCommand):
     help = "Import a dataset's annotation sheet and frame folders (CASME II, SAMM, SMIC-HS, CSV)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--format", required=True, choices=sorted(dataset_io.IMPORT_FORMATS))
+        parser.add_argument("--format", required=True, choices=sorted(IMPORT_FORMATS))
         parser.add_argument(
             "--annotations", type=Path, help="coding sheet (.xlsx) or CSV; SMIC-HS has none"
         )
@@ -50,7 +51,7 @@ class Command(BaseCommand):
                 bar.set_postfix_str(message[:40])
 
             try:
-                report = dataset_io.dataset_import_run(
+                report = dataset_import_run(
                     import_format=options["format"],
                     frames=options["frames"],
                     annotations=options["annotations"],
@@ -64,7 +65,7 @@ class Command(BaseCommand):
                 raise CommandError(str(error)) from None
         if options["report"]:
             options["report"].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-        self.stdout.write(dataset_io.import_summary(report))
+        self.stdout.write(import_summary(report))
         for issue in report["issues"]:
             where = f"row {issue['row']}" if issue["row"] is not None else "folder"
             self.stdout.write(

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from annotator import dataset_io, services
+from annotator import services
+from annotator.exchange import exports, imports, jobs
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.datasets.megc import GT_NAME
@@ -54,7 +55,7 @@ def test_an_admin_imports_exports_and_downloads_the_zip(
     assert response["Location"].endswith(f"{IMPORTS}{job['id']}/")
 
     # The worker's service, run in-process: the report becomes the job's result.
-    _run_job(job["id"], dataset_io.dataset_import_job)
+    _run_job(job["id"], imports.dataset_import_job)
     finished = api.get(f"{IMPORTS}{job['id']}/").json()
     assert finished["status"] == "succeeded", finished["error"]
     assert finished["result"]["dataset"] == "CASME II"
@@ -74,7 +75,7 @@ def test_an_admin_imports_exports_and_downloads_the_zip(
     assert not_yet.status_code == 409
     assert not_yet.json()["errors"][0]["code"] == "not_finished"
 
-    _run_job(export["id"], dataset_io.composite_export_job)
+    _run_job(export["id"], exports.composite_export_job)
     summary = api.get(f"{EXPORTS}{export['id']}/").json()
     assert summary["status"] == "succeeded", summary["error"]
     assert summary["result"]["clips"] == 2 and summary["progress"] == 1.0
@@ -84,10 +85,10 @@ def test_an_admin_imports_exports_and_downloads_the_zip(
     assert download["Content-Type"] == "application/zip"
     assert f'filename="composite-export-{export["id"]}.zip"' in download["Content-Disposition"]
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
-    dataset_io.composite_export_run(out_dir=tmp_path / "cli")
+    exports.composite_export_run(out_dir=tmp_path / "cli")
     assert archive.read(f"composite/{GT_NAME}") == (tmp_path / "cli" / GT_NAME).read_bytes()
 
-    dataset_io.export_zip_path(job_run=JobRun.objects.get(pk=export["id"])).unlink()
+    jobs.export_zip_path(job_run=JobRun.objects.get(pk=export["id"])).unlink()
     gone = api.get(download_url)
     assert gone.status_code == 404
     assert "was removed" in gone.json()["errors"][0]["message"]
@@ -147,7 +148,7 @@ def test_an_export_of_chosen_datasets_carries_them_to_the_job(
     assert response.status_code == 202 and len(queued) == 1
     job_run = JobRun.objects.get(pk=response.json()["id"])
     assert job_run.kind == JobRun.Kind.EXPORT
-    assert dataset_io.job_options(job_run=job_run) == {
+    assert jobs.job_options(job_run=job_run) == {
         "dataset_ids": sorted([first.pk, second.pk]),
         "min_status": "submitted",
         "flows": False,

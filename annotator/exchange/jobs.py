@@ -1,0 +1,59 @@
+"""What the import and export jobs share between their web and worker halves: the formats
+and choices they accept, the options a job row carries, and where an export's files lie.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from annotator import services
+from annotator.models import JobRun
+
+Progress = Callable[[float, str], None]
+
+# Command-line and form names of the import formats -> Dataset.source_format.
+IMPORT_FORMATS = {"casme2": "casme2", "samm": "samm", "smic": "smic", "generic-csv": "generic"}
+DEFAULT_DATASET_NAMES = {"casme2": "CASME II", "samm": "SAMM", "smic": "SMIC-HS"}
+# Which annotation of a clip an export takes, in the words the export form shows.
+MIN_STATUS_LABELS = {
+    "adjudicated": "Adjudicated only (the reviewer's final annotations)",
+    "submitted": "Adjudicated, or else a clip's one submitted annotation (clips coded twice "
+    "and not yet adjudicated are left out)",
+}
+MIN_STATUSES = tuple(MIN_STATUS_LABELS)
+
+
+def no_progress(fraction: float, message: str) -> None:
+    return None
+
+
+def job_run_create_with_options(
+    *, kind: str, created_by: AbstractBaseUser, options: dict, enqueue: Callable[[int], None]
+) -> JobRun:
+    # The options ride on the row (shown in the admin until the result replaces them); the
+    # atomic block makes the task, enqueued on commit, always find them.
+    with transaction.atomic():
+        job_run = services.job_run_create(
+            kind=kind, queue="preprocess", created_by=created_by, enqueue=enqueue
+        )
+        JobRun.objects.filter(pk=job_run.pk).update(result={"options": options})
+    job_run.refresh_from_db()
+    return job_run
+
+
+def job_options(*, job_run: JobRun) -> dict:
+    options = job_run.result.get("options")
+    if not isinstance(options, dict):
+        raise ValueError(f"Job #{job_run.pk} carries no options (was it started by its service?)")
+    return options
+
+
+def export_folder(*, job_run: JobRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / str(job_run.pk)
+
+
+def export_zip_path(*, job_run: JobRun) -> Path:
+    return export_folder(job_run=job_run) / "composite.zip"
