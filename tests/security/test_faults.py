@@ -465,7 +465,10 @@ def test_a_job_past_its_time_limit_fails_with_a_clear_message_and_can_be_reproce
     )
     # Not waiting to see it blocked: on a loaded machine the 3 s can pass between two looks.
     failed = wait_for(lambda: _finished(job_run.pk), timeout=120, what="the time limit")
-    assert (failed.status, failed.error) == (JobRun.Status.FAILED, services.JOB_TIME_LIMIT_ERROR)
+    # On a loaded machine the soft limit can come too late and the hard limit kill the process;
+    # the user reads the same explanation either way, with a note when the process was killed.
+    assert failed.status == JobRun.Status.FAILED
+    assert failed.error.startswith(services.JOB_TIME_LIMIT_ERROR), failed.error
     clip.refresh_from_db()
     assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.FAILED, failed.error)
     _reprocess_succeeds(admin_api, clip=clip, source=source)
