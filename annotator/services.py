@@ -27,6 +27,7 @@ from annotator.models import (
     Annotation,
     Clip,
     CoderPreferences,
+    Dataset,
     DatasetEmotion,
     JobRun,
     Proposal,
@@ -334,6 +335,22 @@ def worker_check_run(*, job_run: JobRun) -> None:
 
 _EDITABLE_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes")
 _UNCHANGED_REFERENCES = ["clip", "coder", "based_on", "proposal_version"]
+
+
+_CODING_PLAN_FIELDS = ["coding_mode", "coders_per_clip"]
+
+
+def dataset_coding_plan_update(
+    *, dataset: Dataset, coding_mode: str, coders_per_clip: int
+) -> Dataset:
+    """Change how the dataset's clips are coded. Drafts and submissions made under the old plan
+    stay as they are; from now on the queue fills clips to the new count."""
+    dataset.coding_mode, dataset.coders_per_clip = coding_mode, coders_per_clip
+    dataset.full_clean(
+        exclude=[f.name for f in Dataset._meta.fields if f.name not in _CODING_PLAN_FIELDS]
+    )
+    dataset.save(update_fields=_CODING_PLAN_FIELDS)
+    return dataset
 
 
 class ClaimError(ValidationError):
