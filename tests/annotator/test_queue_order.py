@@ -17,7 +17,7 @@ from annotator.models import (
     QueueSettings,
     TrainingRun,
 )
-from tests.factories import ClipFactory, SubjectFactory, UserFactory
+from tests.factories import ClipFactory, DatasetFactory, SubjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +209,21 @@ def test_coders_racing_for_a_clip_on_postgresql_take_only_the_places_of_its_plan
         thread.join(timeout=30)
     assert sorted(outcomes.values()) == ["claimed"] * 2 + ["plan_full"] * 4
     assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 2
+
+
+def test_each_clip_follows_the_plan_of_its_own_dataset(coder):
+    single = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=1)))
+    double = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=2)))
+    triple = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=3)))
+    first, second = (UserFactory(username=name, role="coder") for name in ("ana", "ben"))
+    for clip in (single, double, triple):
+        services.clip_claim(clip=clip, coder=first)
+    assert set(names(selectors.clip_queue_ranked(coder=coder))) == {double.name, triple.name}
+    services.clip_claim(clip=triple, coder=second)
+    services.clip_claim(clip=double, coder=second)
+    assert names(selectors.clip_queue_ranked(coder=coder)) == [triple.name]
+    # Adjudicated: out of the queue whatever its plan says.
+    Annotation.objects.create(
+        clip=triple, coder=second, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
+    )
+    assert names(selectors.clip_queue_ranked(coder=coder)) == []
