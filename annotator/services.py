@@ -363,12 +363,12 @@ def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
     """The coder's draft of the clip, created if the dataset's coding plan has a place left: the
     one door through which coding starts (the workbench, "next clip", the API, an ELAN upload).
 
-    The coder's own draft always comes back. A new draft takes a place when fewer than
-    `coders_per_clip` other coders submitted the clip or hold a draft of it saved within the
-    queue's `claim_minutes`; an older draft no longer holds its place. A coder who submitted the
-    clip gets no second draft (the review would pair them with themselves), and nobody starts
-    on an adjudicated clip. The clip's row stays locked from the count to the new draft, so
-    claims racing for its last place are decided one at a time."""
+    The coder's own draft always comes back. A new draft, on a ready clip, takes a place when
+    fewer than `coders_per_clip` other coders submitted the clip or hold a draft of it saved
+    within the queue's `claim_minutes`; an older draft no longer holds its place. A coder who
+    submitted the clip gets no second draft (the review would pair them with themselves), and
+    nobody starts on an adjudicated clip. The clip's row stays locked from the count to the new
+    draft, so claims racing for its last place are decided one at a time."""
     with transaction.atomic():
         locked = (
             Clip.objects.select_for_update(of=("self",))
@@ -380,6 +380,12 @@ def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
         ).first()
         if own is not None:
             return own
+        if locked.ingest_status != Clip.IngestStatus.READY:
+            raise ClaimError(
+                f"{locked.name} is {locked.get_ingest_status_display().lower()}, not ready for "
+                "coding.",
+                code="not_ready",
+            )
         states = set(
             Annotation.objects.filter(clip=locked)
             .filter(Q(coder=coder) | Q(status=Annotation.Status.ADJUDICATED))

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from annotator import active_learning, selectors, services
@@ -227,3 +228,15 @@ def test_each_clip_follows_the_plan_of_its_own_dataset(coder):
         clip=triple, coder=second, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
     )
     assert names(selectors.clip_queue_ranked(coder=coder)) == []
+
+
+def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
+    pending = ClipFactory(ingest_status="pending")
+    with pytest.raises(services.ClaimError, match="is pending, not ready") as refused:
+        services.clip_claim(clip=pending, coder=coder)
+    assert refused.value.code == "not_ready"
+    reviewer = UserFactory(username="rita", role="reviewer")
+    client.force_login(reviewer)
+    response = client.post(reverse("clip-code-start", args=[pending.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("clip-detail", args=[pending.pk])
+    assert not Annotation.objects.filter(clip=pending).exists()
