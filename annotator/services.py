@@ -426,12 +426,17 @@ def annotation_release(*, annotation: Annotation, discard_edits: bool) -> None:
         status=Annotation.Status.DRAFT,
         **({} if discard_edits else {"revision": 1}),
     ).delete()
-    if not deleted:
+    if deleted:
+        return
+    if discard_edits:  # the row was submitted or released in another tab meanwhile
         raise ClaimError(
-            "This draft has saved edits: releasing the clip discards them. Confirm that you want "
-            "them discarded, or submit the draft.",
-            code="has_edits",
+            f"Annotation {annotation.pk} is no longer a draft to release.", code="not_a_draft"
         )
+    raise ClaimError(
+        "This draft has saved edits: releasing the clip discards them. Confirm that you want "
+        "them discarded, or submit the draft.",
+        code="has_edits",
+    )
 
 
 def annotation_update(

@@ -240,3 +240,12 @@ def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
     response = client.post(reverse("clip-code-start", args=[pending.pk]), follow=True)
     assert response.redirect_chain[-1][0] == reverse("clip-detail", args=[pending.pk])
     assert not Annotation.objects.filter(clip=pending).exists()
+
+
+def test_releasing_a_draft_submitted_in_another_tab_says_so(coder):
+    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
+    Annotation.objects.filter(pk=draft.pk).update(status=Annotation.Status.SUBMITTED)
+    with pytest.raises(services.ClaimError, match="no longer a draft") as refused:
+        services.annotation_release(annotation=draft, discard_edits=True)
+    assert refused.value.code == "not_a_draft"
+    assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.SUBMITTED
