@@ -217,14 +217,30 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     adjudicated = Annotation.objects.filter(
         clip=OuterRef("pk"), status=Annotation.Status.ADJUDICATED
     )
-    # Clips whose coding plan is full without this coder: one grouped pass over the annotations
-    # that hold places, read as a subquery.
-    plan_full = (
+    # Clips whose coding plan is full without this coder, read first like the coder's drafts:
+    # one grouped pass over the annotations that hold places on clips not adjudicated (those
+    # leave the queue anyway). Only a group with as many places as the smallest plan of any
+    # dataset can be full, and only such a group's clip has its own plan looked up. As a
+    # subquery inside the big one, PostgreSQL misjudged how many clips it keeps and chose plans
+    # up to ten times slower on 10 000 clips.
+    smallest_plan = Dataset.objects.order_by("coders_per_clip").values("coders_per_clip")[:1]
+    plan_of_clip = (
+        Clip.objects.filter(pk=OuterRef("clip_id"))
+        .order_by()
+        .values("subject__dataset__coders_per_clip")[:1]
+    )
+    adjudicated_clip = Annotation.objects.filter(
+        clip=OuterRef("clip_id"), status=Annotation.Status.ADJUDICATED
+    )
+    plan_full_ids = set(
         plan_places_taken(coder=coder, claim_minutes=options.claim_minutes)
-        .values("clip_id", "clip__subject__dataset__coders_per_clip")
-        .annotate(places=Count("pk"))
-        .filter(places__gte=F("clip__subject__dataset__coders_per_clip"))
+        .exclude(Exists(adjudicated_clip))
+        .order_by()
         .values("clip_id")
+        .annotate(places=Count("pk"))
+        .filter(places__gte=Subquery(smallest_plan))
+        .filter(places__gte=Subquery(plan_of_clip))
+        .values_list("clip_id", flat=True)
     )
     # A coder has a draft or two, so their ids are read first and the big query stays one scan.
     own_draft_ids = list(
@@ -237,7 +253,7 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         .exclude(Exists(submitted_by_coder))
         .exclude(Exists(adjudicated))
         # A full plan keeps others out, never the coder from their own draft.
-        .exclude(Q(pk__in=Subquery(plan_full)) & ~Q(pk__in=own_draft_ids))
+        .exclude(pk__in=plan_full_ids.difference(own_draft_ids))
     )
     # The id only: the version's metrics can be large and are not needed here.
     active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()

@@ -27,6 +27,7 @@ from annotator.models import (
     Annotation,
     Clip,
     CoderPreferences,
+    Dataset,
     DatasetEmotion,
     JobRun,
     Proposal,
@@ -336,6 +337,22 @@ _EDITABLE_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes
 _UNCHANGED_REFERENCES = ["clip", "coder", "based_on", "proposal_version"]
 
 
+_CODING_PLAN_FIELDS = ["coding_mode", "coders_per_clip"]
+
+
+def dataset_coding_plan_update(
+    *, dataset: Dataset, coding_mode: str, coders_per_clip: int
+) -> Dataset:
+    """Change how the dataset's clips are coded. Drafts and submissions made under the old plan
+    stay as they are; from now on the queue fills clips to the new count."""
+    dataset.coding_mode, dataset.coders_per_clip = coding_mode, coders_per_clip
+    dataset.full_clean(
+        exclude=[f.name for f in Dataset._meta.fields if f.name not in _CODING_PLAN_FIELDS]
+    )
+    dataset.save(update_fields=_CODING_PLAN_FIELDS)
+    return dataset
+
+
 class ClaimError(ValidationError):
     """The clip's state forbids starting or releasing this claim: the coder submitted it
     already, it was adjudicated, its coding plan has all the coders it asks for, or the draft
@@ -346,12 +363,12 @@ def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
     """The coder's draft of the clip, created if the dataset's coding plan has a place left: the
     one door through which coding starts (the workbench, "next clip", the API, an ELAN upload).
 
-    The coder's own draft always comes back. A new draft takes a place when fewer than
-    `coders_per_clip` other coders submitted the clip or hold a draft of it saved within the
-    queue's `claim_minutes`; an older draft no longer holds its place. A coder who submitted the
-    clip gets no second draft (the review would pair them with themselves), and nobody starts
-    on an adjudicated clip. The clip's row stays locked from the count to the new draft, so
-    claims racing for its last place are decided one at a time."""
+    The coder's own draft always comes back. A new draft, on a ready clip, takes a place when
+    fewer than `coders_per_clip` other coders submitted the clip or hold a draft of it saved
+    within the queue's `claim_minutes`; an older draft no longer holds its place. A coder who
+    submitted the clip gets no second draft (the review would pair them with themselves), and
+    nobody starts on an adjudicated clip. The clip's row stays locked from the count to the new
+    draft, so claims racing for its last place are decided one at a time."""
     with transaction.atomic():
         locked = (
             Clip.objects.select_for_update(of=("self",))
@@ -363,6 +380,12 @@ def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
         ).first()
         if own is not None:
             return own
+        if locked.ingest_status != Clip.IngestStatus.READY:
+            raise ClaimError(
+                f"{locked.name} is {locked.get_ingest_status_display().lower()}, not ready for "
+                "coding.",
+                code="not_ready",
+            )
         states = set(
             Annotation.objects.filter(clip=locked)
             .filter(Q(coder=coder) | Q(status=Annotation.Status.ADJUDICATED))
@@ -403,12 +426,17 @@ def annotation_release(*, annotation: Annotation, discard_edits: bool) -> None:
         status=Annotation.Status.DRAFT,
         **({} if discard_edits else {"revision": 1}),
     ).delete()
-    if not deleted:
+    if deleted:
+        return
+    if discard_edits:  # the row was submitted or released in another tab meanwhile
         raise ClaimError(
-            "This draft has saved edits: releasing the clip discards them. Confirm that you want "
-            "them discarded, or submit the draft.",
-            code="has_edits",
+            f"Annotation {annotation.pk} is no longer a draft to release.", code="not_a_draft"
         )
+    raise ClaimError(
+        "This draft has saved edits: releasing the clip discards them. Confirm that you want "
+        "them discarded, or submit the draft.",
+        code="has_edits",
+    )
 
 
 def annotation_update(

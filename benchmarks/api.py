@@ -50,7 +50,7 @@ def free_port() -> int:
 
 def prepare(*, clients: int) -> list[dict]:
     """Migrate, add ready clips and one coder per client with a token and a draft on a clip of
-    its own (a draft holds its clip: two coders never get the same clip from next-clip)."""
+    its own (next-clip then gives each coder their own draft back)."""
     import django
     from django.core.management import call_command
 

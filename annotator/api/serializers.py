@@ -469,6 +469,20 @@ class AnnotationCreateInputSerializer(serializers.Serializer):
         return clip
 
 
+class DatasetCodingPlanInputSerializer(serializers.Serializer):
+    coding_mode = serializers.ChoiceField(
+        choices=Dataset.CodingMode.choices,
+        required=False,
+        help_text="Blind: coders see no model proposal until they submit. Model-assisted: they do.",
+    )
+    coders_per_clip = serializers.IntegerField(
+        min_value=1,
+        max_value=10,
+        required=False,
+        help_text="How many coders the queue gives each clip to.",
+    )
+
+
 class AnnotationReleaseInputSerializer(serializers.Serializer):
     discard = serializers.BooleanField(
         default=False,

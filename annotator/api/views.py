@@ -80,7 +80,10 @@ def _parse(serializer_class, data, **kwargs) -> dict:
 
 class DatasetViewSet(ReadViewSet):
     read_perms = ["annotator.view_dataset"]
-    required_perms = {"agreement": ["annotator.adjudicate_annotation"]}
+    required_perms = {
+        "agreement": ["annotator.adjudicate_annotation"],
+        "partial_update": ["annotator.change_dataset"],
+    }
     serializer_class = s.DatasetOutputSerializer
     filterset_class = filters.DatasetFilter
     ordering_fields = ["name", "created_at", "id"]
@@ -88,6 +91,21 @@ class DatasetViewSet(ReadViewSet):
 
     def get_queryset(self):
         return selectors.dataset_list_with_counts().prefetch_related("emotions")
+
+    @extend_schema(
+        request=s.DatasetCodingPlanInputSerializer,
+        responses=s.DatasetOutputSerializer,
+        summary="Change the dataset's coding plan (blind or model-assisted, coders per clip)",
+    )
+    def partial_update(self, request: Request, pk=None) -> Response:
+        dataset = self.get_object()
+        data = _parse(s.DatasetCodingPlanInputSerializer, request.data)
+        services.dataset_coding_plan_update(
+            dataset=dataset,
+            coding_mode=data.get("coding_mode", dataset.coding_mode),
+            coders_per_clip=data.get("coders_per_clip", dataset.coders_per_clip),
+        )
+        return Response(s.DatasetOutputSerializer(self.get_object()).data)
 
     @extend_schema(
         parameters=[s.AgreementQueryInputSerializer],

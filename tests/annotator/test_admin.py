@@ -77,3 +77,36 @@ def test_roles_exist_as_groups(admin_client):
     coder = Group.objects.get(name="coder")
     assert coder.permissions.filter(codename="change_annotation").exists()
     assert not coder.permissions.filter(codename="delete_dataset").exists()
+
+
+def test_an_admin_sets_a_datasets_coding_plan_on_its_form(admin_client):
+    dataset = Dataset.objects.get()
+    assert (dataset.coding_mode, dataset.coders_per_clip) == (Dataset.CodingMode.BLIND, 2)
+    url = reverse("admin:annotator_dataset_change", args=[dataset.pk])
+    page = admin_client.get(url)
+    emotions = page.context["inline_admin_formsets"][0].formset
+    form = {
+        "name": dataset.name,
+        "source_format": dataset.source_format,
+        "default_fps": dataset.default_fps,
+        "coding_mode": Dataset.CodingMode.MODEL_ASSISTED,
+        "coders_per_clip": 1,
+        **{
+            f"{emotions.prefix}-{key}": value
+            for key, value in emotions.management_form.initial.items()
+        },
+    }
+    for index, emotion in enumerate(emotions.forms):
+        fields = {
+            "id": emotion.instance.pk,
+            "dataset": dataset.pk,
+            "name": emotion.instance.name,
+            "composite_class": emotion.instance.composite_class,
+        }
+        form.update({f"{emotions.prefix}-{index}-{key}": value for key, value in fields.items()})
+    assert admin_client.post(url, {**form, "coders_per_clip": 0}).status_code == 200  # refused
+    assert Dataset.objects.get().coders_per_clip == 2
+    response = admin_client.post(url, form)
+    assert response.status_code == 302
+    dataset.refresh_from_db()
+    assert (dataset.coding_mode, dataset.coders_per_clip) == (Dataset.CodingMode.MODEL_ASSISTED, 1)

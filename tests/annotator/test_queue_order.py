@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from annotator import active_learning, selectors, services
@@ -17,7 +18,7 @@ from annotator.models import (
     QueueSettings,
     TrainingRun,
 )
-from tests.factories import ClipFactory, SubjectFactory, UserFactory
+from tests.factories import ClipFactory, DatasetFactory, SubjectFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -209,3 +210,42 @@ def test_coders_racing_for_a_clip_on_postgresql_take_only_the_places_of_its_plan
         thread.join(timeout=30)
     assert sorted(outcomes.values()) == ["claimed"] * 2 + ["plan_full"] * 4
     assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 2
+
+
+def test_each_clip_follows_the_plan_of_its_own_dataset(coder):
+    single = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=1)))
+    double = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=2)))
+    triple = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=3)))
+    first, second = (UserFactory(username=name, role="coder") for name in ("ana", "ben"))
+    for clip in (single, double, triple):
+        services.clip_claim(clip=clip, coder=first)
+    assert set(names(selectors.clip_queue_ranked(coder=coder))) == {double.name, triple.name}
+    services.clip_claim(clip=triple, coder=second)
+    services.clip_claim(clip=double, coder=second)
+    assert names(selectors.clip_queue_ranked(coder=coder)) == [triple.name]
+    # Adjudicated: out of the queue whatever its plan says.
+    Annotation.objects.create(
+        clip=triple, coder=second, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
+    )
+    assert names(selectors.clip_queue_ranked(coder=coder)) == []
+
+
+def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
+    pending = ClipFactory(ingest_status="pending")
+    with pytest.raises(services.ClaimError, match="is pending, not ready") as refused:
+        services.clip_claim(clip=pending, coder=coder)
+    assert refused.value.code == "not_ready"
+    reviewer = UserFactory(username="rita", role="reviewer")
+    client.force_login(reviewer)
+    response = client.post(reverse("clip-code-start", args=[pending.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("clip-detail", args=[pending.pk])
+    assert not Annotation.objects.filter(clip=pending).exists()
+
+
+def test_releasing_a_draft_submitted_in_another_tab_says_so(coder):
+    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
+    Annotation.objects.filter(pk=draft.pk).update(status=Annotation.Status.SUBMITTED)
+    with pytest.raises(services.ClaimError, match="no longer a draft") as refused:
+        services.annotation_release(annotation=draft, discard_edits=True)
+    assert refused.value.code == "not_a_draft"
+    assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.SUBMITTED

@@ -157,3 +157,28 @@ def test_clip_list_filters_and_orders(api_as, coder):
     assert ids({"ingest_status": "failed"}) == [b.pk]
     assert ids({"ordering": "-name"}) == [b.pk, a.pk, c.pk]
     assert api.get(CLIPS, {"dataset": 10**12}).status_code == 400
+
+
+def test_an_admin_changes_a_datasets_coding_plan_and_nobody_else_can(api_as, admin_user, coder):
+    dataset = DatasetFactory()
+    url = f"/api/v1/datasets/{dataset.pk}/"
+    shown = api_as(coder).get(url).json()
+    assert (shown["coding_mode"], shown["coders_per_clip"]) == ("blind", 2)
+    plan = {"coding_mode": "model_assisted", "coders_per_clip": 1}
+    refused = api_as(coder).patch(url, plan, format="json")
+    assert refused.status_code == 403
+    changed = api_as(admin_user).patch(url, plan, format="json")
+    assert changed.status_code == 200, changed.json()
+    assert (changed.json()["coding_mode"], changed.json()["coders_per_clip"]) == (
+        "model_assisted",
+        1,
+    )
+    dataset.refresh_from_db()
+    assert (dataset.coding_mode, dataset.coders_per_clip) == ("model_assisted", 1)
+    bad = api_as(admin_user).patch(
+        url, {"coders_per_clip": 0, "coding_mode": "guess"}, format="json"
+    )
+    assert bad.status_code == 400
+    assert {e["field"] for e in bad.json()["errors"]} == {"coders_per_clip", "coding_mode"}
+    dataset.refresh_from_db()
+    assert dataset.coders_per_clip == 1
