@@ -42,7 +42,8 @@ def test_the_proposed_apex_is_the_frame_of_largest_motion():
 
 def test_a_motionless_clip_gets_a_low_confidence():
     proposal = propose_apex(blob_clip([0.0] * 11), 0)
-    assert proposal.confidence < 0.6
+    # Sensor noise alone: 0.41-0.64 over blob seeds 0-7 (a sharp peak: 0.999).
+    assert proposal.confidence < 0.7
     peaked = propose_apex(blob_clip([0, 0, 0, 0, 0, 1.0, 0, 0, 0, 0, 0]), 0, smoothing=1)
     assert peaked.frame == 5 and peaked.confidence > proposal.confidence
 
