@@ -248,18 +248,24 @@ def propose_apex(
         padded = np.pad(scores, smoothing // 2, mode="edge")
         scores = np.convolve(padded, kernel, mode="valid")[: len(frames)]
         scores[: onset_index + 1] = 0.0  # the onset does not move against itself
+    peak, confidence = peak_confidence(
+        scores, onset_index, tolerance=tolerance, temperature=temperature
+    )
+    return ApexProposal(frame=peak, confidence=confidence, scores=scores.astype(np.float32))
+
+
+def peak_confidence(
+    scores: np.ndarray, onset_index: int = 0, *, tolerance: int = 2, temperature: float = 0.1
+) -> tuple[int, float]:
+    """The peak of ``scores`` at or after ``onset_index`` and its confidence (module doc)."""
     candidates = scores[onset_index:]
     peak = onset_index + int(np.argmax(candidates))
     spread = float(candidates.max() - candidates.min())
     unit = (candidates - candidates.min()) / spread if spread > 0 else np.zeros_like(candidates)
     weights = np.exp((unit - unit.max()) / temperature)
     weights /= weights.sum()
-    near = np.abs(np.arange(onset_index, len(frames)) - peak) <= tolerance
-    return ApexProposal(
-        frame=peak,
-        confidence=min(1.0, float(weights[near].sum())),
-        scores=scores.astype(np.float32),
-    )
+    near = np.abs(np.arange(onset_index, len(scores)) - peak) <= tolerance
+    return peak, min(1.0, float(weights[near].sum()))
 
 
 def propose_clip_apex(

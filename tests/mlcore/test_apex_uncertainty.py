@@ -141,6 +141,9 @@ def test_propose_cli_writes_apexes_errors_uncertainty_and_embeddings(
     assert len(report["proposals"]) == 2
     for proposal in report["proposals"]:
         assert 0 <= proposal["confidence"] <= 1
+        interval = proposal["interval"]
+        assert interval["onset"] <= interval["apex"] <= interval["offset"]
+        assert 0 <= interval["confidence"] <= 1
     assert report["apex_evaluation"]["n_clips"] == 10
     assert len(report["uncertainty"]) == 12
     assert sum(row["apex_proposed"] for row in report["uncertainty"]) == 2
