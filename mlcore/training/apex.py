@@ -4,14 +4,13 @@ Every frame is scored by how far the face has moved since the onset; the apex is
 with the highest (temporally smoothed) score. Three scorers:
 
 - ``difference`` (default, training-free): each frame is first registered onto the onset (an
-  affine ECC fit on a half-size copy, on the face's sides and forehead only, see
-  `rigid_mask`: the head moves the whole crop, an ME moves its centre),
-  its brightness is matched to the onset's (the ratio of heavily blurred copies: flicker and
-  shading are smooth over the face, an ME is not), and the eye regions of the aligned crop
-  are masked (a blink is the largest change in most clips but carries no label). The score is
-  the mean of the largest 10% absolute differences between the blurred frame and the blurred
-  onset in what is left: the top decile, because a micro-expression moves a small part of the
-  face and a whole-face mean drowns it in sensor noise.
+  affine fitted by RANSAC to the dense flow, see `register_affine`: the head moves the whole
+  crop, an ME a small part of it), its brightness is matched to the onset's (a plane fitted to
+  the frame/onset ratio: flicker and shading are smooth over the face, an ME is not), and the
+  eye regions of the aligned crop are masked (a blink is the largest change in most clips but
+  carries no label). The score is the mean of the largest 10% absolute differences between the
+  blurred frame and the blurred onset in what is left: the top decile, because a
+  micro-expression moves a small part of the face and a whole-face mean drowns it in noise.
 - ``plain``: the same top-decile difference without registration, brightness matching or eye
   mask; the scorer before issue #13, kept as the baseline `benchmarks/apex.py` compares with.
 - ``dgm``: mean displacement magnitude of a trained FRL-DGT's DGM between onset and frame.
@@ -40,16 +39,14 @@ APEX_METHODS = ("difference", "plain", "dgm")
 # the aligned crop within 10-12 px of the eye centre sideways and 5-7 px up or down; the
 # margin covers a detector error of ~1 px and the head motion that registration leaves.
 EYE_HALF_SIZE_112 = (14.0, 9.0)
-# ECC registration: the affine warp is fitted on a copy this many times smaller (faster, and
-# the sensor noise averages out), stopping after 50 iterations or a correlation gain < 1e-5.
-REGISTRATION_DOWNSCALE = 2
-# The registration region of the 112 px crop (see `rigid_mask`): columns further than this from
-# the centre, rows above the forehead line, and nothing below the chin line.
-RIGID_SIDE_112, RIGID_FOREHEAD_112, RIGID_CHIN_112 = 34.0, 30.0, 100.0
-_ECC_CRITERIA = (cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_COUNT, 50, 1e-5)
-# Brightness is matched on Gaussian-blurred copies with this sigma, as a fraction of the crop
-# side (14 px at 112): far wider than any AU's motion, narrower than the shading gradient.
-ILLUMINATION_SIGMA = 1 / 8
+# Head motion: Farneback flow from the onset to the frame (pyramid 0.5 x 3, window 15 px),
+# sampled every REGISTRATION_STEP px of the 112 px crop outside the eyes, fitted with an affine
+# by RANSAC: vectors further than REGISTRATION_INLIER_PX from the fit (the ME's) are outliers.
+REGISTRATION_STEP = 3
+REGISTRATION_INLIER_PX = 0.2
+# Pixels darker than this in the onset (the crop border outside the camera frame) do not
+# count when the light is matched.
+LIGHT_MIN_GREY = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,19 +74,6 @@ def eye_mask(height: int, width: int) -> np.ndarray:
     return ~inside
 
 
-def rigid_mask(height: int, width: int) -> np.ndarray:
-    """(height, width) bool, True where an aligned face crop moves only with the head.
-
-    The AUs move brows, lids, cheeks, nose and mouth, all inside the central columns and
-    below the forehead; fitted there, an affine warp absorbs part of the expression (on
-    synthetic clips without head motion it raised the apex error from 0.1 to 1.7 frames). The
-    face's sides and the forehead move rigidly; the chin is left out too (jaw motion)."""
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float64)
-    sides = np.abs(xs - (width - 1) / 2) > RIGID_SIDE_112 * width / 112.0
-    forehead = ys < RIGID_FOREHEAD_112 * height / 112.0
-    return (sides | forehead) & (ys < RIGID_CHIN_112 * height / 112.0)
-
-
 def _plain_difference_scores(frames: Sequence[np.ndarray], onset_index: int) -> np.ndarray:
     def prepare(frame: np.ndarray) -> np.ndarray:
         return cv2.GaussianBlur(_gray(frame).astype(np.float32), (5, 5), 1.5)
@@ -104,50 +88,51 @@ def _plain_difference_scores(frames: Sequence[np.ndarray], onset_index: int) -> 
 
 
 def register_affine(
-    reference: np.ndarray,
-    frame: np.ndarray,
-    *,
-    mask: np.ndarray | None = None,
-    initial: np.ndarray | None = None,
+    reference: np.ndarray, frame: np.ndarray, *, mask: np.ndarray | None = None
 ) -> np.ndarray:
-    """The 2x3 affine warp W with frame(W [x, y, 1]) ~ reference(x, y), fitted by ECC on copies
-    ``REGISTRATION_DOWNSCALE`` times smaller from ``initial`` (default: the identity); ``mask``
-    (True: use) leaves regions out. The identity when ECC does not converge, or when its warp
-    matches the reference worse than no warp inside ``mask``: on a crop whose rigid parts are
-    flat background ECC can wander off, and a wrong warp is worse than none."""
-    factor = REGISTRATION_DOWNSCALE
+    """The head motion between two aligned crops: the 2x3 affine W with frame(W [x, y, 1]) ~
+    reference(x, y), robust to the expression. Dense flow is fitted by RANSAC rather than the
+    images by ECC: the head moves every pixel, an ME a few, so the ME's vectors are outliers
+    of the fit, while ECC, which weighs every pixel, absorbs part of the ME (on synthetic clips
+    with AU motion only, an ECC fit raised the apex error from 0.1 to 1.7 frames; with this
+    fit it stays at 0.1). ``mask`` (True: use) leaves regions out; the identity when too few
+    vectors agree."""
     height, width = reference.shape
-    reference, frame = reference.astype(np.float32), frame.astype(np.float32)
-    small = (max(8, width // factor), max(8, height // factor))
-    sx, sy = width / small[0], height / small[1]
-
-    def shrink(image: np.ndarray) -> np.ndarray:
-        return cv2.resize(image, small, interpolation=cv2.INTER_AREA)
-
-    # Small pixel centre u maps to full pixel centre s (u + 0.5) - 0.5 on each axis.
-    to_full = np.array([[sx, 0, 0.5 * sx - 0.5], [0, sy, 0.5 * sy - 0.5], [0, 0, 1]])
-    to_small = np.linalg.inv(to_full)
-    warp = np.eye(2, 3, dtype=np.float32)
-    if initial is not None:
-        warp = (to_small @ np.vstack([initial, [0, 0, 1]]) @ to_full)[:2].astype(np.float32)
     use = np.ones((height, width), bool) if mask is None else mask
-    small_mask = (shrink(use.astype(np.float32)) > 0.99).astype(np.uint8)
-    try:
-        _, warp = cv2.findTransformECC(
-            shrink(reference), shrink(frame), warp, cv2.MOTION_AFFINE, _ECC_CRITERIA, small_mask, 3
-        )
-    except cv2.error:
+    # The flow assumes constant brightness: match the frame's mean first (flicker).
+    reference = reference.astype(np.float32)
+    frame = frame.astype(np.float32)
+    frame = frame * (reference[use].mean() / max(float(frame[use].mean()), 1e-3))
+    flow = cv2.calcOpticalFlowFarneback(
+        np.clip(reference, 0, 255).astype(np.uint8),
+        np.clip(frame, 0, 255).astype(np.uint8),
+        None,
+        0.5,
+        3,
+        15,
+        3,
+        5,
+        1.2,
+        0,
+    )
+    step = max(1, round(REGISTRATION_STEP * min(height, width) / 112))
+    ys, xs = np.mgrid[step // 2 : height : step, step // 2 : width : step]
+    chosen = use[ys, xs]
+    ys, xs = ys[chosen], xs[chosen]
+    if len(xs) < 6:
         return np.eye(2, 3)
-    fitted = (to_full @ np.vstack([warp, [0, 0, 1]]) @ to_small)[:2]
-
-    def mismatch(candidate: np.ndarray) -> float:
-        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        moved = cv2.warpAffine(frame, candidate, (width, height), flags=flags)
-        inside = cv2.warpAffine(np.ones_like(frame), candidate, (width, height), flags=flags)
-        region = use & (inside > 0.999)
-        return float(np.abs(moved - reference)[region].mean()) if region.any() else np.inf
-
-    return fitted if mismatch(fitted) < mismatch(np.eye(2, 3)) else np.eye(2, 3)
+    source = np.stack([xs, ys], 1).astype(np.float32)
+    target = source + flow[ys, xs]
+    inlier_px = REGISTRATION_INLIER_PX * min(height, width) / 112
+    warp, _ = cv2.estimateAffine2D(
+        source,
+        target,
+        method=cv2.RANSAC,
+        ransacReprojThreshold=inlier_px,
+        maxIters=500,
+        confidence=0.99,
+    )
+    return np.eye(2, 3) if warp is None else warp
 
 
 def _difference_scores(frames: Sequence[np.ndarray], onset_index: int) -> np.ndarray:
@@ -157,33 +142,26 @@ def _difference_scores(frames: Sequence[np.ndarray], onset_index: int) -> np.nda
     onset = _gray(frames[onset_index]).astype(np.float32)
     height, width = onset.shape
     keep = eye_mask(height, width)
-    rigid = keep & rigid_mask(height, width)
-    sigma = ILLUMINATION_SIGMA * min(height, width)
-
-    def low_pass(image: np.ndarray, weight: np.ndarray) -> np.ndarray:
-        # Normalised convolution: pixels the warp brought in from outside do not count, nor
-        # do the eyes (closed lids would change the light measured on the brows and nose).
-        smooth = cv2.GaussianBlur(image * weight, (0, 0), sigma)
-        return smooth / np.maximum(cv2.GaussianBlur(weight, (0, 0), sigma), 1e-3)
-
-    ones = np.ones_like(onset)
-    onset_light = low_pass(onset, keep.astype(np.float32))
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    plane = np.stack([np.ones_like(xs), xs / width - 0.5, ys / height - 0.5], -1)
+    lit = keep & (onset > LIGHT_MIN_GREY)  # the black crop border has no light to match
     reference = blur(onset)
     scores = np.zeros(len(frames), dtype=np.float64)
-    warp = None
     for index in range(onset_index + 1, len(frames)):
         frame = _gray(frames[index]).astype(np.float32)
-        # Each fit starts from the previous frame's: head motion is smooth in time.
-        warp = register_affine(onset, frame, mask=rigid, initial=warp)
+        warp = register_affine(onset, frame, mask=keep)
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
-        registered = cv2.warpAffine(frame, warp, (width, height), flags=flags)
-        valid = cv2.warpAffine(ones, warp, (width, height), flags=flags) > 0.999
-        weight = (valid & keep).astype(np.float32)
-        # The dark crop border outside the camera frame has no light to match.
-        gain = onset_light / np.maximum(low_pass(registered, weight), 1.0)
-        difference = np.abs(blur(registered * gain) - reference)[keep & valid]
-        if difference.size == 0:
-            continue
+        # Replicated, not black, borders: a black margin would bleed through the blur into a
+        # ring of large differences that grows with the head motion.
+        registered = cv2.warpAffine(
+            frame, warp, (width, height), flags=flags, borderMode=cv2.BORDER_REPLICATE
+        )
+        # Light: the frame/onset brightness ratio as a plane over the face (flicker is its
+        # constant, a shading change its slope); least squares, so a local ME barely moves it.
+        ratio = registered[lit] / onset[lit]
+        coefficients, *_ = np.linalg.lstsq(plane[lit], ratio, rcond=None)
+        gain = plane @ coefficients.astype(np.float32)
+        difference = np.abs(blur(registered / np.maximum(gain, 0.5)) - reference)[keep]
         top = max(1, difference.size // 10)
         scores[index] = np.partition(difference, -top)[-top:].mean()
     return scores
