@@ -1,8 +1,11 @@
-"""`python -m mlcore propose`: apex proposals, and per-clip uncertainty from a trained model.
+"""`python -m mlcore propose`: apex and interval proposals, and per-clip uncertainty from a
+trained model.
 
-Writes one JSON file: the apex proposed for every clip whose apex is unknown, the mean
-absolute apex error on the clips whose apex is known (the proposer's accuracy on this data),
-and with ``--model`` each clip's predicted class, entropy, margin and BALD; the embeddings go
+Writes one JSON file: the apex proposed for every clip whose apex is unknown (against the
+clip's onset, `propose_clip_apex`) with the onset, apex and offset the interval proposer
+finds in the clip's frames (`propose_clip_interval`, which takes the first frame as neutral),
+the mean absolute apex error on the clips whose apex is known (the proposer's accuracy on this
+data), and with ``--model`` each clip's predicted class, entropy, margin and BALD; the embeddings go
 to ``<out>.embeddings.npy`` in the same clip order.
 """
 
@@ -16,11 +19,15 @@ from tqdm import tqdm
 from mlcore.composite import read_manifest
 from mlcore.training.apex import APEX_METHODS, evaluate_apex, propose_clip_apex
 from mlcore.training.checkpoints import load_model
+from mlcore.training.interval import propose_clip_interval
 from mlcore.training.loop import resolve_device
 from mlcore.training.uncertainty import clip_uncertainties
 
 NAME = "propose"
-HELP = "propose apex frames (and, with --model, MC-dropout uncertainty) for a composite folder"
+HELP = (
+    "propose apex frames and onset/apex/offset intervals (and, with --model, MC-dropout "
+    "uncertainty) for a composite folder"
+)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,11 +50,18 @@ def run(args: argparse.Namespace) -> int:
     proposals = []
     for sample in tqdm(unknown, desc="apex", unit="clip", disable=not unknown):
         frame, confidence = propose_clip_apex(args.data, sample, method=args.method, model=model)
+        interval = propose_clip_interval(args.data, sample, method=args.method, model=model)
         proposals.append(
             {
                 "clip": f"{sample.dataset}/{sample.subject}/{sample.clip}",
                 "apex": frame,
                 "confidence": round(confidence, 4),
+                "interval": {
+                    "onset": interval.onset,
+                    "apex": interval.apex,
+                    "offset": interval.offset,
+                    "confidence": round(interval.confidence, 4),
+                },
             }
         )
     report["proposals"] = proposals

@@ -3,6 +3,7 @@ uncertainty for the models of `mlcore.models`."""
 
 from mlcore.training.apex import ApexEvaluation, ApexProposal, evaluate_apex, propose_apex
 from mlcore.training.checkpoints import LoadedModel, load_model, save_checkpoint
+from mlcore.training.interval import IntervalProposal, propose_interval
 from mlcore.training.metrics import Scores, confusion_matrix, pooled_scores, score
 from mlcore.training.protocols import PROTOCOLS, Fold, make_folds
 from mlcore.training.run import RunResult, TrainProgress, train_run
@@ -13,6 +14,7 @@ __all__ = [
     "ApexEvaluation",
     "ApexProposal",
     "Fold",
+    "IntervalProposal",
     "LoadedModel",
     "RunResult",
     "Scores",
@@ -25,6 +27,7 @@ __all__ = [
     "pooled_scores",
     "predict_with_uncertainty",
     "propose_apex",
+    "propose_interval",
     "save_checkpoint",
     "score",
     "train_run",
