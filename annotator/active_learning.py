@@ -27,6 +27,7 @@ from annotator.models import (
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, write_manifest
 from mlcore.models import list_models
+from mlcore.presets import AUTO, PRESET_CHOICES
 
 INFER_CROP_SIZE = 112
 # The best-ranked clip wins unless another coder holds or is claiming it; the ones after it are
@@ -68,12 +69,29 @@ def training_run_start(
     min_status: str = TrainingRun.MinStatus.ADJUDICATED,
     seed: int = 0,
     model_options: dict | None = None,
+    preset: str = AUTO,
+    warm_start: bool = False,
     created_by: AbstractBaseUser | None,
 ) -> TrainingRun:
+    """Queue a run. ``preset``: mlcore's training preset (``auto`` is resolved by the worker);
+    ``warm_start``: start from the active model version's weights instead of from scratch."""
     if not datasets:
         raise ValueError("Choose at least one dataset to train on.")
     if model_name not in list_models():
         raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(list_models())}.")
+    if preset not in PRESET_CHOICES:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {', '.join(PRESET_CHOICES)}.")
+    warm_start_from = None
+    if warm_start:
+        warm_start_from = ModelVersion.objects.filter(is_active=True).first()
+        if warm_start_from is None:
+            raise ValueError("No model version is active to start from; train from scratch.")
+        if warm_start_from.model_name != model_name:
+            raise ValueError(
+                f"The active version {warm_start_from} is a {warm_start_from.model_name} model; "
+                f"a {model_name} run cannot start from it. Train from scratch or choose "
+                f"{warm_start_from.model_name}."
+            )
     key = _selection_key(datasets)
     with transaction.atomic():
         # Locking the datasets serialises concurrent starts for the same selection.
@@ -93,6 +111,8 @@ def training_run_start(
             model_name=model_name,
             model_options=model_options or {},
             protocol=protocol,
+            preset=preset,
+            warm_start_from=warm_start_from,
             epochs=epochs,
             seed=seed,
             min_status=min_status,
@@ -174,6 +194,9 @@ def training_run_execute(*, job_run: JobRun) -> None:
             },
         )
         training_run.refresh_from_db()
+    warm_start = None
+    if training_run.warm_start_from is not None:
+        warm_start = Path(settings.MEDIA_ROOT) / training_run.warm_start_from.checkpoint
     try:
         result = train_run(
             data_dir=snapshot_dir,
@@ -181,6 +204,8 @@ def training_run_execute(*, job_run: JobRun) -> None:
             model_name=training_run.model_name,
             model_options=training_run.model_options,
             protocol=training_run.protocol,
+            preset=training_run.preset,
+            warm_start=warm_start,
             epochs=training_run.epochs,
             seed=training_run.seed,
             apex_policy="propose",
@@ -202,7 +227,11 @@ def training_run_execute(*, job_run: JobRun) -> None:
             training_run=training_run,
             model_name=training_run.model_name,
             config={
-                "model_options": training_run.model_options,
+                # What the worker trained with: the preset "auto" resolved to, the model options
+                # that preset and the run's own gave.
+                "preset": metrics["preset"],
+                "model_options": metrics["model_options"],
+                "warm_start_from": training_run.warm_start_from_id,
                 "protocol": training_run.protocol,
                 "epochs": training_run.epochs,
                 "seed": training_run.seed,
