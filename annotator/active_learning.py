@@ -143,27 +143,47 @@ def training_run_cancel(*, training_run: TrainingRun) -> bool:
     )
 
 
+# A training job's progress: the snapshot up to 0.1, the model inputs (per clip) up to 0.2, then
+# the folds and the final model.
+SNAPSHOT_END, INPUTS_END = 0.1, 0.2
+
+
+def _report_while_running(*, job_run: JobRun, progress: float, message: str) -> None:
+    """Write a training attempt's progress, or raise TrainingStopped once it is not running."""
+    # The row stays locked from the check to the write, so a cancel landing in between keeps
+    # its "Cancelled" message.
+    with transaction.atomic():
+        status = (
+            JobRun.objects.select_for_update().values_list("status", flat=True).get(pk=job_run.pk)
+        )
+        # Failed too stops it (a worker restarted under its name while this process lived): it
+        # must not train on into the folder a retry resumes from.
+        if status != JobRun.Status.RUNNING:
+            raise TrainingStopped()
+        services.job_run_report_progress(job_run=job_run, progress=progress, message=message)
+
+
+def training_input_progress(job_run: JobRun):
+    """mlcore's per-clip callback while it builds the model inputs, as the job's progress."""
+
+    def report(fraction: float, message: str) -> None:
+        _report_while_running(
+            job_run=job_run,
+            progress=SNAPSHOT_END + (INPUTS_END - SNAPSHOT_END) * fraction,
+            message=f"Building model inputs: {message}",
+        )
+
+    return report
+
+
 def _training_progress(job_run: JobRun):
     def report(fold: int, folds: int, epoch: int, epochs: int, loss: float) -> None:
-        fraction = 0.1 + 0.9 * ((fold - 1) + epoch / epochs) / folds
         stage = "final model" if fold == folds else f"fold {fold}/{folds - 1}"
-        # The row stays locked from the check to the write, so a cancel landing in between
-        # keeps its "Cancelled" message.
-        with transaction.atomic():
-            status = (
-                JobRun.objects.select_for_update()
-                .values_list("status", flat=True)
-                .get(pk=job_run.pk)
-            )
-            # Failed too stops it (a worker restarted under its name while this process lived):
-            # it must not train on into the folder a retry resumes from.
-            if status != JobRun.Status.RUNNING:
-                raise TrainingStopped()
-            services.job_run_report_progress(
-                job_run=job_run,
-                progress=fraction,
-                message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
-            )
+        _report_while_running(
+            job_run=job_run,
+            progress=INPUTS_END + (1 - INPUTS_END) * ((fold - 1) + epoch / epochs) / folds,
+            message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
+        )
 
     return report
 
@@ -184,7 +204,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             out_dir=snapshot_dir,
             datasets=list(training_run.datasets.all()),
             min_status=training_run.min_status,
-            progress=services.job_run_progress_reporter(job_run=job_run, end=0.1),
+            progress=services.job_run_progress_reporter(job_run=job_run, end=SNAPSHOT_END),
         )
         TrainingRun.objects.filter(pk=training_run.pk).update(
             snapshot_at=timezone.now(),
@@ -210,6 +230,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             seed=training_run.seed,
             apex_policy="propose",
             progress=_training_progress(job_run),
+            data_progress=training_input_progress(job_run),
         )
     except TrainingStopped:
         return

@@ -1,5 +1,6 @@
 """The training preset and the warm start, from the training page to the worker's run: what the
-admin chose is recorded on the run, the worker trains with it, and the version says so."""
+admin chose is recorded on the run, the worker trains with it, and the version says so. And the
+job's progress while the worker builds the model inputs, clip by clip."""
 
 import json
 
@@ -7,10 +8,13 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from annotator import active_learning, selectors
+from annotator import active_learning, selectors, services
 from annotator.models import ModelVersion, TrainingRun
+from mlcore.composite import read_manifest
+from mlcore.models import create_model
 from mlcore.presets import resolve_preset
-from tests.annotator.training_runs import training_run_trained
+from mlcore.training.data import InputCache, load_inputs
+from tests.annotator.training_runs import training_run_frozen, training_run_trained
 from tests.factories import DatasetFactory
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +107,28 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
     # that held its subject out, so no fold is scored on a subject its weights saw.
     starts = sorted(fold["start"] for fold in warm.metrics["per_fold"])
     assert starts == ["warm start fold 000", "warm start fold 001", "warm start fold 002"]
+
+
+def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(admin_user):
+    training_run = training_run_frozen(datasets=[DatasetFactory()], created_by=admin_user)
+    job_run = services.job_run_claim(job_run_id=training_run.job_runs.get().pk)
+    report = active_learning.training_input_progress(job_run)
+    snapshot = selectors.training_root(training_run=training_run) / "snapshot"
+    samples = read_manifest(snapshot)
+    load_inputs(
+        root=snapshot,
+        samples=samples[:4],
+        apexes=[sample.apex for sample in samples[:4]],
+        spec=create_model("frl_dgt", image_size=32).input_spec,
+        cache=InputCache(snapshot.parent / "inputs"),
+        progress=report,
+    )
+    job_run.refresh_from_db()
+    # The inputs are the second tenth of the job: after the snapshot, before the folds.
+    assert job_run.progress == pytest.approx(0.2)
+    assert job_run.message == "Building model inputs: pair inputs 4/4"
+    active_learning.training_run_cancel(training_run=training_run)
+    with pytest.raises(active_learning.TrainingStopped):
+        report(0.5, "pair inputs 2/4")
+    job_run.refresh_from_db()
+    assert job_run.message == "Cancelled"
