@@ -27,6 +27,7 @@ from annotator.models import (
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, write_manifest
 from mlcore.models import list_models
+from mlcore.presets import AUTO, PRESET_CHOICES
 from mlcore.ranking import novelty_scores
 
 INFER_CROP_SIZE = 112
@@ -69,12 +70,29 @@ def training_run_start(
     min_status: str = TrainingRun.MinStatus.ADJUDICATED,
     seed: int = 0,
     model_options: dict | None = None,
+    preset: str = AUTO,
+    warm_start: bool = False,
     created_by: AbstractBaseUser | None,
 ) -> TrainingRun:
+    """Queue a run. ``preset``: mlcore's training preset (``auto`` is resolved by the worker);
+    ``warm_start``: start from the active model version's weights instead of from scratch."""
     if not datasets:
         raise ValueError("Choose at least one dataset to train on.")
     if model_name not in list_models():
         raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(list_models())}.")
+    if preset not in PRESET_CHOICES:
+        raise ValueError(f"Unknown preset {preset!r}; choose one of {', '.join(PRESET_CHOICES)}.")
+    warm_start_from = None
+    if warm_start:
+        warm_start_from = ModelVersion.objects.filter(is_active=True).first()
+        if warm_start_from is None:
+            raise ValueError("No model version is active to start from; train from scratch.")
+        if warm_start_from.model_name != model_name:
+            raise ValueError(
+                f"The active version {warm_start_from} is a {warm_start_from.model_name} model; "
+                f"a {model_name} run cannot start from it. Train from scratch or choose "
+                f"{warm_start_from.model_name}."
+            )
     key = _selection_key(datasets)
     with transaction.atomic():
         # Locking the datasets serialises concurrent starts for the same selection.
@@ -94,6 +112,8 @@ def training_run_start(
             model_name=model_name,
             model_options=model_options or {},
             protocol=protocol,
+            preset=preset,
+            warm_start_from=warm_start_from,
             epochs=epochs,
             seed=seed,
             min_status=min_status,
@@ -124,27 +144,47 @@ def training_run_cancel(*, training_run: TrainingRun) -> bool:
     )
 
 
+# A training job's progress: the snapshot up to 0.1, the model inputs (per clip) up to 0.2, then
+# the folds and the final model.
+SNAPSHOT_END, INPUTS_END = 0.1, 0.2
+
+
+def _report_while_running(*, job_run: JobRun, progress: float, message: str) -> None:
+    """Write a training attempt's progress, or raise TrainingStopped once it is not running."""
+    # The row stays locked from the check to the write, so a cancel landing in between keeps
+    # its "Cancelled" message.
+    with transaction.atomic():
+        status = (
+            JobRun.objects.select_for_update().values_list("status", flat=True).get(pk=job_run.pk)
+        )
+        # Failed too stops it (a worker restarted under its name while this process lived): it
+        # must not train on into the folder a retry resumes from.
+        if status != JobRun.Status.RUNNING:
+            raise TrainingStopped()
+        services.job_run_report_progress(job_run=job_run, progress=progress, message=message)
+
+
+def training_input_progress(job_run: JobRun):
+    """mlcore's per-clip callback while it builds the model inputs, as the job's progress."""
+
+    def report(fraction: float, message: str) -> None:
+        _report_while_running(
+            job_run=job_run,
+            progress=SNAPSHOT_END + (INPUTS_END - SNAPSHOT_END) * fraction,
+            message=f"Building model inputs: {message}",
+        )
+
+    return report
+
+
 def _training_progress(job_run: JobRun):
     def report(fold: int, folds: int, epoch: int, epochs: int, loss: float) -> None:
-        fraction = 0.1 + 0.9 * ((fold - 1) + epoch / epochs) / folds
         stage = "final model" if fold == folds else f"fold {fold}/{folds - 1}"
-        # The row stays locked from the check to the write, so a cancel landing in between
-        # keeps its "Cancelled" message.
-        with transaction.atomic():
-            status = (
-                JobRun.objects.select_for_update()
-                .values_list("status", flat=True)
-                .get(pk=job_run.pk)
-            )
-            # Failed too stops it (a worker restarted under its name while this process lived):
-            # it must not train on into the folder a retry resumes from.
-            if status != JobRun.Status.RUNNING:
-                raise TrainingStopped()
-            services.job_run_report_progress(
-                job_run=job_run,
-                progress=fraction,
-                message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
-            )
+        _report_while_running(
+            job_run=job_run,
+            progress=INPUTS_END + (1 - INPUTS_END) * ((fold - 1) + epoch / epochs) / folds,
+            message=f"{stage}, epoch {epoch}/{epochs}, loss {loss:.4f}",
+        )
 
     return report
 
@@ -165,7 +205,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             out_dir=snapshot_dir,
             datasets=list(training_run.datasets.all()),
             min_status=training_run.min_status,
-            progress=services.job_run_progress_reporter(job_run=job_run, end=0.1),
+            progress=services.job_run_progress_reporter(job_run=job_run, end=SNAPSHOT_END),
         )
         TrainingRun.objects.filter(pk=training_run.pk).update(
             snapshot_at=timezone.now(),
@@ -175,6 +215,9 @@ def training_run_execute(*, job_run: JobRun) -> None:
             },
         )
         training_run.refresh_from_db()
+    warm_start = None
+    if training_run.warm_start_from is not None:
+        warm_start = Path(settings.MEDIA_ROOT) / training_run.warm_start_from.checkpoint
     try:
         result = train_run(
             data_dir=snapshot_dir,
@@ -182,10 +225,13 @@ def training_run_execute(*, job_run: JobRun) -> None:
             model_name=training_run.model_name,
             model_options=training_run.model_options,
             protocol=training_run.protocol,
+            preset=training_run.preset,
+            warm_start=warm_start,
             epochs=training_run.epochs,
             seed=training_run.seed,
             apex_policy="propose",
             progress=_training_progress(job_run),
+            data_progress=training_input_progress(job_run),
         )
     except TrainingStopped:
         return
@@ -203,7 +249,11 @@ def training_run_execute(*, job_run: JobRun) -> None:
             training_run=training_run,
             model_name=training_run.model_name,
             config={
-                "model_options": training_run.model_options,
+                # What the worker trained with: the preset "auto" resolved to, the model options
+                # that preset and the run's own gave.
+                "preset": metrics["preset"],
+                "model_options": metrics["model_options"],
+                "warm_start_from": training_run.warm_start_from_id,
                 "protocol": training_run.protocol,
                 "epochs": training_run.epochs,
                 "seed": training_run.seed,

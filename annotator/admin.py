@@ -189,12 +189,14 @@ class TrainingRunAdmin(admin.ModelAdmin):
         "id",
         "model_name",
         "protocol",
+        "preset",
+        "warm_start_from",
         "epochs",
         "min_status",
         "created_by",
         "created_at",
     ]
-    list_filter = ["model_name", "protocol", "min_status"]
+    list_filter = ["model_name", "protocol", "preset", "min_status"]
     search_fields = ["model_name", "selection_key", "datasets__name"]
     readonly_fields = [f.name for f in TrainingRun._meta.fields] + ["datasets"]
     actions = ["retry", "cancel"]

@@ -127,7 +127,19 @@ class TrainingStartForm(forms.Form):
         initial="frl_dgt",
     )
     protocol = forms.ChoiceField(choices=TrainingRun.Protocol.choices)
-    epochs = forms.IntegerField(min_value=1, max_value=1000, initial=30, help_text="per fold")
+    preset = forms.ChoiceField(
+        choices=TrainingRun._meta.get_field("preset").choices,
+        initial=TrainingRun._meta.get_field("preset").default,
+        help_text="cpu: a smaller model with early stopping, for workers without a GPU",
+    )
+    warm_start = forms.BooleanField(
+        label="Start from the active version",
+        required=False,
+        help_text="begin from its weights instead of from scratch (same model and preset)",
+    )
+    epochs = forms.IntegerField(
+        min_value=1, max_value=1000, initial=30, help_text="per fold (at most, with early stopping)"
+    )
     min_status = forms.ChoiceField(label="Annotations", choices=TrainingRun.MinStatus.choices)
     seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, initial=0)
 

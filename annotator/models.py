@@ -10,6 +10,7 @@ from django.db.models import F, Q
 
 from mlcore.facs import AUCode, AUCodeError, AUEntry, UnparsedAU, au_entry_from_dict
 from mlcore.labels import COMPOSITE_CHOICES
+from mlcore.presets import AUTO, PRESETS
 
 
 class Role(models.TextChoices):
@@ -480,10 +481,29 @@ class TrainingRun(models.Model):
     model_name = models.CharField(max_length=50)
     model_options = models.JSONField(default=dict, blank=True)
     protocol = models.CharField(max_length=10, choices=Protocol.choices, default=Protocol.LOSO)
+    # The mlcore training preset (mlcore.presets); "auto" is resolved on the worker that trains,
+    # and the one it used is in the metrics and on the model version.
+    preset = models.CharField(
+        max_length=10,
+        choices=[
+            (AUTO, "auto: the cpu preset on a worker without CUDA, else gpu"),
+            *((preset.name, f"{preset.name}: {preset.description}") for preset in PRESETS.values()),
+        ],
+        default=AUTO,
+    )
     epochs = models.PositiveIntegerField(default=30)
     seed = models.PositiveIntegerField(default=0)
     min_status = models.CharField(
         max_length=12, choices=MinStatus.choices, default=MinStatus.ADJUDICATED
+    )
+    # The version whose weights the run starts from (the active one when it was started), or
+    # none: from scratch.
+    warm_start_from = models.ForeignKey(
+        "ModelVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="warm_started_runs",
     )
     snapshot_at = models.DateTimeField(null=True, blank=True)
     snapshot = models.JSONField(default=dict, blank=True, help_text="counts of the frozen labels")

@@ -597,7 +597,7 @@ def _attempts_prefetch() -> Prefetch:
 def training_run_list(*, limit: int = 50) -> list[TrainingRun]:
     """The latest runs, newest first; `run.attempts[0]` is the current attempt's JobRun."""
     return list(
-        TrainingRun.objects.select_related("created_by", "model_version")
+        TrainingRun.objects.select_related("created_by", "model_version", "warm_start_from")
         .prefetch_related("datasets", _attempts_prefetch())
         .order_by("-created_at")[:limit]
     )
@@ -605,7 +605,7 @@ def training_run_list(*, limit: int = 50) -> list[TrainingRun]:
 
 def training_run_get(*, training_run_id: int) -> TrainingRun:
     return (
-        TrainingRun.objects.select_related("created_by", "model_version")
+        TrainingRun.objects.select_related("created_by", "model_version", "warm_start_from")
         .prefetch_related("datasets", _attempts_prefetch())
         .get(pk=training_run_id)
     )

@@ -75,6 +75,8 @@ def training_dashboard(request: HttpRequest) -> HttpResponse:
                 datasets=list(data["datasets"]),
                 model_name=data["model_name"],
                 protocol=data["protocol"],
+                preset=data["preset"],
+                warm_start=data["warm_start"],
                 epochs=data["epochs"],
                 min_status=data["min_status"],
                 seed=data["seed"],

@@ -315,6 +315,15 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     model_name = serializers.CharField()
     model_options = serializers.JSONField()
     protocol = serializers.ChoiceField(choices=TrainingRun.Protocol.choices)
+    preset = serializers.ChoiceField(
+        choices=TrainingRun._meta.get_field("preset").choices,
+        help_text="As requested; the one the worker used is metrics.preset",
+    )
+    warm_start_from = serializers.IntegerField(
+        source="warm_start_from_id",
+        allow_null=True,
+        help_text="Model version whose weights the run started from; null: from scratch",
+    )
     epochs = serializers.IntegerField()
     seed = serializers.IntegerField()
     min_status = serializers.ChoiceField(choices=TrainingRun.MinStatus.choices)
@@ -552,7 +561,17 @@ class TrainingRunStartInputSerializer(serializers.Serializer):
     protocol = serializers.ChoiceField(
         choices=TrainingRun.Protocol.choices, default=TrainingRun.Protocol.LOSO
     )
-    epochs = serializers.IntegerField(min_value=1, max_value=1000, default=30, help_text="per fold")
+    preset = serializers.ChoiceField(
+        choices=TrainingRun._meta.get_field("preset").choices,
+        default=TrainingRun._meta.get_field("preset").default,
+        help_text="mlcore training preset; auto is resolved by the worker (cpu without CUDA)",
+    )
+    warm_start = serializers.BooleanField(
+        default=False, help_text="Start from the active model version's weights"
+    )
+    epochs = serializers.IntegerField(
+        min_value=1, max_value=1000, default=30, help_text="per fold (at most, with early stopping)"
+    )
     min_status = serializers.ChoiceField(
         choices=TrainingRun.MinStatus.choices,
         default=TrainingRun.MinStatus.ADJUDICATED,

@@ -7,6 +7,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from mlcore.models import list_models
+from mlcore.presets import AUTO, PRESET_CHOICES
 from mlcore.training.protocols import PROTOCOLS
 from mlcore.training.run import APEX_POLICIES, DEFAULT_APEX_POLICY, train_run
 
@@ -43,17 +44,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, choices=list_models())
     parser.add_argument("--protocol", choices=PROTOCOLS, default="loso")
     parser.add_argument("--out", type=Path, required=True, help="run folder (resumes if present)")
-    parser.add_argument("--epochs", type=int, default=30, help="epochs per fold (fixed)")
+    parser.add_argument(
+        "--preset",
+        choices=PRESET_CHOICES,
+        default=AUTO,
+        help="training knobs (see mlcore.presets): gpu = full model, cpu = small model with "
+        "early stopping, auto (default) = cpu without CUDA; the flags below override it",
+    )
+    parser.add_argument(
+        "--warm-start",
+        type=Path,
+        metavar="CHECKPOINT",
+        help="start from a previous run's final.pt (same model and input) instead of scratch",
+    )
+    parser.add_argument("--epochs", type=int, help="epochs per fold, at most (preset's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda")
     parser.add_argument(
         "--val-fraction",
         type=float,
-        default=0.0,
-        help="share of each fold's training subjects held out to pick the epoch (0: none)",
+        help="share of each fold's training subjects held out to pick the epoch (0: none; "
+        "preset's)",
     )
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument(
+        "--patience",
+        type=int,
+        help="stop a fold after this many epochs without a better validation UF1 (preset's)",
+    )
+    parser.add_argument("--batch-size", type=int, help="(preset's)")
+    parser.add_argument("--lr", type=float, help="learning rate (preset's)")
     parser.add_argument("--folds", type=int, default=5, help="k for --protocol kfold")
     parser.add_argument("--test-fraction", type=float, default=0.2, help="for --protocol holdout")
     parser.add_argument(
@@ -81,12 +100,15 @@ def run(args: argparse.Namespace) -> int:
             out_dir=args.out,
             model_name=args.model,
             protocol=args.protocol,
+            preset=args.preset,
+            warm_start=args.warm_start,
             epochs=args.epochs,
             seed=args.seed,
             device=args.device,
             progress=progress,
             model_options=parse_model_options(args.model_option),
             val_fraction=args.val_fraction,
+            patience=args.patience,
             batch_size=args.batch_size,
             learning_rate=args.lr,
             k_folds=args.folds,
@@ -99,7 +121,8 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     full = result.metrics["pooled"]["full"]
     print(
-        f"{args.model} {args.protocol}: UF1 {full['uf1']:.3f} UAR {full['uar']:.3f} "
+        f"{args.model} {args.protocol} ({result.metrics['preset']} preset): "
+        f"UF1 {full['uf1']:.3f} UAR {full['uar']:.3f} "
         f"over {full['n']} clips ({result.folds_resumed} folds resumed) -> {result.metrics_path}"
     )
     return 0

@@ -2,7 +2,8 @@
 
 Run directory::
 
-    RUN_DIR/run.json               the run's settings; a rerun must match them to resume
+    RUN_DIR/run.json               the run's settings (preset, knobs, warm start); a rerun must
+                                   match them to resume
     RUN_DIR/folds/fold_NNN.json    a finished fold: clips used, predictions, losses
     RUN_DIR/checkpoints/fold_NNN.pt
     RUN_DIR/final.pt               trained on every labelled clip, for inference
@@ -12,6 +13,16 @@ Run directory::
 A fold's JSON is written last, atomically, so its presence means the fold finished: a rerun
 after a crash skips finished folds. Each fold seeds itself from (seed, fold index), so a
 resumed run gives the same numbers as an uninterrupted one.
+
+The knobs (epochs, validation split, early stopping, batch, learning rate, model options) come
+from a named preset (`mlcore.presets`); a value given explicitly overrides the preset's.
+
+A warm start begins from a previous run's trained weights instead of from scratch. Its final
+model trained on every clip it had, test subjects of this run's folds included, so a fold starts
+from it only when none of the fold's test subjects were among those clips; otherwise the fold
+starts from the previous run's fold checkpoint that held those subjects out, and failing that
+from scratch. Each fold records where it started. The cross-validated scores thus never see a
+test subject twice, warm start or not.
 """
 
 import hashlib
@@ -19,7 +30,7 @@ import json
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +41,7 @@ from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
 from mlcore.labels import CompositeClass
 from mlcore.models import create_model
 from mlcore.models.base import InputSpec, MERModel
+from mlcore.presets import resolve_preset
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import save_checkpoint
 from mlcore.training.data import InputCache, Normaliser, load_inputs
@@ -57,6 +69,94 @@ CLASS_NAMES = [member.name.lower() for member in CompositeClass]
 
 class RunMismatchError(ValueError):
     pass
+
+
+class WarmStartError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class _Start:
+    """Where one training begins: a checkpoint's weights (``path``) or scratch (None)."""
+
+    path: Path | None
+    label: str  # "scratch", "warm start" or "warm start fold NNN", recorded per fold
+
+
+_SCRATCH = _Start(None, "scratch")
+
+
+@dataclass(frozen=True, slots=True)
+class WarmStart:
+    """A previous run's final checkpoint and the fold checkpoints beside it."""
+
+    path: Path
+    sha256: str
+    # Subjects the final checkpoint trained on; None when the checkpoint does not say.
+    subjects: frozenset[str] | None
+    fold_checkpoints: tuple[tuple[frozenset[str], Path], ...]  # (test subjects, checkpoint)
+
+    def start_for(self, test_subjects: tuple[str, ...]) -> _Start:
+        """The weights a fold testing ``test_subjects`` may start from without having seen them."""
+        tested = frozenset(test_subjects)
+        if self.subjects is not None and not tested & self.subjects:
+            return _Start(self.path, "warm start")
+        seen = tested if self.subjects is None else tested & self.subjects
+        for held_out, path in self.fold_checkpoints:
+            if seen <= held_out:
+                return _Start(path, f"warm start {path.stem.replace('_', ' ')}")
+        return _SCRATCH
+
+
+def _read_checkpoint(path: Path, *, model_name: str, spec: InputSpec) -> dict:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    if payload.get("model_name") != model_name:
+        raise WarmStartError(
+            f"cannot warm-start {model_name} from {path}: it holds a {payload.get('model_name')} "
+            "model"
+        )
+    if payload.get("input_spec") != asdict(spec):
+        raise WarmStartError(
+            f"cannot warm-start from {path}: its input {payload.get('input_spec')} differs from "
+            f"this run's {asdict(spec)} (another preset or model option?)"
+        )
+    return payload
+
+
+def load_warm_start(path: Path, *, model_name: str, spec: InputSpec) -> WarmStart:
+    """Check a warm-start checkpoint against this run's model and input; find its fold siblings."""
+    path = Path(path)
+    if not path.is_file():
+        raise WarmStartError(f"warm-start checkpoint {path} not found")
+    payload = _read_checkpoint(path, model_name=model_name, spec=spec)
+    if payload.get("class_names") != CLASS_NAMES:
+        raise WarmStartError(
+            f"cannot warm-start from {path}: its classes {payload.get('class_names')} are not "
+            f"{CLASS_NAMES}"
+        )
+    subjects = payload.get("extra", {}).get("subjects")
+    folds = []
+    # A final model sits in its run folder beside the folds' checkpoints (see the module doc).
+    for fold_path in sorted((path.parent / "checkpoints").glob("fold_*.pt")):
+        fold_payload = _read_checkpoint(fold_path, model_name=model_name, spec=spec)
+        folds.append((frozenset(fold_payload["extra"]["test_subjects"]), fold_path))
+    return WarmStart(
+        path=path,
+        sha256=file_sha256(path),
+        subjects=None if subjects is None else frozenset(subjects),
+        fold_checkpoints=tuple(folds),
+    )
+
+
+def _load_weights(model: MERModel, path: Path) -> None:
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except RuntimeError as error:
+        raise WarmStartError(
+            f"cannot warm-start from {path}: its weights do not fit this model's configuration "
+            f"({str(error).splitlines()[0]})"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,9 +227,13 @@ def _train_one(
     device: torch.device,
     seed: int,
     on_epoch: Callable[[int, float], None] | None,
+    start: _Start,
 ) -> tuple[MERModel, Normaliser, FitResult]:
     seed_everything(seed)
     model = create_model(model_name, **model_options)
+    if start.path is not None:
+        _load_weights(model, start.path)
+        settings = replace(settings, model_warmup=False)
     normaliser = Normaliser.fit(inputs[train], model.input_spec)
     val = None
     if len(validation):
@@ -153,14 +257,17 @@ def train_run(
     out_dir: Path,
     model_name: str,
     protocol: str = "loso",
-    epochs: int = 30,
+    preset: str = "gpu",
+    epochs: int | None = None,
     seed: int = 0,
     device: str | None = None,
     progress: TrainProgress | None = None,
     model_options: dict[str, object] | None = None,
-    val_fraction: float = 0.0,
-    batch_size: int = 16,
-    learning_rate: float = 1e-3,
+    val_fraction: float | None = None,
+    patience: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    warm_start: Path | None = None,
     k_folds: int = 5,
     test_fraction: float = 0.2,
     apex_policy: str = DEFAULT_APEX_POLICY,
@@ -170,19 +277,38 @@ def train_run(
 ) -> RunResult:
     """Cross-validate ``model_name`` on a composite folder and train the final model.
 
-    ``apex_policy``: clips without an apex get a proposed apex (``propose``, the default, see
-    `mlcore.training.apex`) or are skipped (``skip``). ``val_fraction`` > 0 holds out that share of
-    each fold's training subjects and restores the epoch with the best validation UF1.
+    ``preset`` (`mlcore.presets`: ``gpu``, today's full model, by default; ``cpu``; ``auto``)
+    gives every knob left as None. ``apex_policy``: clips without an apex get a proposed apex
+    (``propose``, the default, see `mlcore.training.apex`) or are skipped (``skip``).
+    ``val_fraction`` > 0 holds out that share of each fold's training subjects and restores the
+    epoch with the best validation UF1; ``patience`` then stops a fold that many epochs after
+    its best (early stopping needs a validation split, so a run without one never stops early).
+    ``warm_start``: a previous run's ``final.pt`` to start from (see the module docstring); a
+    checkpoint of another model or input is refused.
     """
     started = time.perf_counter()
     root, out_dir = Path(data_dir), Path(out_dir)
-    model_options = dict(model_options or {})
+    chosen = resolve_preset(preset)
+    epochs = chosen.epochs if epochs is None else epochs
+    batch_size = chosen.batch_size if batch_size is None else batch_size
+    learning_rate = chosen.learning_rate if learning_rate is None else learning_rate
+    val_fraction = chosen.val_fraction if val_fraction is None else val_fraction
+    if patience is not None and val_fraction == 0:
+        raise ValueError("early stopping (patience) needs a validation split (val_fraction > 0)")
+    if patience is None and val_fraction > 0:
+        patience = chosen.patience
+    model_options = chosen.model_options(model_name, model_options)
     spec = create_model(model_name, **model_options).input_spec
+    warm = None
+    if warm_start is not None:
+        warm = load_warm_start(Path(warm_start), model_name=model_name, spec=spec)
     all_samples = read_manifest(root)
     samples, apexes, proposals = _resolve_apexes(root, all_samples, apex_policy)
     if not samples:
         raise ValueError(f"{root}: no clip with an apex to train on (try apex_policy='propose')")
-    settings = TrainSettings(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate)
+    settings = TrainSettings(
+        epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, patience=patience
+    )
     folds = make_folds(
         samples,
         protocol=protocol,
@@ -197,10 +323,13 @@ def train_run(
         {
             "model": model_name,
             "model_options": model_options,
+            "preset": chosen.name,
             "protocol": protocol,
             "epochs": epochs,
             "seed": seed,
             "val_fraction": val_fraction,
+            "patience": patience,
+            "warm_start": None if warm is None else {"path": str(warm.path), "sha256": warm.sha256},
             "batch_size": batch_size,
             "learning_rate": learning_rate,
             "k_folds": k_folds if protocol == "kfold" else None,
@@ -240,6 +369,7 @@ def train_run(
                 seed=seed,
                 stages=stages,
                 progress=progress,
+                start=_SCRATCH if warm is None else warm.start_for(fold.test_subjects),
             )
         )
 
@@ -252,6 +382,7 @@ def train_run(
             final_settings = TrainSettings(
                 epochs=final_epochs, batch_size=batch_size, learning_rate=learning_rate
             )
+            final_start = _SCRATCH if warm is None else _Start(warm.path, "warm start")
             every = np.arange(len(samples))
             model, normaliser, history = _train_one(
                 model_name=model_name,
@@ -264,6 +395,7 @@ def train_run(
                 device=torch_device,
                 seed=seed * 1000 + len(folds),
                 on_epoch=_epoch_reporter(progress, stages, stages, final_epochs),
+                start=final_start,
             )
             save_checkpoint(
                 final_path,
@@ -271,7 +403,13 @@ def train_run(
                 model=model,
                 class_names=CLASS_NAMES,
                 normaliser=normaliser,
-                extra={"epochs": final_epochs, "epoch_losses": history.epoch_losses},
+                extra={
+                    "epochs": final_epochs,
+                    "epoch_losses": history.epoch_losses,
+                    "start": final_start.label,
+                    # What a later warm start from this model must not test on (module doc).
+                    "subjects": sorted({sample.subject_key for sample in samples}),
+                },
             )
 
     metrics = _metrics(
@@ -281,6 +419,8 @@ def train_run(
         ids=ids,
         model_name=model_name,
         model_options=model_options,
+        preset=chosen.name,
+        warm_start=None if warm is None else str(warm.path),
         protocol=protocol,
         seed=seed,
         epochs=epochs,
@@ -326,6 +466,7 @@ def _run_fold(
     seed: int,
     stages: int,
     progress: TrainProgress | None,
+    start: _Start,
 ) -> dict[str, object]:
     train, validation, test = (
         np.array(part, dtype=np.int64) for part in (fold.train, fold.validation, fold.test)
@@ -341,6 +482,7 @@ def _run_fold(
         device=device,
         seed=seed * 1000 + fold.index,
         on_epoch=_epoch_reporter(progress, fold.index + 1, stages, settings.epochs),
+        start=start,
     )
     logits = predict_logits(model, normaliser.apply(inputs[test]), device=device)
     checkpoint = save_checkpoint(
@@ -367,6 +509,9 @@ def _run_fold(
         "epoch_losses": history.epoch_losses,
         "validation_uf1": history.validation_uf1,
         "selected_epoch": history.selected_epoch,
+        "epochs_run": len(history.epoch_losses),
+        "warmup_steps": len(history.warmup_losses),
+        "start": start.label,
         "checkpoint": str(checkpoint.relative_to(out_dir)),
     }
     _write_json(path, record)
@@ -381,6 +526,8 @@ def _metrics(
     ids: list[str],
     model_name: str,
     model_options: dict[str, object],
+    preset: str,
+    warm_start: str | None,
     protocol: str,
     seed: int,
     epochs: int,
@@ -408,11 +555,14 @@ def _metrics(
                 "test_subjects": record["test_subjects"],
                 **fold_scores.as_dict(),
                 "selected_epoch": record["selected_epoch"],
+                "start": record["start"],
             }
         )
     metrics: dict[str, object] = {
         "model": model_name,
         "model_options": model_options,
+        "preset": preset,
+        "warm_start": warm_start,
         "input": spec.as_dict(),
         "protocol": protocol,
         "seed": seed,

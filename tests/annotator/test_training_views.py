@@ -38,6 +38,7 @@ def start_form(**overrides):
     return {
         "model_name": "flow_linear",
         "protocol": "loso",
+        "preset": "auto",
         "epochs": "3",
         "min_status": "adjudicated",
         "seed": "7",

@@ -15,10 +15,11 @@ CLASS_NAMES = ["negative", "positive", "surprise"]
 BLOB_SUBJECTS = {"casme2": 2, "samm": 1}
 
 
-def training_run_frozen(*, datasets, created_by, epochs: int = 2) -> TrainingRun:
-    """A run started as the page starts one, its snapshot frozen; its attempt is still queued."""
+def training_run_frozen(*, datasets, created_by, epochs: int = 2, **start) -> TrainingRun:
+    """A run started as the page starts one (``start``: more of the service's options), its
+    snapshot frozen; its attempt is still queued."""
     training_run = active_learning.training_run_start(
-        datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by
+        datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by, **start
     )
     snapshot_dir = selectors.training_root(training_run=training_run) / "snapshot"
     samples = make_blob_composite(snapshot_dir, subjects=BLOB_SUBJECTS, clips_per_class=1)
@@ -40,9 +41,11 @@ def training_run_frozen(*, datasets, created_by, epochs: int = 2) -> TrainingRun
     return TrainingRun.objects.get(pk=training_run.pk)
 
 
-def training_run_trained(*, datasets, created_by, epochs: int = 2) -> TrainingRun:
+def training_run_trained(*, datasets, created_by, epochs: int = 2, **start) -> TrainingRun:
     """A frozen run whose attempt a worker's task ran to the end, here in this process."""
-    training_run = training_run_frozen(datasets=datasets, created_by=created_by, epochs=epochs)
+    training_run = training_run_frozen(
+        datasets=datasets, created_by=created_by, epochs=epochs, **start
+    )
     job_run = training_run.job_runs.get()
     _run_job(job_run.pk, active_learning.training_run_execute)
     job_run.refresh_from_db()

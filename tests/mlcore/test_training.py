@@ -199,8 +199,8 @@ def test_smoke_loso_via_the_cli_writes_metrics_checkpoints_plots_and_final_model
     out = tmp_path / "run"
     options = [f"--model-option={key}={value}" for key, value in TINY_FRL_DGT.items()]
     argv = ["train", "--data", str(composite), "--model", "frl_dgt", "--out", str(out)]
-    assert main([*argv, "--epochs", "2", "--device", "cpu", *options]) == 0
-    assert "frl_dgt loso: UF1" in capsys.readouterr().out
+    assert main([*argv, "--preset", "gpu", "--epochs", "2", "--device", "cpu", *options]) == 0
+    assert "frl_dgt loso (gpu preset): UF1" in capsys.readouterr().out
     metrics = json.loads((out / "metrics.json").read_text())
     full = metrics["pooled"]["full"]
     # By default the clip without an apex gets a proposed one and is scored with the rest.

@@ -2,7 +2,8 @@
 does, or activate a model version.
 
     python manage.py train --dataset "CASME II" [--dataset SAMM] --model frl_dgt \\
-        [--protocol loso] [--epochs 30] [--min-status adjudicated] [--seed 0] [--wait]
+        [--protocol loso] [--preset auto] [--warm-start] [--epochs 30]
+        [--min-status adjudicated] [--seed 0] [--wait]
     python manage.py train --activate VERSION_ID [--wait]
 
 The job runs on a worker of the `train` (or `infer`) queue; --wait follows its progress and
@@ -18,6 +19,7 @@ from tqdm import tqdm
 from annotator import active_learning
 from annotator.models import Dataset, JobRun, ModelVersion, TrainingRun
 from mlcore.models import list_models
+from mlcore.presets import AUTO, PRESET_CHOICES
 
 POLL_SECONDS = 1.0
 
@@ -37,7 +39,18 @@ class Command(BaseCommand):
         parser.add_argument(
             "--protocol", choices=TrainingRun.Protocol.values, default=TrainingRun.Protocol.LOSO
         )
-        parser.add_argument("--epochs", type=int, default=30, help="epochs per fold")
+        parser.add_argument(
+            "--preset",
+            choices=PRESET_CHOICES,
+            default=AUTO,
+            help="mlcore training preset (auto: cpu on a worker without CUDA, else gpu)",
+        )
+        parser.add_argument(
+            "--warm-start",
+            action="store_true",
+            help="start from the active model version's weights instead of from scratch",
+        )
+        parser.add_argument("--epochs", type=int, default=30, help="epochs per fold (at most)")
         parser.add_argument(
             "--min-status",
             choices=TrainingRun.MinStatus.values,
@@ -86,6 +99,8 @@ class Command(BaseCommand):
                 datasets=datasets,
                 model_name=options["model"],
                 protocol=options["protocol"],
+                preset=options["preset"],
+                warm_start=options["warm_start"],
                 epochs=options["epochs"],
                 min_status=options["min_status"],
                 seed=options["seed"],
