@@ -2,7 +2,7 @@
 proposals that order the coders' queue. Celery tasks call the `*_execute` services."""
 
 import shutil
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import cv2
@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from annotator import selectors, services
 from annotator.exchange import exports
+from annotator.exchange.selection import composite_selection
 from annotator.models import (
     Annotation,
     Clip,
@@ -61,6 +62,49 @@ def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
     return job_run
 
 
+class TrainingSelectionError(ValueError):
+    """The chosen annotations cannot be evaluated subject by subject."""
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingPreview:
+    """What a run on a selection would train on, as its snapshot will freeze it now."""
+
+    clips: int
+    counts: dict[str, dict]  # per_class, per_dataset (and class), per_subject
+    left_out: list[dict[str, str]]  # dataset, subject, clip, reason
+    problems: list[str]  # why it cannot be evaluated; empty when it can
+
+    @property
+    def subjects(self) -> int:
+        return len(self.counts["per_subject"])
+
+
+def training_selection_preview(*, datasets: list[Dataset], min_status: str) -> TrainingPreview:
+    """The clips per class, subject and dataset a run would use, the clips it would leave out
+    and why, and what makes the selection impossible to evaluate (fewer than two subjects, a
+    class with no clip): the export the worker freezes, asked before the run starts."""
+    unique = list({dataset.pk: dataset for dataset in datasets}.values())  # as the run's key
+    selection = composite_selection(datasets=unique, min_status=min_status)
+    counts = selection.counts()
+    problems = []
+    subjects = len(counts["per_subject"])
+    if subjects < 2:
+        problems.append(
+            f"{subjects} subject{'s' if subjects != 1 else ''} with usable clips: evaluation "
+            "holds subjects out, so it needs at least two."
+        )
+    empty = [name for name, count in counts["per_class"].items() if count == 0]
+    if empty:
+        problems.append(
+            f"No clip of class {', '.join(empty)}: every class needs at least one clip to be "
+            "learnt and scored."
+        )
+    return TrainingPreview(
+        clips=len(selection.samples), counts=counts, left_out=selection.left_out, problems=problems
+    )
+
+
 def training_run_start(
     *,
     datasets: list[Dataset],
@@ -93,6 +137,11 @@ def training_run_start(
                 f"a {model_name} run cannot start from it. Train from scratch or choose "
                 f"{warm_start_from.model_name}."
             )
+    preview = training_selection_preview(datasets=datasets, min_status=min_status)
+    if preview.problems:
+        raise TrainingSelectionError(
+            "This selection cannot be evaluated. " + " ".join(preview.problems)
+        )
     key = _selection_key(datasets)
     with transaction.atomic():
         # Locking the datasets serialises concurrent starts for the same selection.

@@ -5,6 +5,7 @@ from annotator import views_training
 urlpatterns = [
     path("training/", views_training.training_dashboard, name="training"),
     path("training/queue/", views_training.queue_settings_save, name="training-queue-settings"),
+    path("training/preview/", views_training.training_preview, name="training-preview"),
     path(
         "training/<int:training_run_id>/",
         views_training.training_run_detail,

@@ -1,6 +1,8 @@
 """The training page (admins): retrain on a frozen snapshot, follow, cancel and retry runs,
 compare and activate model versions, and choose how the coders' queue is ordered."""
 
+from collections import Counter
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -9,7 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotator import active_learning, selectors, training_plots
 from annotator.forms import QueueSettingsForm, TrainingStartForm
-from annotator.models import ModelVersion, TrainingRun
+from annotator.models import Dataset, ModelVersion, TrainingRun
 from annotator.roles import role_check, role_required
 
 TRAINING_PERMISSION = "annotator.add_trainingrun"
@@ -51,8 +53,11 @@ def _drawable(simulation: dict | None) -> bool:
     return simulation is not None and "curves" in simulation
 
 
-def _dashboard(request, *, start_form=None, queue_form=None, status: int = 200) -> HttpResponse:
+def _dashboard(
+    request, *, start_form=None, queue_form=None, status: int = 200, **extra
+) -> HttpResponse:
     context = {
+        **extra,
         "start_form": start_form or TrainingStartForm(),
         "queue_form": queue_form or QueueSettingsForm(instance=selectors.queue_settings()),
         "runs": selectors.training_run_list(),
@@ -87,7 +92,36 @@ def training_dashboard(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{training_run} queued.")
             return redirect("training")
-    return _dashboard(request, start_form=form, status=400)
+    # A refused start shows what the selection holds, to say why; cleaned_data outlives the
+    # service's error, which made the form invalid.
+    chosen = getattr(form, "cleaned_data", {})
+    preview = (
+        _preview_context(datasets=list(chosen["datasets"]), min_status=chosen["min_status"])
+        if "datasets" in chosen and "min_status" in chosen
+        else {}
+    )
+    return _dashboard(request, start_form=form, status=400, **preview)
+
+
+def _preview_context(*, datasets: list[Dataset], min_status: str) -> dict:
+    if not datasets:
+        return {"preview": None}
+    preview = active_learning.training_selection_preview(datasets=datasets, min_status=min_status)
+    reasons = Counter(item["reason"] for item in preview.left_out)
+    return {"preview": preview, "left_out_reasons": reasons.most_common()}
+
+
+@training_admin_required
+@require_GET
+def training_preview(request: HttpRequest) -> HttpResponse:
+    """What the start form's selection would train on, as the form changes (htmx)."""
+    min_status = request.GET.get("min_status", TrainingRun.MinStatus.ADJUDICATED)
+    if min_status not in TrainingRun.MinStatus.values:
+        return HttpResponse(f"Unknown annotation choice {min_status!r}.", status=400)
+    chosen = [value for value in request.GET.getlist("datasets") if value.isdigit()]
+    datasets = list(Dataset.objects.filter(pk__in=chosen).order_by("name"))
+    context = _preview_context(datasets=datasets, min_status=min_status)
+    return render(request, "annotator/training/partials/preview.html", context)
 
 
 @training_admin_required

@@ -80,3 +80,26 @@ class AnnotationFactory(factory.django.DjangoModelFactory):
 
     clip = factory.SubFactory(ClipFactory)
     coder = factory.SubFactory(UserFactory, role=Role.CODER)
+
+
+def trainable_dataset(*, subjects: int = 2, **dataset_fields) -> Dataset:
+    """A dataset a training run accepts: per subject, one adjudicated clip of each composite
+    class (negative, positive, surprise), on ready clips, so its snapshot can be evaluated."""
+    dataset = DatasetFactory(**dataset_fields)
+    per_class = {}
+    for emotion in dataset.emotions.order_by("name"):
+        per_class.setdefault(emotion.composite_class, emotion)
+    reviewer = UserFactory(username=f"{dataset.name}-reviewer", role=Role.REVIEWER)
+    for _ in range(subjects):
+        subject = SubjectFactory(dataset=dataset)
+        for composite_class in ("negative", "positive", "surprise"):
+            AnnotationFactory(
+                clip=ClipFactory(subject=subject),
+                coder=reviewer,
+                onset=50,
+                apex=60,
+                offset=80,
+                emotion=per_class[composite_class],
+                status=Annotation.Status.ADJUDICATED,
+            )
+    return dataset

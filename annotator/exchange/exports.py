@@ -189,11 +189,7 @@ def composite_export_run(
         write_ststnet(root=out_dir / STSTNET_DIR, samples=flow_samples)
 
     snapshot = max((a.updated_at for _, a, _ in samples), default=None)
-    per_class = Counter(s.label for s in composite)
-    per_dataset: dict[str, Counter] = {}
-    for sample in composite:
-        per_dataset.setdefault(sample.dataset, Counter())[sample.label] += 1
-    class_names = {0: "negative", 1: "positive", 2: "surprise"}
+    counts = selection.counts()
     (out_dir / README_NAME).write_text(
         _readme_text(megc2019=megc2019, flows=flows), encoding="utf-8"
     )
@@ -213,13 +209,7 @@ def composite_export_run(
         "clips": len(composite),
         "subjects": len({s.subject_key for s in composite}),
         "folds": len(loso_folds(composite)),
-        "counts": {
-            "per_class": {class_names[c]: per_class[c] for c in sorted(class_names)},
-            "per_dataset": {
-                key: {class_names[c]: counter[c] for c in sorted(class_names)}
-                for key, counter in sorted(per_dataset.items())
-            },
-        },
+        "counts": {"per_class": counts["per_class"], "per_dataset": counts["per_dataset"]},
         "composite_rule": "megc2019 official list" if megc2019 else "dataset mappings",
         "mappings": _mapping_rules(keys),
         "left_out": _by_clip(left_out),

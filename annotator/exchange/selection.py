@@ -2,6 +2,7 @@
 which clips it leaves out and why: read only, so the training form can show it before a run
 starts and the export worker writes exactly that."""
 
+from collections import Counter
 from dataclasses import dataclass
 
 from django.utils.text import slugify
@@ -11,7 +12,7 @@ from annotator.models import Annotation, Clip, Dataset
 from mlcore.composite import CompositeSample
 from mlcore.datasets.megc import megc2019_omission, megc_clip, megc_subject, natural_key
 from mlcore.facs import format_au_string
-from mlcore.labels import EXCLUDED, composite_label, megc2019_class
+from mlcore.labels import EXCLUDED, CompositeClass, composite_label, megc2019_class
 
 MEGC_DATASETS = ("casme2", "samm", "smic")
 # Characters the ground-truth CSV or the per-clip folders cannot hold.
@@ -24,6 +25,23 @@ class CompositeSelection:
     samples: list[tuple[Clip, Annotation, CompositeSample]]  # sorted as the manifest is
     left_out: list[dict[str, str]]  # dataset, subject, clip, reason
     rule_report: dict[str, list[dict[str, str]]]  # with megc2019: added, omitted, relabelled
+
+    def counts(self) -> dict[str, dict]:
+        """Clips per class, per dataset and class, and per subject (``dataset/subject``)."""
+        per_dataset: dict[str, Counter] = {}
+        for _, _, sample in self.samples:
+            per_dataset.setdefault(sample.dataset, Counter())[sample.label] += 1
+        per_class = Counter(sample.label for _, _, sample in self.samples)
+        return {
+            "per_class": {label.name.lower(): per_class[label] for label in CompositeClass},
+            "per_dataset": {
+                key: {label.name.lower(): counter[label] for label in CompositeClass}
+                for key, counter in sorted(per_dataset.items())
+            },
+            "per_subject": dict(
+                sorted(Counter(sample.subject_key for _, _, sample in self.samples).items())
+            ),
+        }
 
 
 def composite_selection(

@@ -31,7 +31,7 @@ from mlcore.composite import CompositeSample, read_manifest
 from mlcore.facs import parse_au_string
 from tests.annotator.synthetic_sets import preprocessing_run_queued, synthetic_dataset_import
 from tests.annotator.training_progress import finished_folds, fold_in_progress
-from tests.factories import DatasetFactory
+from tests.factories import trainable_dataset
 from tests.mlcore.training_fixtures import TINY_FRL_DGT
 
 
@@ -136,7 +136,8 @@ def meanwhile(job_run: JobRun, *, once, act):
 
 
 def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admin_user):
-    first, second = DatasetFactory(name="A"), DatasetFactory(name="B")
+    first = trainable_dataset(name="A")
+    second = trainable_dataset(name="B", source_format="samm")
     with pytest.raises(ValueError, match="Choose at least one dataset"):
         active_learning.training_run_start(datasets=[], model_name="frl_dgt", created_by=admin_user)
     with pytest.raises(ValueError, match=r"Unknown model 'resnet'; choose one of .*frl_dgt"):

@@ -8,7 +8,7 @@ from django.urls import reverse
 from annotator import roles
 from annotator.models import JobRun, Role
 from tests.annotator.training_runs import training_run_trained
-from tests.factories import DatasetFactory, UserFactory
+from tests.factories import UserFactory, trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ def researcher(db):
 
 @pytest.fixture
 def trained_run(admin_user):
-    dataset = DatasetFactory(name="CASME II")
+    dataset = trainable_dataset(name="CASME II")
     return training_run_trained(datasets=[dataset], created_by=admin_user)
 
 

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 
 from annotator.models import JobRun, ModelVersion, TrainingRun
 from tests.annotator.training_runs import training_run_trained
-from tests.factories import DatasetFactory
+from tests.factories import DatasetFactory, trainable_dataset
 
 
 def train(*args: str) -> str:
@@ -19,8 +19,11 @@ def train(*args: str) -> str:
 
 @pytest.mark.django_db
 def test_train_queues_a_run_on_the_named_datasets(django_capture_on_commit_callbacks):
-    casme, samm = DatasetFactory(name="CASME II"), DatasetFactory(name="SAMM")
-    DatasetFactory(name="SMIC-HS")
+    casme, samm = (
+        trainable_dataset(name="CASME II"),
+        trainable_dataset(name="SAMM", source_format="samm"),
+    )
+    trainable_dataset(name="SMIC-HS", source_format="smic")
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         output = train(
             "--dataset", "CASME II", "--dataset", "SAMM", "--model", "flow_linear",
@@ -59,7 +62,7 @@ def test_train_queues_a_run_on_the_named_datasets(django_capture_on_commit_callb
     ],
 )  # fmt: skip
 def test_bad_arguments_are_refused_with_the_reason(args, error):
-    DatasetFactory(name="CASME II")
+    trainable_dataset(name="CASME II")
     with pytest.raises(CommandError) as raised:
         train(*args)
     assert str(raised.value).startswith(error)
@@ -71,7 +74,7 @@ def test_activate_makes_the_version_active_and_queues_scoring(
     admin_user, django_capture_on_commit_callbacks
 ):
     version = training_run_trained(
-        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     ).model_version
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         output = train("--activate", str(version.pk))
@@ -86,7 +89,7 @@ def committed_version(transactional_db, admin_user) -> ModelVersion:
     """Trained before the worker starts (fixtures are set up in the order a test names them):
     the worker never sees this run's attempt queued."""
     return training_run_trained(
-        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     ).model_version
 
 
@@ -102,10 +105,9 @@ def test_wait_follows_the_job_on_a_worker_and_fails_with_its_error(
     assert captured.out.endswith(f"{infer}: 0 clips scored\n")
     assert "Infer" in captured.err and "100%" in captured.err  # the progress bar
 
-    # A dataset without one annotated clip leaves nothing to train on: the job fails.
+    # A dataset without one annotated clip cannot be evaluated: refused before any job exists,
+    # with the same words as the training page.
     DatasetFactory(name="Empty")
-    with pytest.raises(CommandError) as raised:
+    with pytest.raises(CommandError, match=r"This selection cannot be evaluated\. 0 subjects"):
         call_command("train", "--dataset", "Empty", "--model", "flow_linear", "--wait")
-    failed = TrainingRun.objects.get(datasets__name="Empty").latest_job_run
-    assert failed.status == JobRun.Status.FAILED and "no clip" in failed.error
-    assert str(raised.value) == f"{failed} failed: {failed.error}"
+    assert not TrainingRun.objects.filter(datasets__name="Empty").exists()

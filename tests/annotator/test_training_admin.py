@@ -7,7 +7,7 @@ from django.urls import reverse
 from annotator import active_learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
 from tests.annotator.training_runs import training_run_trained
-from tests.factories import DatasetFactory
+from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +31,7 @@ def test_cancel_then_retry_a_training_run(
     admin_client, admin_user, django_capture_on_commit_callbacks
 ):
     training_run = active_learning.training_run_start(
-        datasets=[DatasetFactory(name="CASME II")], model_name="frl_dgt", created_by=admin_user
+        datasets=[trainable_dataset(name="CASME II")], model_name="frl_dgt", created_by=admin_user
     )
     assert run_action(admin_client, TrainingRun, "cancel", [training_run]) == [
         f"{training_run}: cancelled."
@@ -54,7 +54,7 @@ def test_cancel_then_retry_a_training_run(
 
 def test_a_finished_run_is_not_retried(admin_client, admin_user):
     training_run = training_run_trained(
-        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     )
     messages = run_action(admin_client, TrainingRun, "retry", [training_run])
     assert messages == [f"{training_run}: This run finished; start a new one to train again."]
@@ -64,7 +64,7 @@ def test_a_finished_run_is_not_retried(admin_client, admin_user):
 def test_activate_exactly_one_model_version(
     admin_client, admin_user, django_capture_on_commit_callbacks
 ):
-    dataset = DatasetFactory(name="SAMM")
+    dataset = trainable_dataset(name="SAMM", source_format="samm")
     first = training_run_trained(datasets=[dataset], created_by=admin_user).model_version
     second = training_run_trained(datasets=[dataset], created_by=admin_user).model_version
 
@@ -85,7 +85,9 @@ def test_activate_exactly_one_model_version(
 
 
 def test_training_models_list_and_change_pages_load(admin_client, admin_user):
-    training_run_trained(datasets=[DatasetFactory(name="SAMM")], created_by=admin_user)
+    training_run_trained(
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
+    )
     active_learning.queue_settings_update(strategy="random", diversity_weight=0.5, subject_cap=3)
     for model in (TrainingRun, ModelVersion, QueueSettings):
         changelist = reverse(f"admin:annotator_{model._meta.model_name}_changelist")

@@ -15,7 +15,7 @@ from mlcore.models import create_model
 from mlcore.presets import resolve_preset
 from mlcore.training.data import InputCache, load_inputs
 from tests.annotator.training_runs import training_run_frozen, training_run_trained
-from tests.factories import DatasetFactory
+from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,9 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def active_version(admin_user) -> ModelVersion:
     """A flow_linear version trained on the blob snapshot and made active."""
-    trained = training_run_trained(datasets=[DatasetFactory(name="SAMM")], created_by=admin_user)
+    trained = training_run_trained(
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
+    )
     version = trained.model_version
     active_learning.model_version_activate(version=version, activated_by=admin_user)
     version.refresh_from_db()
@@ -52,7 +54,7 @@ def start_form(**overrides):
 def test_the_page_records_the_preset_and_the_active_version_to_start_from(
     admin_client, active_version
 ):
-    dataset = DatasetFactory(name="CASME II")
+    dataset = trainable_dataset(name="CASME II")
     page = admin_client.get(reverse("training")).content.decode()
     assert 'name="preset"' in page and 'name="warm_start"' in page
     assert '<option value="auto" selected>' in page
@@ -69,13 +71,15 @@ def test_the_page_records_the_preset_and_the_active_version_to_start_from(
 def test_a_warm_start_without_an_active_version_or_of_another_model_is_refused(
     admin_client, admin_user
 ):
-    dataset = DatasetFactory(name="CASME II")
+    dataset = trainable_dataset(name="CASME II")
     response = admin_client.post(
         reverse("training"), start_form(datasets=[dataset.pk], warm_start="on")
     )
     assert response.status_code == 400
     assert "No model version is active to start from" in response.content.decode()
-    version = training_run_trained(datasets=[DatasetFactory()], created_by=admin_user).model_version
+    version = training_run_trained(
+        datasets=[trainable_dataset()], created_by=admin_user
+    ).model_version
     active_learning.model_version_activate(version=version, activated_by=admin_user)
     with pytest.raises(ValueError, match="is a flow_linear model; a frl_dgt run cannot start"):
         active_learning.training_run_start(
@@ -92,7 +96,7 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
     admin_user, active_version
 ):
     warm = training_run_trained(
-        datasets=[DatasetFactory(name="CASME II")], created_by=admin_user, warm_start=True
+        datasets=[trainable_dataset(name="CASME II")], created_by=admin_user, warm_start=True
     )
     version = warm.model_version
     # "auto" is resolved where the training ran: cpu on a machine without CUDA.
@@ -110,7 +114,7 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
 
 
 def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(admin_user):
-    training_run = training_run_frozen(datasets=[DatasetFactory()], created_by=admin_user)
+    training_run = training_run_frozen(datasets=[trainable_dataset()], created_by=admin_user)
     job_run = services.job_run_claim(job_run_id=training_run.job_runs.get().pk)
     report = active_learning.training_input_progress(job_run)
     snapshot = selectors.training_root(training_run=training_run) / "snapshot"

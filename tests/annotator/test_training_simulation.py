@@ -14,7 +14,7 @@ from django.utils.html import escape
 from PIL import Image
 
 from tests.annotator.training_runs import training_run_trained
-from tests.factories import DatasetFactory
+from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -42,7 +42,7 @@ def test_the_committed_simulation_is_drawn_before_any_version_exists(client, adm
 
 def test_the_lab_curve_and_the_simulated_ones_share_the_figure(client, admin_user, settings):
     trained = training_run_trained(
-        datasets=[DatasetFactory(name="CASME II")], created_by=admin_user
+        datasets=[trainable_dataset(name="CASME II")], created_by=admin_user
     )
     assert trained.model_version is not None
     client.force_login(admin_user)

@@ -9,7 +9,7 @@ from django.urls import reverse
 from annotator import active_learning, services
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
 from tests.annotator.training_runs import training_run_frozen, training_run_trained
-from tests.factories import DatasetFactory
+from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -25,13 +25,15 @@ def admin_client(client, admin_user):
 @pytest.fixture
 def queued_run(admin_user):
     return active_learning.training_run_start(
-        datasets=[DatasetFactory(name="CASME II")], model_name="frl_dgt", created_by=admin_user
+        datasets=[trainable_dataset(name="CASME II")], model_name="frl_dgt", created_by=admin_user
     )
 
 
 @pytest.fixture
 def trained_run(admin_user):
-    return training_run_trained(datasets=[DatasetFactory(name="SAMM")], created_by=admin_user)
+    return training_run_trained(
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
+    )
 
 
 def start_form(**overrides):
@@ -77,7 +79,10 @@ def test_only_training_admins_may_open_any_training_url(client, coder, queued_ru
 def test_admin_starts_a_run_from_the_page_and_sees_it_queued(
     admin_client, django_capture_on_commit_callbacks
 ):
-    casme, samm = DatasetFactory(name="CASME II"), DatasetFactory(name="SAMM")
+    casme, samm = (
+        trainable_dataset(name="CASME II"),
+        trainable_dataset(name="SAMM", source_format="samm"),
+    )
     page = admin_client.get(reverse("home")).content.decode()
     assert f'href="{reverse("training")}"' in page
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
@@ -257,7 +262,9 @@ def cancelled_frozen_run(transactional_db, admin_user) -> TrainingRun:
     training for several seconds, so the page's 1 s polling sees it in progress (30 epochs once
     finished between two polls)."""
     training_run = training_run_frozen(
-        datasets=[DatasetFactory(name="SAMM")], created_by=admin_user, epochs=400
+        datasets=[trainable_dataset(name="SAMM", source_format="samm")],
+        created_by=admin_user,
+        epochs=400,
     )
     active_learning.training_run_cancel(training_run=training_run)
     return training_run

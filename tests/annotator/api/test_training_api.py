@@ -4,7 +4,7 @@ runs, activate versions and read proposals in uncertainty order; nobody else doe
 import pytest
 
 from annotator.models import JobRun, ModelVersion, Proposal, TrainingRun
-from tests.factories import ClipFactory, DatasetFactory, UserFactory
+from tests.factories import ClipFactory, DatasetFactory, UserFactory, trainable_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +56,8 @@ def propose(*, clip, version, entropy: float, margin: float, bald: float) -> Pro
 def test_an_admin_starts_a_run_and_follows_its_job(
     api_as, admin_user, django_capture_on_commit_callbacks
 ):
-    first, second = DatasetFactory(name="CASME II"), DatasetFactory(name="SAMM")
+    first = trainable_dataset(name="CASME II")
+    second = trainable_dataset(name="SAMM", source_format="samm")
     api = api_as(admin_user)
     response, queued = start(
         api,
@@ -108,7 +109,7 @@ def test_an_admin_starts_a_run_and_follows_its_job(
 def test_a_second_run_on_the_same_datasets_waits_for_the_first(
     api_as, admin_user, django_capture_on_commit_callbacks
 ):
-    dataset = DatasetFactory()
+    dataset = trainable_dataset()
     api = api_as(admin_user)
     first, _ = start(api, django_capture_on_commit_callbacks, datasets=[dataset.pk])
     assert first.status_code == 202
@@ -147,7 +148,7 @@ def test_cancel_then_retry_makes_a_new_attempt(
     api_as, admin_user, django_capture_on_commit_callbacks
 ):
     api = api_as(admin_user)
-    started, _ = start(api, django_capture_on_commit_callbacks, datasets=[DatasetFactory().pk])
+    started, _ = start(api, django_capture_on_commit_callbacks, datasets=[trainable_dataset().pk])
     run_id, first_attempt = started.json()["id"], started.json()["latest_job"]["id"]
 
     with django_capture_on_commit_callbacks(execute=False) as queued:
