@@ -9,8 +9,9 @@ the last frame before the apex, and the offset the first after it, where the pro
 below ``floor + fraction * (peak - floor)``, the floor being the profile's 10th percentile
 (what sensor noise alone scores). ``INTERVAL_FRACTION`` was chosen on realistic synthetic
 clips of a seed that is not reported (`benchmarks/apex.py --tune-seed 100`): the lowest mean
-onset + offset error among 0.05..0.5. The errors are in `docs/frl-dgt.md`; on whole clips with
-head motion they are far larger than the apex error inside a marked onset..offset.
+onset + offset error among 0.05..0.5 (0.4: 125 ms; 0.3: 134; 0.5: 139; 0.2: 148). The
+errors are in `docs/frl-dgt.md`: on whole clips the apex error is about twice what it is
+inside a marked onset..offset.
 """
 
 from collections.abc import Sequence
