@@ -693,6 +693,22 @@
     setMark("apex");
   }
 
+  // The proposed interval in one edit, one undo; the coder then sees its apex. A proposal
+  // scored before intervals, or one naming frames the clip lacks, offers nothing to accept.
+  function acceptProposedInterval() {
+    if (config.readOnly || !hasProposedInterval()) return;
+    change((s) => {
+      s.onset = proposal.onset;
+      s.apex = proposal.apex;
+      s.offset = proposal.offset;
+    });
+    goTo(proposal.index);
+  }
+
+  function hasProposedInterval() {
+    return Boolean(proposal) && [proposal.onsetIndex, proposal.index, proposal.offsetIndex].every((i) => i >= 0);
+  }
+
   function jumpToMark(mark) {
     if (state[mark] != null && indexOf(state[mark]) >= 0) goTo(indexOf(state[mark]));
   }
@@ -762,6 +778,7 @@
     },
     zoom: () => { zoomed = !zoomed; viewRemember(); draw(); },
     accept_apex: () => { acceptProposedApex(); return proposal !== null; },
+    accept_interval: () => { acceptProposedInterval(); return proposal !== null; },
     prev_coder_mark: () => jumpToCoderMark(-1),
     next_coder_mark: () => jumpToCoderMark(1),
     toggle_proposals: () => {
@@ -857,6 +874,8 @@
       timeline.after(legendFor(proposal));
       const accept = document.getElementById("accept-apex");
       if (accept) accept.disabled = proposal.index < 0;
+      const acceptInterval = document.getElementById("accept-interval");
+      if (acceptInterval) acceptInterval.disabled = !hasProposedInterval();
     }
     drawTimeline();
   }
@@ -866,6 +885,7 @@
   });
   document.addEventListener("click", (event) => {
     if (event.target.closest("#accept-apex")) acceptProposedApex();
+    if (event.target.closest("#accept-interval")) acceptProposedInterval();
   });
 
   if (config.readOnly) {

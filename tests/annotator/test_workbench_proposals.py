@@ -7,8 +7,9 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotator import selectors, services
+from annotator import keymap, selectors, services
 from annotator.models import Annotation, Dataset
+from mlcore.labels import DATASET_EMOTIONS
 from tests.annotator.proposals import model_version, propose
 from tests.factories import ClipFactory, UserFactory
 
@@ -59,6 +60,8 @@ def test_the_proposed_interval_is_shown_and_carried_to_the_timeline(coder_client
     page = workbench(coder_client, clip)
     assert 'data-testid="proposed-onset">52<' in page
     assert 'data-testid="proposed-offset">64<' in page
+    assert 'id="accept-interval"' in page
+    assert "accept the model's proposed onset, apex and offset" in page  # in the keyboard help
     assert proposal_config(page) == {
         "onset": 52,
         "apex": 58,
@@ -68,6 +71,13 @@ def test_the_proposed_interval_is_shown_and_carried_to_the_timeline(coder_client
     }
 
 
+@pytest.mark.parametrize("dataset", sorted(DATASET_EMOTIONS))
+def test_the_accept_interval_key_moves_no_emotion_key(dataset):
+    names = list(DATASET_EMOTIONS[dataset])
+    without = [e for e in keymap.WORKBENCH_KEYS if e["action"] != "accept_interval"]
+    assert keymap.emotion_keys(names) == keymap.emotion_keys(names, keys=without)
+
+
 def test_a_proposal_scored_before_intervals_offers_only_its_apex(coder_client, coder):
     clip = ClipFactory()
     propose(clip, model_version(), apex=58)
@@ -75,6 +85,7 @@ def test_a_proposal_scored_before_intervals_offers_only_its_apex(coder_client, c
     config = proposal_config(page)
     assert (config["onset"], config["apex"], config["offset"]) == (None, 58, None)
     assert "proposed-onset" not in page and "proposed-offset" not in page
+    assert 'id="accept-interval"' not in page
 
 
 def test_showing_a_proposal_makes_the_draft_model_assisted_for_good(coder_client, coder):
@@ -110,6 +121,7 @@ def test_coding_blind_shows_nothing_and_saves_stay_manual(coder_client, coder):
         "proposed-apex",
         "proposed-onset",
         "proposed-offset",
+        "accept-interval",
         "<h2>Model proposal</h2>",
         "42%",
         "<meter",

@@ -83,6 +83,13 @@ def test_proposed_apex_is_drawn_and_accepted_with_a_key(
     expect(page.locator("#help")).to_contain_text("accept the model's proposed apex")
     page.keyboard.press("Escape")
 
+    # Scored before intervals were proposed: no interval to draw or accept.
+    expect(panel.get_by_test_id("proposed-onset")).to_have_count(0)
+    expect(page.locator("#accept-interval")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-legend")).not_to_contain_text("proposed onset")
+    page.keyboard.press("Shift+X")
+    expect(page.locator("#onset")).to_have_value("")
+
     page.keyboard.press("Shift+A")
     expect(page.locator("#apex")).to_have_value("58")
     expect(page.get_by_test_id("frame-number")).to_have_text("58")
@@ -128,6 +135,22 @@ def test_proposed_interval_is_drawn_and_told_in_the_legend(
     expect(page.locator("#onset")).to_have_value("46")
     expect_saved(page)
     assert {onset, offset} <= set(proposal_colour_columns(page))
+
+    # Shift+X takes all three marks in one edit, which one undo takes back.
+    marks = [page.locator(f"#{mark}") for mark in ("onset", "apex", "offset")]
+    page.keyboard.press("Shift+X")
+    for field, value in zip(marks, ("52", "58", "63"), strict=True):
+        expect(field).to_have_value(value)
+    expect(page.get_by_test_id("frame-number")).to_have_text("58")
+    page.keyboard.press("u")
+    for field, value in zip(marks, ("46", "", ""), strict=True):
+        expect(field).to_have_value(value)
+    panel.get_by_role("button", name="Accept interval").click()
+    expect(marks[2]).to_have_value("63")
+    expect_saved(page)
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.apex, stored.offset) == (52, 58, 63)
+    assert stored.provenance == Annotation.Provenance.MODEL_ASSISTED
 
 
 def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, ready_clip, coder):
