@@ -380,8 +380,8 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
 
 def proposals_compute(*, job_run: JobRun) -> None:
     """Score every ready clip without an adjudicated annotation with the version's model."""
-    from mlcore.training.apex import propose_clip_apex
     from mlcore.training.checkpoints import load_model
+    from mlcore.training.interval import propose_clip_interval
     from mlcore.training.loop import resolve_device
     from mlcore.training.uncertainty import clip_uncertainties
 
@@ -406,11 +406,13 @@ def proposals_compute(*, job_run: JobRun) -> None:
             )
             samples = _inference_set(clips=clips, root=root)
             services.job_run_report_progress(
-                job_run=job_run, progress=0.2, message="Proposing apexes"
+                job_run=job_run, progress=0.2, message="Proposing intervals"
             )
-            apexes = [propose_clip_apex(root, sample) for sample in samples]
+            intervals = [propose_clip_interval(root, sample) for sample in samples]
+            # The model classifies at the proposed apex; its inputs stay the whole clip.
             write_manifest(
-                root, [replace(s, apex=apex) for s, (apex, _) in zip(samples, apexes, strict=True)]
+                root,
+                [replace(s, apex=i.apex) for s, i in zip(samples, intervals, strict=True)],
             )
             rows, embeddings = clip_uncertainties(
                 data_dir=root,
@@ -421,7 +423,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
                 version=version,
                 clips=clips,
                 rows=rows,
-                confidences=[confidence for _, confidence in apexes],
+                intervals=intervals,
                 class_names=model.class_names,
                 embeddings=embeddings,
             )
@@ -435,20 +437,24 @@ def proposals_compute(*, job_run: JobRun) -> None:
 
 
 def _proposals_store(
-    *, version, clips, rows, confidences, class_names, embeddings: np.ndarray
+    *, version, clips, rows, intervals, class_names, embeddings: np.ndarray
 ) -> None:
     novelty = novelty_scores(embeddings)  # the simulation's formula: it measures what coders get
     objects = []
-    for clip, row, confidence, vector, spread in zip(
-        clips, rows, confidences, embeddings, novelty, strict=True
+    for clip, row, interval, vector, spread in zip(
+        clips, rows, intervals, embeddings, novelty, strict=True
     ):
+        # The rows come back in manifest order; a mismatch would store one clip's class on another.
+        if int(row["apex"]) != interval.apex:
+            raise ValueError(f"{clip}: scored at apex {row['apex']}, proposed {interval.apex}")
         objects.append(
             Proposal(
                 clip=clip,
                 model_version=version,
-                onset=clip.first_frame,
-                apex=int(row["apex"]),
-                apex_confidence=float(confidence),
+                onset=interval.onset,
+                apex=interval.apex,
+                offset=interval.offset,
+                apex_confidence=float(interval.confidence),
                 probabilities=dict(
                     zip(["negative", "positive", "surprise"], row["probabilities"], strict=True)
                 ),

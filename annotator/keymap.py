@@ -47,6 +47,13 @@ WORKBENCH_KEYS: list[dict] = [
         "needs_proposal": True,
     },
     {
+        # X: no emotion of the known vocabularies falls back to it, so no emotion key moves.
+        "action": "accept_interval",
+        "keys": ["X"],
+        "help": "accept the model's proposed onset, apex and offset (undo with u)",
+        "needs_proposal": True,
+    },
+    {
         "action": "toggle_proposals",
         "keys": ["P"],
         "help": "hide / show the model's proposals on every clip",

@@ -551,14 +551,20 @@ class ModelVersion(models.Model):
 
 
 class Proposal(models.Model):
-    """What a model version says about a clip nobody has adjudicated: apex, class, uncertainty."""
+    """What a model version says about a clip nobody has adjudicated: the interval (onset, apex,
+    offset: frame numbers, onset <= apex <= offset), the class and its uncertainty."""
 
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="proposals")
     model_version = models.ForeignKey(
         ModelVersion, on_delete=models.CASCADE, related_name="proposals"
     )
-    onset = models.PositiveIntegerField()
-    apex = models.PositiveIntegerField()
+    onset = models.PositiveIntegerField(help_text="Proposed onset, a frame number.")
+    apex = models.PositiveIntegerField(help_text="Proposed apex, a frame number.")
+    # Null on proposals scored before the interval was proposed: their onset is the clip's first
+    # frame, not a proposal, so the workbench shows only their apex until the next scoring.
+    offset = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Proposed offset, a frame number; null if not proposed."
+    )
     apex_confidence = models.FloatField()
     probabilities = models.JSONField(help_text='{"negative": p, "positive": p, "surprise": p}')
     predicted_class = models.CharField(max_length=10)

@@ -216,7 +216,11 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
             if name != DatasetEmotion.CompositeClass.EXCLUDED
         ],
         "proposal_config": {
+            # A proposal scored before intervals has no offset; its onset (the clip's first
+            # frame) was never proposed, so neither is drawn.
+            "onset": proposal.onset if proposal.offset is not None else None,
             "apex": proposal.apex,
+            "offset": proposal.offset,
             "confidence": proposal.apex_confidence,
             "version": f"v{version.pk}",
         },

@@ -370,9 +370,16 @@ class ProposalOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     clip = serializers.IntegerField(source="clip_id")
     model_version = serializers.IntegerField(source="model_version_id")
-    onset = serializers.IntegerField()
-    apex = serializers.IntegerField(help_text="The proposed apex frame")
-    apex_confidence = serializers.FloatField()
+    onset = serializers.IntegerField(help_text="The proposed onset, a frame number")
+    apex = serializers.IntegerField(help_text="The proposed apex, a frame number")
+    offset = serializers.IntegerField(
+        allow_null=True,
+        help_text=(
+            "The proposed offset, a frame number (onset <= apex <= offset); null on a proposal"
+            " scored before intervals were proposed, whose onset is then the clip's first frame"
+        ),
+    )
+    apex_confidence = serializers.FloatField(help_text="0..1: how sharp and alone the apex is")
     probabilities = serializers.DictField(
         child=serializers.FloatField(),
         help_text="Per composite class: negative, positive, surprise",

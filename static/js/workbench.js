@@ -317,6 +317,7 @@
       ctx.fillStyle = color;
       ctx.fillRect(Math.floor(xOf(index)) - 1, 0, 3, h);
     }
+    if (proposal && proposal.onsetIndex >= 0 && proposal.offsetIndex >= 0) drawProposedInterval(ctx, h);
     if (proposal && proposal.index >= 0) drawProposedApex(ctx, width, h);
     drawLanes(ctx);
   }
@@ -370,7 +371,10 @@
     const width = timelineWidth;
     if (timeline.width !== width) timeline.width = width;
     const h = timeline.height;
-    const key = [width, h, state.onset, state.apex, state.offset, proposal?.index, proposal?.percent].join();
+    const key = [
+      width, h, state.onset, state.apex, state.offset,
+      proposal?.onsetIndex, proposal?.index, proposal?.offsetIndex, proposal?.percent,
+    ].join();
     if (key !== timelineStripKey) {
       drawTimelineStrip(width, h);
       timelineStripKey = key;
@@ -383,6 +387,22 @@
     const cx = xOf(position);
     ctx.moveTo(cx - 6, 0); ctx.lineTo(cx + 6, 0); ctx.lineTo(cx, 9); ctx.fill();
     ctx.fillRect(Math.floor(cx), 0, 1, h);
+  }
+
+  // Onset and offset as long-dashed brackets, their caps pointing into the interval: unlike the
+  // coder's solid bars, and unlike the proposed apex's short-dashed line and diamond.
+  function drawProposedInterval(ctx, h) {
+    ctx.strokeStyle = PROPOSAL_COLOR;
+    ctx.lineWidth = 2;
+    for (const [index, inward] of [[proposal.onsetIndex, 1], [proposal.offsetIndex, -1]]) {
+      const x = Math.round(xOf(index));
+      ctx.setLineDash([6, 4]);
+      ctx.beginPath(); ctx.moveTo(x, 0); ctx.lineTo(x, h); ctx.stroke();
+      ctx.setLineDash([]);
+      ctx.beginPath();
+      ctx.moveTo(x + 6 * inward, 1); ctx.lineTo(x, 1); ctx.moveTo(x, h - 1); ctx.lineTo(x + 6 * inward, h - 1);
+      ctx.stroke();
+    }
   }
 
   // A dashed line and a diamond, unlike the coder's solid apex bar, labelled with its confidence.
@@ -673,6 +693,22 @@
     setMark("apex");
   }
 
+  // The proposed interval in one edit, one undo; the coder then sees its apex. A proposal
+  // scored before intervals, or one naming frames the clip lacks, offers nothing to accept.
+  function acceptProposedInterval() {
+    if (config.readOnly || !hasProposedInterval()) return;
+    change((s) => {
+      s.onset = proposal.onset;
+      s.apex = proposal.apex;
+      s.offset = proposal.offset;
+    });
+    goTo(proposal.index);
+  }
+
+  function hasProposedInterval() {
+    return Boolean(proposal) && [proposal.onsetIndex, proposal.index, proposal.offsetIndex].every((i) => i >= 0);
+  }
+
   function jumpToMark(mark) {
     if (state[mark] != null && indexOf(state[mark]) >= 0) goTo(indexOf(state[mark]));
   }
@@ -742,6 +778,7 @@
     },
     zoom: () => { zoomed = !zoomed; viewRemember(); draw(); },
     accept_apex: () => { acceptProposedApex(); return proposal !== null; },
+    accept_interval: () => { acceptProposedInterval(); return proposal !== null; },
     prev_coder_mark: () => jumpToCoderMark(-1),
     next_coder_mark: () => jumpToCoderMark(1),
     toggle_proposals: () => {
@@ -813,6 +850,13 @@
       swatch("coder-apex"), " your apex ",
       swatch("proposed-apex"),
       ` model's proposed apex: frame ${shown.apex}, confidence ${shown.percent} (${shown.version})`);
+    // Proposals scored before intervals were proposed carry no onset or offset.
+    if (shown.offset !== null) {
+      const duration = Math.round(msBetween(shown.onset, shown.offset));
+      legend.append(
+        swatch("proposed-interval"),
+        ` proposed onset ${shown.onset}, offset ${shown.offset} (${duration} ms)`);
+    }
     return legend;
   }
 
@@ -823,10 +867,15 @@
     document.getElementById("timeline-legend")?.remove();
     if (proposal) {
       proposal.index = indexOf(proposal.apex);
+      const hasInterval = proposal.offset !== null;
+      proposal.onsetIndex = hasInterval ? indexOf(proposal.onset) : -1;
+      proposal.offsetIndex = hasInterval ? indexOf(proposal.offset) : -1;
       proposal.percent = `${Math.round(proposal.confidence * 100)}%`;
       timeline.after(legendFor(proposal));
       const accept = document.getElementById("accept-apex");
       if (accept) accept.disabled = proposal.index < 0;
+      const acceptInterval = document.getElementById("accept-interval");
+      if (acceptInterval) acceptInterval.disabled = !hasProposedInterval();
     }
     drawTimeline();
   }
@@ -836,6 +885,7 @@
   });
   document.addEventListener("click", (event) => {
     if (event.target.closest("#accept-apex")) acceptProposedApex();
+    if (event.target.closest("#accept-interval")) acceptProposedInterval();
   });
 
   if (config.readOnly) {

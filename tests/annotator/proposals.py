@@ -19,11 +19,14 @@ def propose(
     version,
     *,
     apex: int = 58,
+    interval: tuple[int, int] | None = None,
     confidence: float = 0.87,
     coding_mode: str = Dataset.CodingMode.MODEL_ASSISTED,
 ) -> Proposal:
     """The proposal, with the clip's dataset coded in `coding_mode`: model-assisted (one coder
-    per clip) unless told, since only then does a coder see a proposal before submitting."""
+    per clip) unless told, since only then does a coder see a proposal before submitting.
+    `interval` is the proposed (onset, offset); without it the proposal is one scored before
+    intervals were proposed: onset the clip's first frame, no offset."""
     Dataset.objects.filter(pk=clip.subject.dataset_id).update(
         coding_mode=coding_mode,
         coders_per_clip=1 if coding_mode == Dataset.CodingMode.MODEL_ASSISTED else 2,
@@ -32,8 +35,9 @@ def propose(
     return Proposal.objects.create(
         clip=clip,
         model_version=version,
-        onset=clip.first_frame,
+        onset=interval[0] if interval else clip.first_frame,
         apex=apex,
+        offset=interval[1] if interval else None,
         apex_confidence=confidence,
         probabilities={"negative": 0.12, "positive": 0.71, "surprise": 0.17},
         predicted_class="positive",

@@ -317,12 +317,20 @@ def assert_sound_proposals(version: ModelVersion, clips: list[Clip]) -> None:
         assert set(probabilities) == {"negative", "positive", "surprise"}
         assert sum(probabilities.values()) == pytest.approx(1.0, abs=1e-3)
         assert proposal.predicted_class == max(probabilities, key=probabilities.get)
-        assert proposal.apex in clip.frame_indices and proposal.onset == clip.first_frame
+        frames = clip.frame_indices
+        assert {proposal.onset, proposal.apex, proposal.offset} <= set(frames)
+        assert proposal.onset <= proposal.apex <= proposal.offset
         assert 0.0 <= proposal.apex_confidence <= 1.0
         assert 0.0 <= proposal.entropy <= math.log(3) + 1e-6
         assert 0.0 <= proposal.margin <= 1.0
         assert 0.0 <= proposal.bald <= proposal.entropy + 1e-6
         assert 0.0 <= proposal.novelty <= 1.0
+    # The interval is proposed, not the clip's span stood in for it.
+    assert any(
+        (p.onset, p.offset) != (clip.first_frame, clip.last_frame)
+        for clip in clips
+        for p in [proposals[clip.pk]]
+    ), [(p.onset, p.apex, p.offset) for p in proposals.values()]
 
 
 def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip(

@@ -1,13 +1,15 @@
 """The active model version's proposal in the coder's workbench: what is shown, coding blind as a
 per-coder choice, and model-assisted provenance decided by what the server rendered."""
 
+import json
 import re
 
 import pytest
 from django.urls import reverse
 
-from annotator import selectors, services
+from annotator import keymap, selectors, services
 from annotator.models import Annotation, Dataset
+from mlcore.labels import DATASET_EMOTIONS
 from tests.annotator.proposals import model_version, propose
 from tests.factories import ClipFactory, UserFactory
 
@@ -45,6 +47,47 @@ def test_shown_proposal_lists_apex_probabilities_and_version(coder_client, coder
     assert "accept the model's proposed apex" in page  # in the keyboard help
 
 
+def proposal_config(page: str) -> dict | None:
+    """What the workbench script reads of the proposal (None when the page carries none)."""
+    found = re.search(r'<script id="proposal-data" type="application/json">(.*?)</script>', page)
+    return json.loads(found.group(1)) if found else None
+
+
+def test_the_proposed_interval_is_shown_and_carried_to_the_timeline(coder_client, coder):
+    clip = ClipFactory()
+    version = model_version()
+    propose(clip, version, apex=58, interval=(52, 64))
+    page = workbench(coder_client, clip)
+    assert 'data-testid="proposed-onset">52<' in page
+    assert 'data-testid="proposed-offset">64<' in page
+    assert 'id="accept-interval"' in page
+    assert "accept the model's proposed onset, apex and offset" in page  # in the keyboard help
+    assert proposal_config(page) == {
+        "onset": 52,
+        "apex": 58,
+        "offset": 64,
+        "confidence": 0.87,
+        "version": f"v{version.pk}",
+    }
+
+
+@pytest.mark.parametrize("dataset", sorted(DATASET_EMOTIONS))
+def test_the_accept_interval_key_moves_no_emotion_key(dataset):
+    names = list(DATASET_EMOTIONS[dataset])
+    without = [e for e in keymap.WORKBENCH_KEYS if e["action"] != "accept_interval"]
+    assert keymap.emotion_keys(names) == keymap.emotion_keys(names, keys=without)
+
+
+def test_a_proposal_scored_before_intervals_offers_only_its_apex(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), apex=58)
+    page = workbench(coder_client, clip)
+    config = proposal_config(page)
+    assert (config["onset"], config["apex"], config["offset"]) == (None, 58, None)
+    assert "proposed-onset" not in page and "proposed-offset" not in page
+    assert 'id="accept-interval"' not in page
+
+
 def test_showing_a_proposal_makes_the_draft_model_assisted_for_good(coder_client, coder):
     clip = ClipFactory()
     version = model_version()
@@ -68,7 +111,7 @@ def test_showing_a_proposal_makes_the_draft_model_assisted_for_good(coder_client
 
 def test_coding_blind_shows_nothing_and_saves_stay_manual(coder_client, coder):
     clip = ClipFactory()
-    propose(clip, model_version(), apex=93, confidence=0.42)
+    propose(clip, model_version(), apex=93, interval=(88, 97), confidence=0.42)
     services.coder_preferences_update(coder=coder, hide_proposals=True)
     page = workbench(coder_client, clip)
     assert "you are coding blind" in page
@@ -76,6 +119,9 @@ def test_coding_blind_shows_nothing_and_saves_stay_manual(coder_client, coder):
     for leak in (
         "proposal-data",
         "proposed-apex",
+        "proposed-onset",
+        "proposed-offset",
+        "accept-interval",
         "<h2>Model proposal</h2>",
         "42%",
         "<meter",
@@ -198,10 +244,11 @@ def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
 
 def test_a_blind_draft_gets_no_proposal_even_when_the_coder_asks_to_show_them(client, coder):
     clip = ClipFactory()
-    propose(clip, model_version(), coding_mode=Dataset.CodingMode.BLIND)
+    propose(clip, model_version(), interval=(52, 64), coding_mode=Dataset.CodingMode.BLIND)
     client.force_login(coder)
     page = workbench(client, clip)
     assert "proposal-blind" in page and "proposal-data" not in page
+    assert "proposed-onset" not in page and "proposed-offset" not in page
     panel = client.post(
         reverse("clip-code-proposals", args=[clip.pk]),
         {"hide_proposals": "0"},

@@ -1,5 +1,5 @@
-"""The model's proposal in the workbench, in Debian Chromium: the proposed apex on the timeline
-and the class probabilities, accepting the apex with a key, and coding blind."""
+"""The model's proposal in the workbench, in Debian Chromium: the proposed apex and interval on
+the timeline and the class probabilities, accepting the apex with a key, and coding blind."""
 
 import re
 
@@ -83,6 +83,13 @@ def test_proposed_apex_is_drawn_and_accepted_with_a_key(
     expect(page.locator("#help")).to_contain_text("accept the model's proposed apex")
     page.keyboard.press("Escape")
 
+    # Scored before intervals were proposed: no interval to draw or accept.
+    expect(panel.get_by_test_id("proposed-onset")).to_have_count(0)
+    expect(page.locator("#accept-interval")).to_have_count(0)
+    expect(page.get_by_test_id("timeline-legend")).not_to_contain_text("proposed onset")
+    page.keyboard.press("Shift+X")
+    expect(page.locator("#onset")).to_have_value("")
+
     page.keyboard.press("Shift+A")
     expect(page.locator("#apex")).to_have_value("58")
     expect(page.get_by_test_id("frame-number")).to_have_text("58")
@@ -99,12 +106,59 @@ def test_proposed_apex_is_drawn_and_accepted_with_a_key(
     assert stored.proposal_version == version
 
 
+def test_proposed_interval_is_drawn_and_told_in_the_legend(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=20)  # frames 46..65 at 200 fps
+    propose(clip, model_version(), apex=58, interval=(52, 63), confidence=0.87)
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+
+    panel = page.get_by_test_id("proposal-panel")
+    expect(panel.get_by_test_id("proposed-onset")).to_have_text("52")
+    expect(panel.get_by_test_id("proposed-offset")).to_have_text("63")
+    legend = page.get_by_test_id("timeline-legend")
+    expect(legend).to_contain_text("model's proposed apex: frame 58, confidence 87%")
+    expect(legend).to_contain_text("proposed onset 52, offset 63 (55 ms)")
+    columns = proposal_colour_columns(page)
+    onset = column_of(page, index=52 - 46, count=20)
+    offset = column_of(page, index=63 - 46, count=20)
+    # Each bracket's line is two pixels wide around its frame's column, its caps point inward.
+    assert {onset, offset} <= set(columns), columns
+    assert min(columns) >= onset - 2, columns
+    assert not [c for c in columns if onset + 8 < c < column_of(page, index=58 - 46, count=20) - 7]
+    page.screenshot(path="/tmp/workbench-proposal-interval.png", full_page=True)
+
+    # The coder's own marks are solid and leave the proposal's brackets where they are.
+    page.keyboard.press("Home")
+    page.keyboard.press("q")
+    expect(page.locator("#onset")).to_have_value("46")
+    expect_saved(page)
+    assert {onset, offset} <= set(proposal_colour_columns(page))
+
+    # Shift+X takes all three marks in one edit, which one undo takes back.
+    marks = [page.locator(f"#{mark}") for mark in ("onset", "apex", "offset")]
+    page.keyboard.press("Shift+X")
+    for field, value in zip(marks, ("52", "58", "63"), strict=True):
+        expect(field).to_have_value(value)
+    expect(page.get_by_test_id("frame-number")).to_have_text("58")
+    page.keyboard.press("u")
+    for field, value in zip(marks, ("46", "", ""), strict=True):
+        expect(field).to_have_value(value)
+    panel.get_by_role("button", name="Accept interval").click()
+    expect(marks[2]).to_have_value("63")
+    expect_saved(page)
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert (stored.onset, stored.apex, stored.offset) == (52, 58, 63)
+    assert stored.provenance == Annotation.Provenance.MODEL_ASSISTED
+
+
 def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, ready_clip, coder):
     seen = ready_clip(frames=12, name="EP01_01")
     blind = ready_clip(frames=12, name="EP01_02")
     version = model_version()
-    propose(seen, version, apex=50, confidence=0.6)
-    propose(blind, version, apex=52, confidence=0.9)
+    propose(seen, version, apex=50, interval=(48, 54), confidence=0.6)
+    propose(blind, version, apex=52, interval=(49, 56), confidence=0.9)
     log_in(page, username=coder.username)
     open_workbench(page, live_server, seen)
     expect(page.get_by_test_id("proposed-apex")).to_have_text("50")
@@ -125,7 +179,7 @@ def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, r
 
     open_workbench(page, live_server, blind)
     expect(panel).to_contain_text("you are coding blind")
-    for hidden in ("52", "90%", "Accept apex"):
+    for hidden in ("52", "90%", "Accept apex", "Proposed onset"):
         assert hidden not in panel.inner_text()
     assert page.locator("#proposal-data, #accept-apex, meter").count() == 0
     assert proposal_colour_columns(page) == []
@@ -142,6 +196,9 @@ def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, r
     panel.get_by_role("button", name="Show proposals").click()
     expect(page.get_by_test_id("proposed-apex")).to_have_text("52")
     expect(page.get_by_test_id("timeline-legend")).to_contain_text("frame 52, confidence 90%")
+    expect(page.get_by_test_id("timeline-legend")).to_contain_text(
+        "proposed onset 49, offset 56 (35 ms)"
+    )
     assert proposal_colour_columns(page) != []
     page.get_by_role("button", name="Accept apex").click()
     expect(page.locator("#apex")).to_have_value("52")

@@ -42,6 +42,7 @@ def propose(*, clip, version, entropy: float, margin: float, bald: float) -> Pro
         model_version=version,
         onset=clip.frame_indices[0],
         apex=clip.frame_indices[5],
+        offset=clip.frame_indices[8],
         apex_confidence=0.8,
         probabilities={"negative": 0.2, "positive": 0.5, "surprise": 0.3},
         predicted_class="positive",
@@ -237,9 +238,15 @@ def test_proposals_of_the_active_version_most_uncertain_first(api_as, admin_user
     row = api.get(PROPOSALS, {"clip": torn.pk}).json()["results"][0]
     assert "embedding" not in row
     assert row["probabilities"] == {"negative": 0.2, "positive": 0.5, "surprise": 0.3}
-    assert (row["apex"], row["predicted_class"]) == (torn.frame_indices[5], "positive")
+    assert row["predicted_class"] == "positive"
+    assert (row["onset"], row["apex"], row["offset"]) == tuple(
+        torn.frame_indices[i] for i in (0, 5, 8)
+    )
+    # A proposal scored before intervals were proposed has no offset to report.
+    Proposal.objects.filter(pk=stale.pk).update(offset=None)
     detail = api.get(f"{PROPOSALS}{stale.pk}/").json()
     assert detail["embedding"] == [0.25, -1.5, 3.0] and detail["model_version"] == old.pk
+    assert detail["offset"] is None
 
 
 def test_without_an_active_version_there_are_no_proposals_to_list(api_as, admin_user):
