@@ -5,7 +5,8 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
-from annotator import active_learning, roles, services
+from annotator import roles, services
+from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
     Clip,
@@ -208,7 +209,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         for training_run in queryset:
             try:
-                job_run = active_learning.training_run_retry(
+                job_run = learning.training_run_retry(
                     training_run=training_run, created_by=request.user
                 )
             except ValueError as error:  # still active, or finished with a model version
@@ -219,7 +220,7 @@ class TrainingRunAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel")
     def cancel(self, request, queryset):
         for training_run in queryset:
-            if active_learning.training_run_cancel(training_run=training_run):
+            if learning.training_run_cancel(training_run=training_run):
                 self.message_user(request, f"{training_run}: cancelled.")
             else:
                 self.message_user(
@@ -246,7 +247,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
             )
             return
         version = queryset.get()
-        job_run = active_learning.model_version_activate(version=version, activated_by=request.user)
+        job_run = learning.model_version_activate(version=version, activated_by=request.user)
         self.message_user(
             request, f"{version} is active; scoring the unlabelled clips (job #{job_run.pk})."
         )

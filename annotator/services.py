@@ -34,6 +34,7 @@ from annotator.models import (
 )
 from mlcore.archives import UnsafeArchiveError, extract_frames, inspect_zip
 from mlcore.facs import AUCode, AUEntry
+from mlcore.frame_files import VIDEO_SUFFIXES
 
 QUEUES = settings.MESTUDIO_QUEUES
 
@@ -539,7 +540,6 @@ def coder_key_map_update(
 
 # --- Clips: upload and preprocessing -----------------------------------------------------------
 
-VIDEO_SUFFIXES = {".mp4", ".mov", ".avi"}
 UPLOAD_SUFFIXES = VIDEO_SUFFIXES | {".zip"}
 
 

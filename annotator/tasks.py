@@ -12,8 +12,9 @@ from django.db import close_old_connections
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator import active_learning, services
+from annotator import services
 from annotator.exchange import exports, imports
+from annotator.learning import runs
 from annotator.models import JobRun
 
 logger = logging.getLogger(__name__)
@@ -69,12 +70,12 @@ def composite_export(job_run_id: int) -> None:
 
 @shared_task(name="annotator.training_run", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
 def training_run_task(job_run_id: int) -> None:
-    _run_job(job_run_id, active_learning.training_run_execute)
+    _run_job(job_run_id, runs.training_run_execute)
 
 
 @shared_task(name="annotator.proposals", soft_time_limit=3600, time_limit=3700)
 def proposals_task(job_run_id: int) -> None:
-    _run_job(job_run_id, active_learning.proposals_compute)
+    _run_job(job_run_id, runs.proposals_compute)
 
 
 # The task that runs each kind of job, for the reconciler's second sending of a lost message.

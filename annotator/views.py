@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import active_learning, keymap, reports, selectors, services
+from annotator import keymap, reports, selectors, services
+from annotator.coding import queue as coding_queue
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from annotator.roles import role_required
@@ -147,7 +148,7 @@ def coder_queue(request: HttpRequest) -> HttpResponse:
 @role_required("annotator.change_annotation")
 @require_GET
 def coder_queue_next(request: HttpRequest) -> HttpResponse:
-    draft = active_learning.coder_next_draft_claim(coder=request.user)
+    draft = coding_queue.coder_next_draft_claim(coder=request.user)
     if draft is None:
         return redirect(f"{reverse('coder-queue')}?done=1")
     return redirect("clip-code", clip_id=draft.clip_id)

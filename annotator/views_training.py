@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import active_learning, selectors, training_plots
+from annotator import selectors, training_plots
 from annotator.forms import QueueSettingsForm, TrainingStartForm
+from annotator.learning import services as learning
 from annotator.models import Dataset, ModelVersion, TrainingRun
 from annotator.roles import role_check, role_required
 
@@ -76,7 +77,7 @@ def training_dashboard(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         data = form.cleaned_data
         try:
-            training_run = active_learning.training_run_start(
+            training_run = learning.training_run_start(
                 datasets=list(data["datasets"]),
                 model_name=data["model_name"],
                 protocol=data["protocol"],
@@ -106,7 +107,7 @@ def training_dashboard(request: HttpRequest) -> HttpResponse:
 def _preview_context(*, datasets: list[Dataset], min_status: str) -> dict:
     if not datasets:
         return {"preview": None}
-    preview = active_learning.training_selection_preview(datasets=datasets, min_status=min_status)
+    preview = learning.training_selection_preview(datasets=datasets, min_status=min_status)
     reasons = Counter(item["reason"] for item in preview.left_out)
     return {"preview": preview, "left_out_reasons": reasons.most_common()}
 
@@ -130,7 +131,7 @@ def queue_settings_save(request: HttpRequest) -> HttpResponse:
     form = QueueSettingsForm(request.POST, instance=selectors.queue_settings())
     if not form.is_valid():
         return _dashboard(request, queue_form=form, status=400)
-    saved = active_learning.queue_settings_update(**form.cleaned_data)
+    saved = learning.queue_settings_update(**form.cleaned_data)
     messages.success(request, f"Queue order saved: {saved.get_strategy_display()}.")
     return redirect(f"{reverse('training')}#queue-settings")
 
@@ -170,7 +171,7 @@ def _run_action_done(request, training_run_id: int, *, error: str, done: str) ->
 @require_POST
 def training_run_cancel(request: HttpRequest, training_run_id: int) -> HttpResponse:
     training_run = _training_run_or_404(training_run_id)
-    cancelled = active_learning.training_run_cancel(training_run=training_run)
+    cancelled = learning.training_run_cancel(training_run=training_run)
     return _run_action_done(
         request,
         training_run.pk,
@@ -184,7 +185,7 @@ def training_run_cancel(request: HttpRequest, training_run_id: int) -> HttpRespo
 def training_run_retry(request: HttpRequest, training_run_id: int) -> HttpResponse:
     training_run = _training_run_or_404(training_run_id)
     try:
-        active_learning.training_run_retry(training_run=training_run, created_by=request.user)
+        learning.training_run_retry(training_run=training_run, created_by=request.user)
     except ValueError as error:  # still active, or already finished with a model version
         message = str(error)
     else:
@@ -236,7 +237,7 @@ def model_version_activate(request: HttpRequest, version_id: int) -> HttpRespons
         version = selectors.model_version_get(version_id=version_id)
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
-    job_run = active_learning.model_version_activate(version=version, activated_by=request.user)
+    job_run = learning.model_version_activate(version=version, activated_by=request.user)
     if request.htmx:
         return render(request, "annotator/training/partials/versions.html", _versions_context())
     messages.success(

@@ -7,7 +7,7 @@
 - proposals per second: `--proposal-clips` unlabelled clips (short ones) scored by the version;
 - next clip: with `--queue-clips` more clips and their proposals in the database, the ranked queue
   (`selectors.clip_queue_ranked`) and the claim a coder's "next clip" makes
-  (`active_learning.coder_next_draft_claim`), p50/p95 over `--calls` calls. Goal: p95 < 50 ms.
+  (`coding_queue.coder_next_draft_claim`), p50/p95 over `--calls` calls. Goal: p95 < 50 ms.
 
 Jobs run in this process through their Celery tasks, as a worker runs them (no broker round
 trip is timed). It creates and drops its own database. Writes benchmarks/results/loop.json.
@@ -119,7 +119,7 @@ def run_task(task, job_run):
 
 
 def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict, object]:
-    from annotator import active_learning
+    from annotator.learning import services as learning
     from annotator.models import JobRun
     from annotator.tasks import proposals_task, training_run_task
 
@@ -137,7 +137,7 @@ def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict,
     setup_seconds = seconds_since(started)
 
     started = time.perf_counter()
-    run = active_learning.training_run_start(
+    run = learning.training_run_start(
         datasets=[dataset],
         model_name="frl_dgt",
         model_options=model_options,
@@ -149,7 +149,7 @@ def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict,
     run.refresh_from_db()
     version = run.model_version
     scoring = run_task(
-        proposals_task, active_learning.model_version_activate(version=version, activated_by=user)
+        proposals_task, learning.model_version_activate(version=version, activated_by=user)
     )
     total = seconds_since(started)
     snapshot_seconds = (
@@ -179,7 +179,7 @@ def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict,
 
 
 def bench_proposals(*, work: Path, user, args, version) -> dict:
-    from annotator import active_learning
+    from annotator.learning import services as learning
     from annotator.tasks import proposals_task
 
     subjects = max(1, args.proposal_clips // 50)
@@ -195,7 +195,7 @@ def bench_proposals(*, work: Path, user, args, version) -> dict:
     setup_seconds = seconds_since(started)
     started = time.perf_counter()
     scoring = run_task(
-        proposals_task, active_learning.model_version_activate(version=version, activated_by=user)
+        proposals_task, learning.model_version_activate(version=version, activated_by=user)
     )
     seconds = time.perf_counter() - started
     scored = scoring.result["clips"]
@@ -282,7 +282,8 @@ def bench_next_clip(*, args, version) -> dict:
     from django.contrib.auth.models import Group
     from django.db import connection
 
-    from annotator import active_learning, selectors
+    from annotator import selectors
+    from annotator.coding import queue as coding_queue
     from annotator.models import Annotation
 
     coder_group = Group.objects.get(name="coder")
@@ -303,7 +304,7 @@ def bench_next_clip(*, args, version) -> dict:
         ranked.append(time.perf_counter() - started)
         assert queue
         started = time.perf_counter()
-        draft = active_learning.coder_next_draft_claim(coder=coder)
+        draft = coding_queue.coder_next_draft_claim(coder=coder)
         claims.append(time.perf_counter() - started)
         # The coder codes it and submits (not timed), so the next claim takes a new clip.
         Annotation.objects.filter(pk=draft.pk).update(

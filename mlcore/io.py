@@ -14,7 +14,6 @@ So does a clip past its `ClipLimits`, checked from the headers before any frame 
 """
 
 import abc
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,18 +22,19 @@ import cv2
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".mov"})
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp"})
+from mlcore.frame_files import (
+    IMAGE_SUFFIXES,
+    VIDEO_SUFFIXES,
+    ClipReadError,
+    frame_number,
+    is_frame_file,
+)
+
 _JPEG_SUFFIXES = frozenset({".jpg", ".jpeg"})
 _JPEG_END_OF_IMAGE = b"\xff\xd9"
 # Some encoders pad after the end-of-image marker; 0xFFD9 cannot occur inside entropy-coded data
 # (a 0xFF there is always stuffed with 0x00), so finding it near the end means the file is whole.
 _JPEG_TAIL_BYTES = 1024
-_TRAILING_NUMBER = re.compile(r"(\d+)$")
-
-
-class ClipReadError(ValueError):
-    """The clip cannot be read as a sequence of same-sized frames."""
 
 
 @dataclass(frozen=True)
@@ -117,46 +117,6 @@ def open_clip(path: str | Path, *, limits: ClipLimits = ClipLimits()) -> ClipSou
     raise ClipReadError(f"{path}: not a frame folder or a video file ({supported})")
 
 
-def is_frame_folder(path: Path) -> bool:
-    """Whether ``path`` is a folder holding at least one frame image directly."""
-    return path.is_dir() and any(_is_frame_file(child) for child in path.iterdir())
-
-
-def find_clips(root: Path) -> list[Path]:
-    """Every clip under ``root``: frame folders and video files, in name order.
-
-    A folder holding frame images is one clip (its subfolders are not searched); other folders
-    are searched recursively, so a dataset root such as CASME II's yields ``sub01/EP02_01f``.
-    """
-    if is_frame_folder(root):
-        return [root]
-    clips: list[Path] = []
-    for child in sorted(root.iterdir()):
-        if child.name.startswith("."):
-            continue
-        if child.is_dir():
-            clips.extend(find_clips(child))
-        elif child.suffix.lower() in VIDEO_SUFFIXES:
-            clips.append(child)
-    return clips
-
-
-def frame_number(path: Path) -> int:
-    """The source frame number at the end of a frame file's name (``reg_img46.jpg`` -> 46)."""
-    match = _TRAILING_NUMBER.search(path.stem)
-    if match is None:
-        raise ClipReadError(f"{path}: the file name does not end with a frame number")
-    return int(match.group(1))
-
-
-def _is_frame_file(path: Path) -> bool:
-    # Names starting with a dot are macOS resource forks ("._img46.jpg") and other hidden files
-    # that ride along when datasets are copied; they carry an image suffix but are not images.
-    return (
-        path.suffix.lower() in IMAGE_SUFFIXES and not path.name.startswith(".") and path.is_file()
-    )
-
-
 class FrameFolderClip(ClipSource):
     """A folder of numbered frame images, ordered by the number at the end of each name."""
 
@@ -165,7 +125,7 @@ class FrameFolderClip(ClipSource):
         self.fps = None
         files: dict[int, Path] = {}
         for file in path.iterdir():
-            if not _is_frame_file(file):
+            if not is_frame_file(file):
                 continue
             number = frame_number(file)
             if number in files:

@@ -24,13 +24,15 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from annotator import active_learning, selectors, services
+from annotator import selectors, services
 from annotator.api import filters, logins, tokens
 from annotator.api import serializers as s
 from annotator.api.errors import Conflict, Invalid, PayloadTooLarge
 from annotator.api.permissions import ActionPermissions, is_reviewer
+from annotator.coding import queue as coding_queue
 from annotator.exchange import jobs
 from annotator.exchange import services as exchange
+from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
 from annotator.views import FRAME_CACHE_CONTROL
 
@@ -416,7 +418,7 @@ class QueueViewSet(mixins.ListModelMixin, RoleViewSet):
     )
     @action(detail=False, methods=["post"], filter_backends=[], pagination_class=None)
     def next(self, request: Request) -> Response:
-        draft = active_learning.coder_next_draft_claim(coder=request.user)
+        draft = coding_queue.coder_next_draft_claim(coder=request.user)
         if draft is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
         return Response(
@@ -551,8 +553,8 @@ class TrainingRunViewSet(ReadViewSet):
     def create(self, request: Request) -> Response:
         data = _parse(s.TrainingRunStartInputSerializer, request.data)
         try:
-            training_run = active_learning.training_run_start(created_by=request.user, **data)
-        except active_learning.TrainingBusyError as error:
+            training_run = learning.training_run_start(created_by=request.user, **data)
+        except learning.TrainingBusyError as error:
             raise Conflict(str(error), code="training_busy") from None
         except ValueError as error:
             raise Invalid(str(error), code="invalid") from None
@@ -573,7 +575,7 @@ class TrainingRunViewSet(ReadViewSet):
     @action(detail=True, methods=["post"])
     def cancel(self, request: Request, pk=None) -> Response:
         training_run = self.get_object()
-        if not active_learning.training_run_cancel(training_run=training_run):
+        if not learning.training_run_cancel(training_run=training_run):
             raise Conflict(
                 f"Training run {training_run.pk} is not queued or running.", code="not_running"
             )
@@ -591,8 +593,8 @@ class TrainingRunViewSet(ReadViewSet):
     def retry(self, request: Request, pk=None) -> Response:
         training_run = self.get_object()
         try:
-            active_learning.training_run_retry(training_run=training_run, created_by=request.user)
-        except active_learning.TrainingBusyError as error:
+            learning.training_run_retry(training_run=training_run, created_by=request.user)
+        except learning.TrainingBusyError as error:
             raise Conflict(str(error), code="training_busy") from None
         except ValueError as error:
             raise Conflict(str(error), code="already_finished") from None
@@ -623,7 +625,7 @@ class ModelVersionViewSet(ReadViewSet):
     )
     @action(detail=True, methods=["post"])
     def activate(self, request: Request, pk=None) -> Response:
-        job_run = active_learning.model_version_activate(
+        job_run = learning.model_version_activate(
             version=self.get_object(), activated_by=request.user
         )
         return _accepted(

@@ -14,6 +14,7 @@ from annotator.exchange.jobs import IMPORT_FORMATS, MIN_STATUSES, job_run_create
 from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, JobRun
 from mlcore.elan import ElanCoding, eaf_text, read_eaf
+from mlcore.frame_files import VIDEO_SUFFIXES
 
 
 def dataset_import_start(
@@ -74,7 +75,7 @@ def composite_export_start(
 def _eaf_media_name(clip: Clip) -> str:
     """The uploaded video's file name, which the EAF links; frame folders have no video."""
     source = clip.source.name if clip.source else ""
-    return Path(source).name if Path(source).suffix.lower() in services.VIDEO_SUFFIXES else ""
+    return Path(source).name if Path(source).suffix.lower() in VIDEO_SUFFIXES else ""
 
 
 def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:

@@ -8,7 +8,7 @@ from tqdm import tqdm
 
 from mlcore.faces.detector import RETINAFACE_WEIGHTS_ENV, FaceDetector
 from mlcore.faces.factory import configured_detector, create_detector
-from mlcore.io import VIDEO_SUFFIXES, find_clips, is_frame_folder
+from mlcore.frame_files import VIDEO_SUFFIXES, find_clips, is_frame_folder
 from mlcore.preprocess import preprocess_clip
 
 NAME = "preprocess"

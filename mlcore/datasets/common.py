@@ -21,7 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from mlcore.facs import AUEntry, parse_au_entries
-from mlcore.io import IMAGE_SUFFIXES, ClipReadError, frame_number
+from mlcore.frame_files import IMAGE_SUFFIXES, ClipReadError, frame_number
 from mlcore.labels import COMPOSITE_CHOICES, GENERIC_MAPPING
 
 FORMATS = ("casme2", "samm", "smic", "generic")

@@ -24,7 +24,7 @@ from mlcore.datasets.common import (
     inside_root,
     list_frame_folder,
 )
-from mlcore.io import ClipReadError
+from mlcore.frame_files import ClipReadError
 from mlcore.labels import DATASET_EMOTIONS
 
 SUBJECT_FOLDER = re.compile(r"^s\d+$", re.IGNORECASE)

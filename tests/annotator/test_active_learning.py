@@ -14,7 +14,8 @@ import torch
 from django.conf import settings
 from django.db import connection
 
-from annotator import active_learning, selectors, services
+from annotator import selectors, services
+from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
     Clip,
@@ -61,7 +62,7 @@ def coded_set(tmp_path, admin_user) -> tuple[Dataset, list[Clip]]:
 
 
 def train(dataset: Dataset, user, **options) -> TrainingRun:
-    return active_learning.training_run_start(
+    return learning.training_run_start(
         datasets=[dataset],
         model_name="frl_dgt",
         model_options=TINY_FRL_DGT,
@@ -139,30 +140,26 @@ def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admi
     first = trainable_dataset(name="A")
     second = trainable_dataset(name="B", source_format="samm")
     with pytest.raises(ValueError, match="Choose at least one dataset"):
-        active_learning.training_run_start(datasets=[], model_name="frl_dgt", created_by=admin_user)
+        learning.training_run_start(datasets=[], model_name="frl_dgt", created_by=admin_user)
     with pytest.raises(ValueError, match=r"Unknown model 'resnet'; choose one of .*frl_dgt"):
-        active_learning.training_run_start(
-            datasets=[first], model_name="resnet", created_by=admin_user
-        )
+        learning.training_run_start(datasets=[first], model_name="resnet", created_by=admin_user)
     assert not TrainingRun.objects.exists()
 
-    queued = active_learning.training_run_start(
+    queued = learning.training_run_start(
         datasets=[first, second], model_name="frl_dgt", created_by=admin_user
     )
     assert queued.latest_job_run.status == JobRun.Status.QUEUED
     for same_selection in ([second, first], [first, second, first]):
-        with pytest.raises(active_learning.TrainingBusyError, match="already queued or running"):
-            active_learning.training_run_start(
+        with pytest.raises(learning.TrainingBusyError, match="already queued or running"):
+            learning.training_run_start(
                 datasets=same_selection, model_name="ststnet", created_by=admin_user
             )
     assert TrainingRun.objects.count() == 1
     # Another selection is another run, even when it overlaps.
-    active_learning.training_run_start(
-        datasets=[first], model_name="frl_dgt", created_by=admin_user
-    )
+    learning.training_run_start(datasets=[first], model_name="frl_dgt", created_by=admin_user)
     # A cancelled run frees its selection.
-    assert active_learning.training_run_cancel(training_run=queued)
-    again = active_learning.training_run_start(
+    assert learning.training_run_cancel(training_run=queued)
+    again = learning.training_run_start(
         datasets=[first, second], model_name="frl_dgt", created_by=admin_user
     )
     assert again.selection_key == queued.selection_key
@@ -220,7 +217,7 @@ def test_cancelling_during_training_stops_the_run_without_a_version(coded_set, a
     with meanwhile(
         job_run,
         once=lambda message: "epoch" in message,
-        act=lambda: active_learning.training_run_cancel(training_run=run),
+        act=lambda: learning.training_run_cancel(training_run=run),
     ) as cancelled_at:
         run_task(training_run_task, job_run)
     assert cancelled_at and fold_in_progress(cancelled_at[0]) == 1
@@ -230,7 +227,7 @@ def test_cancelling_during_training_stops_the_run_without_a_version(coded_set, a
     run_dir = selectors.training_root(training_run=run) / "run"
     assert not (run_dir / "final.pt").exists()
     assert finished_folds(run) == {}  # fold 1 never finished
-    assert not active_learning.training_run_cancel(training_run=run)  # nothing left to cancel
+    assert not learning.training_run_cancel(training_run=run)  # nothing left to cancel
 
 
 @pytest.mark.django_db(transaction=True)
@@ -276,9 +273,9 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
         saved_by=edited.coder,
     )
 
-    retry = active_learning.training_run_retry(training_run=run, created_by=admin_user)
-    with pytest.raises(active_learning.TrainingBusyError, match="still queued or running"):
-        active_learning.training_run_retry(training_run=run, created_by=admin_user)
+    retry = learning.training_run_retry(training_run=run, created_by=admin_user)
+    with pytest.raises(learning.TrainingBusyError, match="still queued or running"):
+        learning.training_run_retry(training_run=run, created_by=admin_user)
     assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
     after = finished_folds(run)
     assert {name: after[name] for name in finished} == finished  # not retrained
@@ -289,7 +286,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     version = ModelVersion.objects.get(training_run=run)
     assert version.checkpoint_sha256 == file_sha256(Path(settings.MEDIA_ROOT) / version.checkpoint)
     with pytest.raises(ValueError, match="This run finished"):
-        active_learning.training_run_retry(training_run=run, created_by=admin_user)
+        learning.training_run_retry(training_run=run, created_by=admin_user)
 
 
 def test_a_retry_after_a_worker_died_while_freezing_freezes_anew(coded_set, admin_user):
@@ -301,7 +298,7 @@ def test_a_retry_after_a_worker_died_while_freezing_freezes_anew(coded_set, admi
     (partial / "half_written.png").write_bytes(b"\x89PNG")
     JobRun.objects.filter(pk=run.latest_job_run.pk).update(status=JobRun.Status.FAILED)
 
-    retry = active_learning.training_run_retry(training_run=run, created_by=admin_user)
+    retry = learning.training_run_retry(training_run=run, created_by=admin_user)
     assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
     assert not (partial / "half_written.png").exists()
     run.refresh_from_db()
@@ -345,7 +342,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
     first, second = first_run.model_version, second_run.model_version
 
     scoring = run_task(
-        proposals_task, active_learning.model_version_activate(version=first, activated_by=None)
+        proposals_task, learning.model_version_activate(version=first, activated_by=None)
     )
     assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
     assert scoring.message == "3 clips scored" and scoring.model_version == first
@@ -353,7 +350,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
     assert_sound_proposals(first, unlabelled)
 
     scoring = run_task(
-        proposals_task, active_learning.model_version_activate(version=second, activated_by=None)
+        proposals_task, learning.model_version_activate(version=second, activated_by=None)
     )
     assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
     assert list(ModelVersion.objects.filter(is_active=True)) == [second]
@@ -373,9 +370,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
         action_units=parse_au_string("4"),
         comment="",
     )
-    run_task(
-        proposals_task, active_learning.model_version_activate(version=first, activated_by=None)
-    )
+    run_task(proposals_task, learning.model_version_activate(version=first, activated_by=None))
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
     assert_sound_proposals(first, [unlabelled[0], unlabelled[2]])
 
@@ -390,7 +385,7 @@ def test_a_checkpoint_that_changed_on_disk_is_refused(coded_set, admin_user):
         file.write(b"tampered")
 
     scoring = run_task(
-        proposals_task, active_learning.model_version_activate(version=version, activated_by=None)
+        proposals_task, learning.model_version_activate(version=version, activated_by=None)
     )
     assert scoring.status == JobRun.Status.FAILED
     assert scoring.error == (f"{checkpoint} does not match the checksum recorded for {version}")

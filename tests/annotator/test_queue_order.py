@@ -9,7 +9,8 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotator import active_learning, selectors, services
+from annotator import selectors, services
+from annotator.coding import queue as coding_queue
 from annotator.models import (
     Annotation,
     Dataset,
@@ -78,18 +79,18 @@ def test_most_uncertain_first_with_a_cap_per_subject(scored_clips, coder):
 
 def test_a_plan_of_two_serves_the_top_clip_to_two_coders_and_not_a_third(scored_clips, coder):
     second, third = (UserFactory(username=name, role="coder") for name in ("coder2", "coder3"))
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
-    assert active_learning.coder_next_draft_claim(coder=second).clip.name == "a_high"
-    assert active_learning.coder_next_draft_claim(coder=third).clip.name == "a_mid"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=second).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=third).clip.name == "a_mid"
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
     with pytest.raises(services.ClaimError, match="already has the 2 coders") as refused:
         services.clip_claim(clip=scored_clips["a_high"], coder=third)
     assert refused.value.code == "plan_full"
     # The coder's own draft comes back first until it is submitted, and is then never served
     # to them again; the submitted annotation keeps its place in the plan.
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
     Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_mid"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_mid"
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=coder))
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
 
@@ -97,32 +98,32 @@ def test_a_plan_of_two_serves_the_top_clip_to_two_coders_and_not_a_third(scored_
 def test_a_plan_of_one_gives_each_clip_to_one_coder(scored_clips, coder):
     Dataset.objects.update(coding_mode=Dataset.CodingMode.MODEL_ASSISTED, coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
-    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_mid"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=other).clip.name == "a_mid"
 
 
 def test_an_expired_claim_gives_the_clip_back_but_the_draft_stays_its_coders(scored_clips, coder):
     Dataset.objects.update(coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
-    draft = active_learning.coder_next_draft_claim(coder=coder)
+    draft = coding_queue.coder_next_draft_claim(coder=coder)
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=other))
     minutes = selectors.queue_settings().claim_minutes
     Annotation.objects.filter(pk=draft.pk).update(
         updated_at=timezone.now() - timedelta(minutes=minutes + 1)
     )
-    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=other).clip.name == "a_high"
     # The first coder still finds their draft first; the plan is full for nobody else.
-    assert active_learning.coder_next_draft_claim(coder=coder).pk == draft.pk
+    assert coding_queue.coder_next_draft_claim(coder=coder).pk == draft.pk
     assert names(selectors.clip_queue_ranked(coder=coder))[0] == "a_high"
 
 
 def test_a_released_draft_gives_the_clip_back(scored_clips, coder):
     Dataset.objects.update(coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
-    draft = active_learning.coder_next_draft_claim(coder=coder)
+    draft = coding_queue.coder_next_draft_claim(coder=coder)
     services.annotation_release(annotation=draft, discard_edits=False)
     assert not Annotation.objects.filter(pk=draft.pk).exists()
-    assert active_learning.coder_next_draft_claim(coder=other).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=other).clip.name == "a_high"
 
 
 def test_a_draft_with_saved_edits_is_released_only_when_its_coder_discards_them(
@@ -161,7 +162,7 @@ def test_nobody_claims_an_adjudicated_clip_nor_one_they_submitted(scored_clips, 
 
 def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder, admin_user):
     services.clip_claim(clip=scored_clips["a_low"], coder=coder)
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_low"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_low"
     # Adjudicated meanwhile (by a reviewer, from other coders' work): the draft is moot.
     Annotation.objects.create(
         clip=scored_clips["a_low"],
@@ -170,7 +171,7 @@ def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder
         onset=46,
         offset=50,
     )
-    assert active_learning.coder_next_draft_claim(coder=coder).clip.name == "a_high"
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
 
 
 def test_adjudicated_clips_leave_the_queue(scored_clips, coder, admin_user):

@@ -4,7 +4,7 @@ version."""
 import pytest
 from django.urls import reverse
 
-from annotator import active_learning
+from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
 from tests.annotator.training_runs import training_run_trained
 from tests.factories import trainable_dataset
@@ -30,7 +30,7 @@ def run_action(client, model, action: str, objects) -> list[str]:
 def test_cancel_then_retry_a_training_run(
     admin_client, admin_user, django_capture_on_commit_callbacks
 ):
-    training_run = active_learning.training_run_start(
+    training_run = learning.training_run_start(
         datasets=[trainable_dataset(name="CASME II")], model_name="frl_dgt", created_by=admin_user
     )
     assert run_action(admin_client, TrainingRun, "cancel", [training_run]) == [
@@ -88,7 +88,7 @@ def test_training_models_list_and_change_pages_load(admin_client, admin_user):
     training_run_trained(
         datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     )
-    active_learning.queue_settings_update(strategy="random", diversity_weight=0.5, subject_cap=3)
+    learning.queue_settings_update(strategy="random", diversity_weight=0.5, subject_cap=3)
     for model in (TrainingRun, ModelVersion, QueueSettings):
         changelist = reverse(f"admin:annotator_{model._meta.model_name}_changelist")
         response = admin_client.get(changelist, {"q": "flow"})

@@ -8,7 +8,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from annotator import active_learning, selectors, services
+from annotator import selectors, services
+from annotator.learning import runs
+from annotator.learning import services as learning
 from annotator.models import ModelVersion, TrainingRun
 from mlcore.composite import read_manifest
 from mlcore.models import create_model
@@ -33,7 +35,7 @@ def active_version(admin_user) -> ModelVersion:
         datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     )
     version = trained.model_version
-    active_learning.model_version_activate(version=version, activated_by=admin_user)
+    learning.model_version_activate(version=version, activated_by=admin_user)
     version.refresh_from_db()
     assert version.is_active
     return version
@@ -80,13 +82,13 @@ def test_a_warm_start_without_an_active_version_or_of_another_model_is_refused(
     version = training_run_trained(
         datasets=[trainable_dataset()], created_by=admin_user
     ).model_version
-    active_learning.model_version_activate(version=version, activated_by=admin_user)
+    learning.model_version_activate(version=version, activated_by=admin_user)
     with pytest.raises(ValueError, match="is a flow_linear model; a frl_dgt run cannot start"):
-        active_learning.training_run_start(
+        learning.training_run_start(
             datasets=[dataset], model_name="frl_dgt", warm_start=True, created_by=admin_user
         )
     with pytest.raises(ValueError, match="Unknown preset 'tpu'"):
-        active_learning.training_run_start(
+        learning.training_run_start(
             datasets=[dataset], model_name="frl_dgt", preset="tpu", created_by=admin_user
         )
     assert not TrainingRun.objects.filter(datasets=dataset).exists()
@@ -116,7 +118,7 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
 def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(admin_user):
     training_run = training_run_frozen(datasets=[trainable_dataset()], created_by=admin_user)
     job_run = services.job_run_claim(job_run_id=training_run.job_runs.get().pk)
-    report = active_learning.training_input_progress(job_run)
+    report = runs.training_input_progress(job_run)
     snapshot = selectors.training_root(training_run=training_run) / "snapshot"
     samples = read_manifest(snapshot)
     load_inputs(
@@ -131,8 +133,8 @@ def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(ad
     # The inputs are the second tenth of the job: after the snapshot, before the folds.
     assert job_run.progress == pytest.approx(0.2)
     assert job_run.message == "Building model inputs: pair inputs 4/4"
-    active_learning.training_run_cancel(training_run=training_run)
-    with pytest.raises(active_learning.TrainingStopped):
+    learning.training_run_cancel(training_run=training_run)
+    with pytest.raises(runs.TrainingStopped):
         report(0.5, "pair inputs 2/4")
     job_run.refresh_from_db()
     assert job_run.message == "Cancelled"

@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from annotator import active_learning
+from annotator.learning import services as learning
 from annotator.models import Annotation, TrainingRun
 from tests.factories import AnnotationFactory, ClipFactory, SubjectFactory, trainable_dataset
 
@@ -32,7 +32,7 @@ def one_subject():
 
 
 def test_the_preview_counts_what_a_run_uses_and_says_what_it_leaves_out(with_leftovers):
-    preview = active_learning.training_selection_preview(
+    preview = learning.training_selection_preview(
         datasets=[with_leftovers], min_status=TrainingRun.MinStatus.SUBMITTED
     )
     assert preview.clips == 6 and preview.subjects == 2
@@ -50,8 +50,8 @@ def test_the_preview_counts_what_a_run_uses_and_says_what_it_leaves_out(with_lef
 def test_every_door_refuses_a_selection_that_cannot_be_evaluated(
     client, admin_user, api_as, one_subject
 ):
-    with pytest.raises(active_learning.TrainingSelectionError) as refused:
-        active_learning.training_run_start(
+    with pytest.raises(learning.TrainingSelectionError) as refused:
+        learning.training_run_start(
             datasets=[one_subject], model_name="flow_linear", created_by=admin_user
         )
     message = str(refused.value)
@@ -90,7 +90,7 @@ def test_a_class_with_no_clip_is_refused(admin_user):
     Annotation.objects.filter(
         clip__subject__dataset=dataset, emotion__composite_class="surprise"
     ).delete()
-    preview = active_learning.training_selection_preview(
+    preview = learning.training_selection_preview(
         datasets=[dataset], min_status=TrainingRun.MinStatus.ADJUDICATED
     )
     assert preview.counts["per_class"]["surprise"] == 0

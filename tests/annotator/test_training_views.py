@@ -6,7 +6,8 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotator import active_learning, services
+from annotator import services
+from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
 from tests.annotator.training_runs import training_run_frozen, training_run_trained
 from tests.factories import trainable_dataset
@@ -24,7 +25,7 @@ def admin_client(client, admin_user):
 
 @pytest.fixture
 def queued_run(admin_user):
-    return active_learning.training_run_start(
+    return learning.training_run_start(
         datasets=[trainable_dataset(name="CASME II")], model_name="frl_dgt", created_by=admin_user
     )
 
@@ -266,7 +267,7 @@ def cancelled_frozen_run(transactional_db, admin_user) -> TrainingRun:
         created_by=admin_user,
         epochs=400,
     )
-    active_learning.training_run_cancel(training_run=training_run)
+    learning.training_run_cancel(training_run=training_run)
     return training_run
 
 

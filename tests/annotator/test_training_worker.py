@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from annotator import active_learning, selectors
+from annotator import selectors
+from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion
 from mlcore.checksums import file_sha256
 from tests.annotator.synthetic_sets import synthetic_dataset_import
@@ -45,7 +46,7 @@ def test_a_killed_worker_fails_its_run_on_restart_and_a_retry_resumes(
     )
     annotations = list(Annotation.objects.order_by("pk").values())
 
-    run = active_learning.training_run_start(
+    run = learning.training_run_start(
         datasets=[dataset],
         model_name="frl_dgt",
         model_options=TINY_FRL_DGT,
@@ -85,7 +86,7 @@ def test_a_killed_worker_fails_its_run_on_restart_and_a_retry_resumes(
     assert list(Annotation.objects.order_by("pk").values()) == annotations
     assert finished_folds(run) == finished
 
-    retry = active_learning.training_run_retry(training_run=run, created_by=admin_user)
+    retry = learning.training_run_retry(training_run=run, created_by=admin_user)
     wait_for(
         lambda: JobRun.objects.get(pk=retry.pk).is_finished,
         timeout=300,

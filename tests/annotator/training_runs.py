@@ -6,7 +6,9 @@ from collections import Counter
 
 from django.utils import timezone
 
-from annotator import active_learning, selectors
+from annotator import selectors
+from annotator.learning import runs
+from annotator.learning import services as learning
 from annotator.models import JobRun, TrainingRun
 from annotator.tasks import _run_job
 from tests.mlcore.training_fixtures import make_blob_composite
@@ -18,7 +20,7 @@ BLOB_SUBJECTS = {"casme2": 2, "samm": 1}
 def training_run_frozen(*, datasets, created_by, epochs: int = 2, **start) -> TrainingRun:
     """A run started as the page starts one (``start``: more of the service's options), its
     snapshot frozen; its attempt is still queued."""
-    training_run = active_learning.training_run_start(
+    training_run = learning.training_run_start(
         datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by, **start
     )
     snapshot_dir = selectors.training_root(training_run=training_run) / "snapshot"
@@ -47,7 +49,7 @@ def training_run_trained(*, datasets, created_by, epochs: int = 2, **start) -> T
         datasets=datasets, created_by=created_by, epochs=epochs, **start
     )
     job_run = training_run.job_runs.get()
-    _run_job(job_run.pk, active_learning.training_run_execute)
+    _run_job(job_run.pk, runs.training_run_execute)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     return TrainingRun.objects.get(pk=training_run.pk)

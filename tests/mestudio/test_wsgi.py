@@ -1,7 +1,8 @@
 """The WSGI entry point loads every view and freezes what start-up allocated, so that a full
 garbage collection never walks start-up's objects in the middle of a request; and a web process
-loads neither torch, matplotlib nor scikit-learn (only workers build models; a plot loads
-matplotlib when it is first drawn, the agreement report scikit-learn when it is first computed)."""
+loads neither torch, OpenCV, matplotlib nor scikit-learn (only workers build models and decode
+frames; a plot loads matplotlib when it is first drawn, the agreement report scikit-learn when it
+is first computed)."""
 
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import mestudio.wsgi
 gc.collect()
 print(gc.get_freeze_count(), len(gc.get_objects()),
       "annotator.api.views" in sys.modules,
-      *(name in sys.modules for name in ("torch", "matplotlib", "sklearn")))
+      *(name in sys.modules for name in ("torch", "cv2", "matplotlib", "sklearn")))
 """
 
 
@@ -31,7 +32,7 @@ def test_start_up_objects_are_frozen_out_of_garbage_collection():
     assert result.returncode == 0, result.stderr
     frozen, tracked, views_loaded, *heavy_loaded = result.stdout.split()
     assert views_loaded == "True"
-    assert heavy_loaded == ["False", "False", "False"]  # torch, matplotlib, scikit-learn
+    assert heavy_loaded == ["False"] * 4  # torch, OpenCV, matplotlib, scikit-learn
     # Start-up leaves hundreds of thousands of objects; after freezing, a collection sees few.
     assert int(frozen) > 100_000
     assert int(tracked) < int(frozen) // 20

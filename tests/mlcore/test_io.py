@@ -6,7 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from mlcore.io import ClipLimits, ClipReadError, find_clips, open_clip
+from mlcore.frame_files import ClipReadError, find_clips
+from mlcore.io import ClipLimits, open_clip
 from tests.clip_files import png_declaring
 
 

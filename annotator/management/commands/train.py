@@ -16,7 +16,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from tqdm import tqdm
 
-from annotator import active_learning
+from annotator.learning import services as learning
 from annotator.models import Dataset, JobRun, ModelVersion, TrainingRun
 from mlcore.models import list_models
 from mlcore.presets import AUTO, PRESET_CHOICES
@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 f"No dataset named {', '.join(map(repr, missing))}; known: {known or 'none'}."
             )
         try:
-            training_run = active_learning.training_run_start(
+            training_run = learning.training_run_start(
                 datasets=datasets,
                 model_name=options["model"],
                 protocol=options["protocol"],
@@ -120,7 +120,7 @@ class Command(BaseCommand):
             version = ModelVersion.objects.get(pk=version_id)
         except ModelVersion.DoesNotExist:
             raise CommandError(f"No model version {version_id}.") from None
-        job_run = active_learning.model_version_activate(version=version, activated_by=None)
+        job_run = learning.model_version_activate(version=version, activated_by=None)
         self.stdout.write(
             f"{version} is active; scoring the unlabelled clips as job #{job_run.pk}."
         )
