@@ -352,9 +352,11 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
         return redirect("clip-code", clip_id=clip.pk)
     # Toggling never claims: a preview's panel stays empty until the clip is claimed.
     annotation, _ = _workbench_annotation(clip=clip, user=request.user, claim=False)
+    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
     context = {
         "clip": clip,
         "read_only": annotation.pk is None or annotation.status != Annotation.Status.DRAFT,
+        "key_labels": keymap.key_labels(keys=keys),
         **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
     }
     return render(request, "annotator/partials/proposal_panel.html", context)
