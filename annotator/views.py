@@ -561,9 +561,17 @@ def annotation_release(request: HttpRequest, annotation_id: int) -> HttpResponse
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        return redirect("clip-code", clip_id=annotation.clip_id)
+        return _navigate(request, reverse("clip-code", args=[annotation.clip_id]))
     messages.success(request, f"Released {annotation.clip.name}: it is back in the queue.")
-    return redirect("coder-queue")
+    return _navigate(request, reverse("coder-queue"))
+
+
+def _navigate(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect; for htmx (the queue page's release buttons) one the browser follows as a
+    whole page, so the message shows there."""
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 # --- Review ---------------------------------------------------------------------------------------
