@@ -129,8 +129,9 @@ def clip_list_recent(*, limit: int = 20) -> QuerySet[Clip]:
 
 
 def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
-    """Ready clips with the coder's own annotation state (`my_status`: None, draft, submitted),
-    oldest first. Other coders' work is never joined in: coding is blind."""
+    """Ready clips with the coder's own annotation state (`my_status`: None, draft, submitted;
+    `my_annotation_id` and `my_revision` of that annotation), oldest first. Other coders' work
+    is never joined in: coding is blind."""
     mine = Annotation.objects.filter(clip=OuterRef("pk"), coder=coder).exclude(
         status=Annotation.Status.ADJUDICATED
     )
@@ -140,6 +141,8 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
         .annotate(
             my_status=Subquery(mine.order_by("-updated_at").values("status")[:1]),
             my_updated_at=Subquery(mine.order_by("-updated_at").values("updated_at")[:1]),
+            my_annotation_id=Subquery(mine.order_by("-updated_at").values("pk")[:1]),
+            my_revision=Subquery(mine.order_by("-updated_at").values("revision")[:1]),
         )
         .order_by("created_at", "pk")
     )

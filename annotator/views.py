@@ -352,9 +352,11 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
         return redirect("clip-code", clip_id=clip.pk)
     # Toggling never claims: a preview's panel stays empty until the clip is claimed.
     annotation, _ = _workbench_annotation(clip=clip, user=request.user, claim=False)
+    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
     context = {
         "clip": clip,
         "read_only": annotation.pk is None or annotation.status != Annotation.Status.DRAFT,
+        "key_labels": keymap.key_labels(keys=keys),
         **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
     }
     return render(request, "annotator/partials/proposal_panel.html", context)
@@ -559,9 +561,17 @@ def annotation_release(request: HttpRequest, annotation_id: int) -> HttpResponse
         )
     except ValidationError as error:
         messages.error(request, error.messages[0])
-        return redirect("clip-code", clip_id=annotation.clip_id)
+        return _navigate(request, reverse("clip-code", args=[annotation.clip_id]))
     messages.success(request, f"Released {annotation.clip.name}: it is back in the queue.")
-    return redirect("coder-queue")
+    return _navigate(request, reverse("coder-queue"))
+
+
+def _navigate(request: HttpRequest, url: str) -> HttpResponse:
+    """A redirect; for htmx (the queue page's release buttons) one the browser follows as a
+    whole page, so the message shows there."""
+    if request.htmx:
+        return HttpResponse(status=204, headers={"HX-Redirect": url})
+    return redirect(url)
 
 
 # --- Review ---------------------------------------------------------------------------------------

@@ -157,3 +157,27 @@ def test_blind_coding_hides_the_proposal_until_submit_and_assisted_coding_shows_
     shown = Annotation.objects.get(clip=assisted, coder=coder)
     assert shown.provenance == Annotation.Provenance.MODEL_ASSISTED
     assert shown.proposal_version == version
+
+
+def test_a_coder_releases_drafts_from_the_queue_page(live_server, page, log_in, ready_clip, coder):
+    untouched, edited = ready_clip(frames=10, name="EP01_01"), ready_clip(frames=10, name="EP01_02")
+    Annotation.objects.create(clip=untouched, coder=coder)
+    Annotation.objects.create(clip=edited, coder=coder, onset=47, revision=2)
+    log_in(page, username=coder.username)
+    page.goto(f"{live_server.url}/queue/")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    page.get_by_test_id(f"release-{untouched.pk}").click()  # never saved: no question
+    expect(page.locator("p.notice")).to_contain_text(f"Released {untouched.name}")
+    assert questions == []
+    assert not Annotation.objects.filter(clip=untouched).exists()
+
+    page.get_by_test_id(f"release-{edited.pk}").click()
+    expect(page.locator("p.notice")).to_contain_text(f"Released {edited.name}")
+    assert questions == [
+        f"Release {edited.name}? Your draft's marks are discarded and the clip goes back to the "
+        "queue."
+    ]
+    assert not Annotation.objects.filter(clip=edited).exists()
+    expect(page.get_by_test_id(f"release-{edited.pk}")).to_have_count(0)

@@ -4,6 +4,7 @@ and starts, cancels, activates and codes nothing. Admins give a user one role on
 import pytest
 from django.contrib.auth.models import Group
 from django.urls import reverse
+from playwright.sync_api import expect
 
 from annotator import roles
 from annotator.models import JobRun, Role
@@ -162,3 +163,19 @@ def test_an_admin_role_makes_staff_and_no_role_takes_every_role_away(db):
     assert not user.is_staff and not user.groups.exists()
     with pytest.raises(ValueError, match="unknown role 'owner'"):
         roles.user_role_set(user=user, role="owner")
+
+
+@pytest.mark.browser
+def test_a_researcher_in_chromium_finds_export_and_training_but_no_admin_controls(
+    live_server, page, log_in, researcher, trained_run
+):
+    log_in(page, username=researcher.username)
+    nav = page.locator("nav")
+    expect(nav.get_by_role("link", name="Export")).to_be_visible()
+    expect(nav.get_by_role("link", name="My queue")).to_have_count(0)
+    nav.get_by_role("link", name="Training").click()
+    expect(page.locator("#model-versions")).to_contain_text(str(trained_run.model_version))
+    expect(page.get_by_role("button", name="Start training")).to_have_count(0)
+    expect(page.get_by_role("button", name="Activate")).to_have_count(0)
+    page.goto(f"{live_server.url}{reverse('dataset-import')}")
+    expect(page.locator("main")).to_contain_text("This page needs the Admin role.")

@@ -275,3 +275,22 @@ def test_a_reviewer_looking_claims_nothing_until_code_this_clip(client):
     assert "proposal-data" in workbench(client, clip)  # the dataset is model-assisted
     draft = Annotation.objects.get(clip=clip, coder=reviewer)
     assert draft.provenance == Annotation.Provenance.MODEL_ASSISTED
+
+
+def test_the_proposal_buttons_name_the_coders_own_keys(coder_client, coder):
+    services.coder_key_map_update(
+        coder=coder, overrides={"accept_apex": ["K"], "toggle_proposals": ["Y"]}
+    )
+    clip = ClipFactory()
+    propose(clip, model_version(), apex=58, interval=(52, 64))
+    for panel in (
+        workbench(coder_client, clip),
+        coder_client.post(
+            reverse("clip-code-proposals", args=[clip.pk]),
+            {"hide_proposals": "0"},
+            headers={"HX-Request": "true"},
+        ).content.decode(),
+    ):
+        assert "Accept apex <kbd>Shift+K</kbd>" in panel
+        assert 'title="Code blind on every clip (Shift+Y)"' in panel
+        assert "Accept interval <kbd>Shift+X</kbd>" in panel
