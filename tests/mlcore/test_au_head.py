@@ -2,9 +2,15 @@
 
 import numpy as np
 import pytest
+import torch
 
 from mlcore.facs import AU_HEAD_UNITS, au_targets
+from mlcore.models import create_model
+from mlcore.models.frl_dgt import au_loss
 from mlcore.synth.expressions import SUPPORTED_AUS
+from tests.mlcore.training_fixtures import TINY_FRL_DGT
+
+torch.set_num_threads(2)
 
 
 def _on(target: np.ndarray) -> list[int]:
@@ -43,3 +49,85 @@ def test_an_au_outside_the_head_is_still_a_label_of_no_head_au():
 def test_an_empty_or_unparsable_column_is_no_au_label(aus):
     target, labelled = au_targets(aus)
     assert not target.any() and not labelled
+
+
+def _tiny(**options: object):
+    torch.manual_seed(0)
+    return create_model("frl_dgt", **{**TINY_FRL_DGT, **options})
+
+
+def test_the_au_head_gives_one_logit_per_head_au_beside_the_class_logits():
+    model = _tiny(au_head=True).eval()
+    with torch.no_grad():
+        logits, au_logits = model.forward_with_aus(torch.randn(3, 2, 32, 32))
+        plain = model(torch.randn(3, 2, 32, 32))
+    assert logits.shape == plain.shape == (3, 3)
+    assert au_logits.shape == (3, len(AU_HEAD_UNITS))
+
+
+def test_without_the_option_the_model_has_no_au_head_and_its_weights_are_unchanged():
+    plain, with_head = _tiny(), _tiny(au_head=True)
+    assert not plain.predicts_aus and with_head.predicts_aus
+    extra = set(with_head.state_dict()) - set(plain.state_dict())
+    assert extra and all(key.startswith(("au_head.", "au_norm.")) for key in extra)
+    assert set(plain.state_dict()) <= set(with_head.state_dict())
+    with pytest.raises(ValueError, match="no AU head"):
+        plain.forward_with_aus(torch.randn(2, 2, 32, 32))
+
+
+def test_au_weight_must_not_be_negative():
+    with pytest.raises(ValueError, match="au_weight"):
+        _tiny(au_head=True, au_weight=-1.0)
+
+
+def test_masked_clips_contribute_nothing_to_the_au_loss():
+    au_logits = torch.randn(4, len(AU_HEAD_UNITS), requires_grad=True)
+    targets = torch.zeros(4, len(AU_HEAD_UNITS))
+    targets[0, 2] = targets[1, 8] = 1.0
+    labelled = torch.tensor([True, True, False, False])
+    loss = au_loss(au_logits, targets, labelled)
+    assert torch.allclose(loss, au_loss(au_logits[:2], targets[:2], labelled[:2]))
+    loss.backward()
+    assert au_logits.grad[2:].abs().sum() == 0 and au_logits.grad[:2].abs().sum() > 0
+    # Whatever an unlabelled clip's logits say, the loss is the same.
+    changed = au_logits.detach().clone()
+    changed[2:] = 50.0
+    assert torch.allclose(au_loss(changed, targets, labelled), loss.detach())
+
+
+def test_a_batch_without_au_labels_has_zero_au_loss():
+    au_logits = torch.randn(2, len(AU_HEAD_UNITS), requires_grad=True)
+    loss = au_loss(au_logits, torch.ones(2, len(AU_HEAD_UNITS)), torch.tensor([False, False]))
+    assert float(loss.detach()) == 0.0
+    loss.backward()
+    assert au_logits.grad.abs().sum() == 0
+
+
+def test_the_au_loss_decreases_on_a_toy_batch():
+    model = _tiny(au_head=True, self_supervised=False, dropout=0.0)
+    inputs = torch.randn(6, 2, 32, 32)
+    targets = torch.from_numpy(np.stack([au_targets(a)[0] for a in ["4", "12", "1+2"] * 2]))
+    labelled = torch.ones(6, dtype=torch.bool)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(40):
+        _, au_logits = model.forward_with_aus(inputs)
+        loss = au_loss(au_logits, targets, labelled)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_forward_train_aus_adds_the_weighted_au_loss_to_the_auxiliary_loss():
+    model = _tiny(au_head=True, au_weight=2.0).eval()
+    inputs = torch.randn(2, 2, 32, 32)
+    targets = torch.zeros(2, len(AU_HEAD_UNITS))
+    labelled = torch.tensor([True, False])
+    with torch.no_grad():
+        _, plain = model.forward_train(inputs)
+        _, au_logits = model.forward_with_aus(inputs)
+        _, auxiliary = model.forward_train_aus(inputs, au_targets=targets, au_labelled=labelled)
+    expected = plain + 2.0 * au_loss(au_logits, targets, labelled)
+    assert torch.allclose(auxiliary, expected, atol=1e-6)
