@@ -1,14 +1,21 @@
 """The multi-label AU head: targets from AU columns, the head and its masked loss, training."""
 
+import json
+from dataclasses import replace
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
+from mlcore.composite import read_manifest, write_manifest
 from mlcore.facs import AU_HEAD_UNITS, au_targets
 from mlcore.models import create_model
 from mlcore.models.frl_dgt import au_loss
 from mlcore.synth.expressions import SUPPORTED_AUS
-from tests.mlcore.training_fixtures import TINY_FRL_DGT
+from mlcore.training import load_model, train_run
+from mlcore.training.loop import TrainSettings, fit
+from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
 torch.set_num_threads(2)
 
@@ -116,7 +123,7 @@ def test_the_au_loss_decreases_on_a_toy_batch():
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(float(loss.detach()))
     assert losses[-1] < 0.5 * losses[0]
 
 
@@ -131,3 +138,89 @@ def test_forward_train_aus_adds_the_weighted_au_loss_to_the_auxiliary_loss():
         _, auxiliary = model.forward_train_aus(inputs, au_targets=targets, au_labelled=labelled)
     expected = plain + 2.0 * au_loss(au_logits, targets, labelled)
     assert torch.allclose(auxiliary, expected, atol=1e-6)
+
+
+# Blob classes with AUs that follow the class, as a coder would write them; the first clip of
+# each class of every subject is left uncoded, so training and scoring must skip it.
+BLOB_AUS = {0: "4+L10", 1: "R12B", 2: "1+2"}
+
+
+@pytest.fixture(scope="module")
+def au_composite(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("au_composite")
+    samples = make_blob_composite(root, subjects={"casme2": 2, "samm": 1}, clips_per_class=3)
+    coded = [
+        replace(sample, aus="" if sample.clip.endswith("_0") else BLOB_AUS[sample.label])
+        for sample in samples
+    ]
+    write_manifest(root, coded)
+    return root
+
+
+def test_a_run_with_the_au_head_reports_per_au_f1_over_the_au_labelled_test_clips(
+    au_composite, tmp_path
+):
+    result = train_run(
+        data_dir=au_composite,
+        out_dir=tmp_path / "run",
+        model_name="frl_dgt",
+        preset="cpu",
+        model_options={**TINY_FRL_DGT, "au_head": True},
+        epochs=25,
+        val_fraction=0.0,
+        learning_rate=3e-3,
+        apex_policy="skip",
+        cache_dir=tmp_path / "cache",
+    )
+    au = result.metrics["au"]
+    samples = read_manifest(au_composite)
+    labelled = [s for s in samples if s.aus]
+    assert au["units"] == list(AU_HEAD_UNITS)
+    assert au["n_clips"] == len(labelled) and au["n_clips_without_au_label"] == len(samples) - len(
+        labelled
+    )
+    per_au = au["per_au"]
+    assert set(per_au) == {f"AU{unit}" for unit in AU_HEAD_UNITS}
+    # Support counts the coded test clips only: 6 per class (3 subjects x 2 coded clips).
+    for unit in (1, 2, 4, 10, 12):
+        assert per_au[f"AU{unit}"]["support"] == 6
+    assert per_au["AU26"]["support"] == 0
+    scored = [entry["f1"] for entry in per_au.values() if entry["f1"] is not None]
+    assert au["mean_f1"] == pytest.approx(float(np.mean(scored)))
+    # AUs follow the class here, so the head learns them better than chance (F1 of always-on
+    # is 2 * 6 / (6 + 18) = 0.5 for each coded AU).
+    assert np.mean([per_au[f"AU{unit}"]["f1"] for unit in (1, 2, 4, 10, 12)]) > 0.6
+    fold = json.loads((tmp_path / "run/folds/fold_000.json").read_text())
+    assert np.array(fold["au_probabilities"]).shape == (len(fold["test_clips"]), len(AU_HEAD_UNITS))
+    final = load_model(result.final_model_path)
+    assert final.model.predicts_aus
+
+
+def test_a_run_without_the_au_head_reports_no_au_scores(au_composite, tmp_path):
+    result = train_run(
+        data_dir=au_composite,
+        out_dir=tmp_path / "run",
+        model_name="flow_linear",
+        epochs=1,
+        val_fraction=0.0,
+        apex_policy="skip",
+        train_final=False,
+        cache_dir=tmp_path / "cache",
+    )
+    assert "au" not in result.metrics
+
+
+def test_au_targets_for_a_model_without_a_head_are_refused():
+    model = _tiny()
+    inputs = np.random.default_rng(0).normal(size=(4, 2, 32, 32)).astype(np.float32)
+    aus = (np.zeros((4, len(AU_HEAD_UNITS)), np.float32), np.ones(4, dtype=bool))
+    with pytest.raises(ValueError, match="no AU head"):
+        fit(
+            model,
+            inputs=inputs,
+            labels=np.array([0, 1, 2, 0]),
+            settings=TrainSettings(epochs=1),
+            device=torch.device("cpu"),
+            seed=0,
+            aus=aus,
+        )
