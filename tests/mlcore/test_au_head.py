@@ -13,8 +13,10 @@ from mlcore.facs import AU_HEAD_UNITS, au_targets
 from mlcore.models import create_model
 from mlcore.models.frl_dgt import au_loss
 from mlcore.synth.expressions import SUPPORTED_AUS
-from mlcore.training import load_model, train_run
-from mlcore.training.loop import TrainSettings, fit
+from mlcore.training import load_model, save_checkpoint, train_run
+from mlcore.training.data import InputCache, Normaliser, load_inputs
+from mlcore.training.loop import TrainSettings, fit, predict_au_probabilities
+from mlcore.training.uncertainty import clip_uncertainties
 from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
 torch.set_num_threads(2)
@@ -224,3 +226,43 @@ def test_au_targets_for_a_model_without_a_head_are_refused():
             seed=0,
             aus=aus,
         )
+
+
+def _checkpoint(path: Path, model) -> Path:
+    spec = model.input_spec
+    normaliser = Normaliser(mean=(0.5,) * spec.channels, std=(0.2,) * spec.channels)
+    return save_checkpoint(
+        path,
+        model_name="frl_dgt",
+        model=model,
+        class_names=["negative", "positive", "surprise"],
+        normaliser=normaliser,
+    )
+
+
+def test_each_clips_uncertainty_row_carries_the_au_heads_probabilities(au_composite, tmp_path):
+    loaded = load_model(_checkpoint(tmp_path / "head.pt", _tiny(au_head=True)))
+    rows, _ = clip_uncertainties(
+        data_dir=au_composite, model=loaded, mc_samples=2, cache_dir=tmp_path / "cache"
+    )
+    samples = read_manifest(au_composite)
+    raw = load_inputs(
+        root=au_composite,
+        samples=samples,
+        apexes=[sample.apex for sample in samples],
+        spec=loaded.input_spec,
+        cache=InputCache(tmp_path / "cache"),
+    )
+    expected = predict_au_probabilities(
+        loaded.model, loaded.normaliser.apply(raw), device=torch.device("cpu")
+    )
+    assert len(rows) == len(samples)
+    for row, probabilities in zip(rows, expected, strict=True):
+        assert list(row["aus"]) == [f"AU{unit}" for unit in AU_HEAD_UNITS]
+        assert np.allclose(list(row["aus"].values()), probabilities, atol=1e-4)
+
+    plain = load_model(_checkpoint(tmp_path / "plain.pt", _tiny()))
+    rows, _ = clip_uncertainties(
+        data_dir=au_composite, model=plain, mc_samples=2, cache_dir=tmp_path / "cache"
+    )
+    assert all(row["aus"] is None for row in rows)
