@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import numpy as np
+
 # FACS 2002: main codes (AU 3 and AU 40 do not exist), head and eye positions.
 AU_NAMES: dict[int, str] = {
     1: "Inner brow raiser",
@@ -224,3 +226,25 @@ def parse_au_string_keeping(text: str, *, as_written: Iterable[UnparsedAU]) -> l
 
 def format_au_string(codes: list[AUEntry]) -> str:
     return "+".join(str(code) for code in codes)
+
+
+# The AUs a model's AU head predicts, in output order: every AU the synthetic generator draws
+# (`mlcore.synth.expressions.AU_MOTIONS`) and the AUs CASME II and SAMM code often enough to
+# learn (20 and 23-25 besides). Changing it changes the head's shape, so old checkpoints with a
+# head would no longer load.
+AU_HEAD_UNITS: tuple[int, ...] = (1, 2, 4, 5, 6, 7, 9, 10, 12, 14, 15, 17, 20, 23, 24, 25, 26)
+
+
+def au_targets(aus: str) -> tuple[np.ndarray, bool]:
+    """A clip's AU column as the head's multi-hot target over `AU_HEAD_UNITS`, and whether it
+    is an AU label at all.
+
+    Laterality and intensity are ignored (``R12B`` counts as AU 12); AUs outside the list are
+    dropped, so a clip coded only ``45`` is a label that none of the head's AUs shows. A column
+    that is empty or holds no parsable code (CASME II's ``?``) is not a label: the target is
+    all zero and the flag False, so that clip does not teach "no AU".
+    """
+    entries, _ = parse_au_entries(aus)
+    numbers = {entry.number for entry in entries if isinstance(entry, AUCode)}
+    target = np.array([number in numbers for number in AU_HEAD_UNITS], dtype=np.float32)
+    return target, bool(numbers)

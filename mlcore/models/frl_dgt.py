@@ -9,10 +9,12 @@ Structure (see docs/frl-dgt.md for which parts come from the paper and which are
                           full-face streams fused linearly before (Fu-B-Attn) or after (Fu-A-Attn)
                           attention
     embedding = [full-face pooled, global pooled] --MLP--> class logits
+    (``au_head``) fused AU-region tokens --linear--> one logit per AU of `AU_HEAD_UNITS`
 
 The DGM is trained with the classification loss plus ``ssl_weight`` times a self-supervised
 photometric loss: the onset warped by D must match the apex (Charbonnier) while D stays smooth
-except at image edges.
+except at image edges. With ``au_head`` it also learns the clip's AUs, ``au_weight`` times a
+binary cross-entropy over the clips that carry an AU label (`au_loss`).
 """
 
 from dataclasses import asdict, dataclass
@@ -23,6 +25,7 @@ from torch import nn
 from torchvision.ops import roi_align
 
 from mlcore.faces.align import template_landmarks
+from mlcore.facs import AU_HEAD_UNITS
 from mlcore.models.base import InputSpec, MERModel, Warmup
 from mlcore.models.frl_dgt_variants import ABLATION_VARIANTS
 from mlcore.models.registry import configure, register_model
@@ -131,6 +134,10 @@ class FRLDGTConfig:
     mlp_ratio: float = 2.0
     dropout: float = 0.1
     head_hidden: int = 128
+    # A multi-label AU head on the fused region tokens (off: the model and its checkpoints are
+    # exactly those without it). Training adds ``au_weight`` times `au_loss` to the class loss.
+    au_head: bool = False
+    au_weight: float = 1.0
 
     def __post_init__(self) -> None:
         if self.displacement_source not in DISPLACEMENT_SOURCES:
@@ -156,6 +163,8 @@ class FRLDGTConfig:
                 f"ssl_warmup_steps must be >= 0 and ssl_warmup_lr > 0, got "
                 f"{self.ssl_warmup_steps} and {self.ssl_warmup_lr}"
             )
+        if self.au_weight < 0:
+            raise ValueError(f"au_weight must be >= 0, got {self.au_weight}")
         if self.embed_dim % self.num_heads:
             raise ValueError(f"embed_dim {self.embed_dim} not divisible by {self.num_heads} heads")
 
@@ -193,6 +202,22 @@ def self_supervised_loss(
         disp_dy * torch.exp(-edge_weight * apex_dy)
     ).mean()
     return photometric + smoothness_weight * smoothness
+
+
+def au_loss(au_logits: torch.Tensor, targets: torch.Tensor, labelled: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of (B, A) AU logits against multi-hot targets, averaged over the
+    clips with ``labelled`` True only: a clip without an AU label adds nothing, not "no AU".
+    Zero (still differentiable) when no clip of the batch is labelled."""
+    assert au_logits.ndim == 2 and targets.shape == au_logits.shape, (
+        au_logits.shape,
+        targets.shape,
+    )
+    assert labelled.shape == au_logits.shape[:1], (labelled.shape, au_logits.shape)
+    per_clip = F.binary_cross_entropy_with_logits(
+        au_logits.float(), targets.float(), reduction="none"
+    ).mean(1)
+    weights = labelled.to(per_clip.dtype)
+    return (per_clip * weights).sum() / weights.sum().clamp_min(1.0)
 
 
 class DisplacementGenerator(nn.Module):
@@ -317,6 +342,11 @@ class FRLDGT(MERModel):
             nn.Dropout(config.dropout),
             nn.Linear(config.head_hidden, config.num_classes),
         )
+        if config.au_head:
+            # One linear map from every region's fused token, so an AU can read the regions it
+            # moves (AU 12 the mouth corners) rather than a face-wide average.
+            self.au_norm = nn.LayerNorm(embed)
+            self.au_head = nn.Linear(self.num_regions * embed, len(AU_HEAD_UNITS))
         for name in ("region_pos", "full_face_pos", "local_pos"):
             if hasattr(self, name):
                 nn.init.trunc_normal_(getattr(self, name), std=0.02)
@@ -385,7 +415,8 @@ class FRLDGT(MERModel):
         )
         return regions.flatten(2).transpose(1, 2)
 
-    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The embedding, the (B, K, E) fused region tokens and the self-supervised loss."""
         self.check_input(x)
         motion, ssl = self._motion_map(x)
         feature_map = self.stem(motion)
@@ -420,18 +451,45 @@ class FRLDGT(MERModel):
         pooled.append(fused.mean(1))
         features = torch.cat(pooled, 1)
         assert features.shape == (batch, self.embedding_dim), features.shape
-        return features, ssl
+        return features, fused, ssl
+
+    @property
+    def predicts_aus(self) -> bool:
+        return self.config.au_head
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         return self._features(x)[0]
+
+    def _au_logits(self, regions: torch.Tensor) -> torch.Tensor:
+        if not self.config.au_head:
+            raise ValueError("this FRL-DGT has no AU head (build it with au_head=True)")
+        batch = regions.shape[0]
+        assert regions.shape == (batch, self.num_regions, self.config.embed_dim), regions.shape
+        au_logits = self.au_head(self.au_norm(regions).flatten(1))
+        assert au_logits.shape == (batch, len(AU_HEAD_UNITS)), au_logits.shape
+        return au_logits
+
+    def forward_with_aus(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Class logits (B, C) and AU logits (B, A) over `AU_HEAD_UNITS`, from one pass."""
+        features, regions, _ = self._features(x)
+        return self.forward_head(features), self._au_logits(regions)
 
     def forward_head(self, features: torch.Tensor) -> torch.Tensor:
         assert features.ndim == 2 and features.shape[1] == self.embedding_dim, features.shape
         return self.head(features)
 
     def forward_train(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features, ssl = self._features(x)
+        features, _, ssl = self._features(x)
         return self.forward_head(features), self.config.ssl_weight * ssl
+
+    def forward_train_aus(
+        self, x: torch.Tensor, *, au_targets: torch.Tensor, au_labelled: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """`forward_train` whose auxiliary loss also holds ``au_weight`` times `au_loss`."""
+        features, regions, ssl = self._features(x)
+        aus = au_loss(self._au_logits(regions), au_targets, au_labelled)
+        auxiliary = self.config.ssl_weight * ssl + self.config.au_weight * aus
+        return self.forward_head(features), auxiliary
 
 
 def _factory(variant: dict[str, object]):

@@ -4,7 +4,8 @@ Model selection, when asked for, uses a validation split of training subjects (m
 after each epoch, ties broken by the lower validation loss) and never the fold's test clips;
 with ``patience`` it also stops the fold early. A model's ``warmup`` phase (FRL-DGT: the
 displacement generator on its self-supervised loss alone) runs first, on the same training clips,
-unless the model starts from trained weights.
+unless the model starts from trained weights. A model with an AU head (``predicts_aus``) is
+given each clip's AU target and label flag (`mlcore.facs.au_targets`) and adds its AU loss.
 """
 
 import copy
@@ -16,6 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mlcore.facs import AU_HEAD_UNITS
 from mlcore.models.base import MERModel
 from mlcore.training.metrics import score
 
@@ -146,6 +148,22 @@ def predict_logits(
     return torch.cat(outputs).numpy() if outputs else np.zeros((0, model.num_classes), np.float32)
 
 
+def predict_au_probabilities(
+    model: MERModel, inputs: np.ndarray, *, device: torch.device, batch_size: int = 64
+) -> np.ndarray:
+    """(N, A) sigmoid probabilities of the AU head, over `mlcore.facs.AU_HEAD_UNITS`."""
+    if not getattr(model, "predicts_aus", False):
+        raise ValueError(f"{type(model).__name__} has no AU head")
+    model.eval()
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, len(inputs), batch_size):
+            batch = torch.from_numpy(inputs[start : start + batch_size]).to(device)
+            with _autocast(device, True):
+                outputs.append(torch.sigmoid(model.forward_with_aus(batch)[1].float()).cpu())
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, len(AU_HEAD_UNITS)), np.float32)
+
+
 def fit(
     model: MERModel,
     *,
@@ -156,12 +174,20 @@ def fit(
     seed: int,
     validation: tuple[np.ndarray, np.ndarray] | None = None,
     on_epoch: Callable[[int, float], None] | None = None,
+    aus: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> FitResult:
     """Train ``model`` in place; with ``validation``, restore the epoch with the best val UF1
-    (and stop once ``settings.patience`` epochs in a row have not beaten it)."""
+    (and stop once ``settings.patience`` epochs in a row have not beaten it). ``aus``: the
+    (N, A) AU targets and (N,) label flags of the training clips, for a model with an AU head."""
     assert inputs.ndim == 4 and len(inputs) == len(labels), (inputs.shape, labels.shape)
     if len(inputs) == 0:
         raise ValueError("no training clips in this fold")
+    if aus is not None:
+        if not getattr(model, "predicts_aus", False):
+            raise ValueError(f"AU targets given but {type(model).__name__} has no AU head")
+        au_all, au_labelled_all = (torch.from_numpy(part) for part in aus)
+        assert au_all.shape == (len(inputs), len(AU_HEAD_UNITS)), au_all.shape
+        assert au_labelled_all.shape == (len(inputs),), au_labelled_all.shape
     # Subnormal floats (the zero-initialised DGM output, AdamW's decaying moments) run up to
     # ~100x slower on x86 CPUs: a demo retrain took 110 s with them and 27 s without. The flag
     # is process-wide and changes nothing a model can learn (values below 1e-38).
@@ -208,7 +234,14 @@ def fit(
                 batch = _flip(batch, flips[index], flow_like=flow_like)
             batch, target = batch.to(device), y_all[index].to(device)
             with _autocast(device, settings.mixed_precision):
-                logits, auxiliary = model.forward_train(batch)
+                if aus is None:
+                    logits, auxiliary = model.forward_train(batch)
+                else:
+                    logits, auxiliary = model.forward_train_aus(
+                        batch,
+                        au_targets=au_all[index].to(device),
+                        au_labelled=au_labelled_all[index].to(device),
+                    )
                 loss = F.cross_entropy(logits.float(), target, weight=class_weights)
                 loss = loss + auxiliary.float()
             optimizer.zero_grad(set_to_none=True)

@@ -2,6 +2,8 @@
 
 Classes are those present in the truth or the predictions, as in scikit-learn's macro
 averages: a class absent from both is not counted, one that is only predicted scores 0.
+AU detection is scored the same way per AU (`au_scores`): F1 of each AU over the clips with an
+AU label, and their mean over the AUs present in the truth or the predictions.
 """
 
 from collections.abc import Sequence
@@ -73,3 +75,35 @@ def pooled_scores(
         mask = datasets == dataset
         result[dataset] = score(y_true[mask], y_pred[mask], num_classes=num_classes).as_dict()
     return result
+
+
+def au_scores(
+    *, targets: np.ndarray, probabilities: np.ndarray, units: Sequence[int], threshold: float = 0.5
+) -> dict[str, object]:
+    """Per-AU F1 of (N, A) probabilities against (N, A) multi-hot targets of AU-labelled clips.
+
+    An AU neither coded nor predicted on any clip has no F1 (None) and stays out of the mean;
+    one only predicted scores 0. ``mean_f1`` is None when no AU is present at all."""
+    targets, probabilities = np.asarray(targets), np.asarray(probabilities)
+    if targets.shape != probabilities.shape or targets.ndim != 2:
+        raise ValueError(f"AU targets {targets.shape} and probabilities {probabilities.shape}")
+    if targets.shape[1] != len(units):
+        raise ValueError(f"{targets.shape[1]} AU columns for {len(units)} AUs")
+    truth = targets > 0.5
+    predicted = probabilities >= threshold
+    per_au: dict[str, dict[str, float | int | None]] = {}
+    present = []
+    for column, unit in enumerate(units):
+        support = int(truth[:, column].sum())
+        flagged = int(predicted[:, column].sum())
+        hits = int((truth[:, column] & predicted[:, column]).sum())
+        f1 = 2 * hits / (support + flagged) if support + flagged else None
+        if f1 is not None:
+            present.append(f1)
+        per_au[f"AU{unit}"] = {"f1": f1, "support": support, "predicted": flagged}
+    return {
+        "n_clips": int(targets.shape[0]),
+        "threshold": threshold,
+        "mean_f1": float(np.mean(present)) if present else None,
+        "per_au": per_au,
+    }

@@ -7,7 +7,8 @@ Run directory::
     RUN_DIR/folds/fold_NNN.json    a finished fold: clips used, predictions, losses
     RUN_DIR/checkpoints/fold_NNN.pt
     RUN_DIR/final.pt               trained on every labelled clip, for inference
-    RUN_DIR/metrics.json           pooled UF1/UAR (full + per dataset), per-fold numbers
+    RUN_DIR/metrics.json           pooled UF1/UAR (full + per dataset), per-fold numbers, and
+                                   for a model with an AU head per-AU F1 (``au``)
     RUN_DIR/plots/*.png
 
 A fold's JSON is written last, atomically, so its presence means the fold finished: a rerun
@@ -38,6 +39,7 @@ import torch
 
 from mlcore.checksums import file_sha256
 from mlcore.composite import MANIFEST_NAME, CompositeSample, read_manifest
+from mlcore.facs import AU_HEAD_UNITS, au_targets
 from mlcore.labels import CompositeClass
 from mlcore.models import create_model
 from mlcore.models.base import InputSpec, MERModel
@@ -49,11 +51,12 @@ from mlcore.training.loop import (
     FitResult,
     TrainSettings,
     fit,
+    predict_au_probabilities,
     predict_logits,
     resolve_device,
     seed_everything,
 )
-from mlcore.training.metrics import confusion_matrix, pooled_scores, score
+from mlcore.training.metrics import au_scores, confusion_matrix, pooled_scores, score
 from mlcore.training.plots import plot_confusion, plot_losses, plot_per_fold
 from mlcore.training.protocols import Fold, make_folds
 
@@ -197,6 +200,13 @@ def _resolve_apexes(
     return kept, apexes, proposals
 
 
+def _au_arrays(samples: list[CompositeSample]) -> tuple[np.ndarray, np.ndarray]:
+    """(N, A) AU targets and (N,) flags saying which clips carry an AU label."""
+    pairs = [au_targets(sample.aus) for sample in samples]
+    targets = np.stack([target for target, _ in pairs]).reshape(len(samples), len(AU_HEAD_UNITS))
+    return targets, np.array([labelled for _, labelled in pairs], dtype=bool)
+
+
 def _check_run_settings(out_dir: Path, settings: dict[str, object]) -> None:
     path = out_dir / "run.json"
     if path.is_file():
@@ -228,6 +238,7 @@ def _train_one(
     seed: int,
     on_epoch: Callable[[int, float], None] | None,
     start: _Start,
+    aus: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[MERModel, Normaliser, FitResult]:
     seed_everything(seed)
     model = create_model(model_name, **model_options)
@@ -247,6 +258,7 @@ def _train_one(
         seed=seed,
         validation=val,
         on_epoch=on_epoch,
+        aus=None if aus is None else (aus[0][train], aus[1][train]),
     )
     return model, normaliser, history
 
@@ -298,7 +310,9 @@ def train_run(
     if patience is None and val_fraction > 0:
         patience = chosen.patience
     model_options = chosen.model_options(model_name, model_options)
-    spec = create_model(model_name, **model_options).input_spec
+    probe = create_model(model_name, **model_options)
+    spec = probe.input_spec
+    predicts_aus = bool(getattr(probe, "predicts_aus", False))
     warm = None
     if warm_start is not None:
         warm = load_warm_start(Path(warm_start), model_name=model_name, spec=spec)
@@ -344,6 +358,7 @@ def train_run(
         root=root, samples=samples, apexes=apexes, spec=spec, cache=cache, progress=data_progress
     )
     labels = np.array([sample.label for sample in samples], dtype=np.int64)
+    aus = _au_arrays(samples) if predicts_aus else None
     ids = [clip_id(sample) for sample in samples]
     stages = len(folds) + (1 if train_final else 0)
 
@@ -370,6 +385,7 @@ def train_run(
                 stages=stages,
                 progress=progress,
                 start=_SCRATCH if warm is None else warm.start_for(fold.test_subjects),
+                aus=aus,
             )
         )
 
@@ -396,6 +412,7 @@ def train_run(
                 seed=seed * 1000 + len(folds),
                 on_epoch=_epoch_reporter(progress, stages, stages, final_epochs),
                 start=final_start,
+                aus=aus,
             )
             save_checkpoint(
                 final_path,
@@ -417,6 +434,7 @@ def train_run(
         records=records,
         samples=samples,
         ids=ids,
+        aus=aus,
         model_name=model_name,
         model_options=model_options,
         preset=chosen.name,
@@ -467,6 +485,7 @@ def _run_fold(
     stages: int,
     progress: TrainProgress | None,
     start: _Start,
+    aus: tuple[np.ndarray, np.ndarray] | None,
 ) -> dict[str, object]:
     train, validation, test = (
         np.array(part, dtype=np.int64) for part in (fold.train, fold.validation, fold.test)
@@ -483,8 +502,10 @@ def _run_fold(
         seed=seed * 1000 + fold.index,
         on_epoch=_epoch_reporter(progress, fold.index + 1, stages, settings.epochs),
         start=start,
+        aus=aus,
     )
-    logits = predict_logits(model, normaliser.apply(inputs[test]), device=device)
+    test_inputs = normaliser.apply(inputs[test])
+    logits = predict_logits(model, test_inputs, device=device)
     checkpoint = save_checkpoint(
         out_dir / "checkpoints" / f"fold_{fold.index:03d}.pt",
         model_name=model_name,
@@ -514,6 +535,11 @@ def _run_fold(
         "start": start.label,
         "checkpoint": str(checkpoint.relative_to(out_dir)),
     }
+    if aus is not None:
+        # Over AU_HEAD_UNITS, for every test clip; scoring keeps the AU-labelled ones.
+        record["au_probabilities"] = (
+            predict_au_probabilities(model, test_inputs, device=device).round(5).tolist()
+        )
     _write_json(path, record)
     return record
 
@@ -524,6 +550,7 @@ def _metrics(
     records: list[dict],
     samples: list[CompositeSample],
     ids: list[str],
+    aus: tuple[np.ndarray, np.ndarray] | None,
     model_name: str,
     model_options: dict[str, object],
     preset: str,
@@ -586,9 +613,31 @@ def _metrics(
     if protocol != "holdout":
         tested = sorted(clip for record in records for clip in record["test_clips"])
         assert tested == sorted(ids), "every clip must be tested exactly once"
+    if aus is not None:
+        metrics["au"] = _au_metrics(records=records, ids=ids, aus=aus)
     if final_path is not None:
         metrics["final_model"] = {"path": final_path.name, "sha256": file_sha256(final_path)}
     return metrics
+
+
+def _au_metrics(
+    *, records: list[dict], ids: list[str], aus: tuple[np.ndarray, np.ndarray]
+) -> dict[str, object]:
+    """Per-AU F1 pooled over the folds' test clips that carry an AU label."""
+    row_of = {clip: row for row, clip in enumerate(ids)}
+    rows = np.array([row_of[clip] for record in records for clip in record["test_clips"]])
+    probabilities = np.array(
+        [p for record in records for p in record["au_probabilities"]], dtype=np.float32
+    ).reshape(len(rows), len(AU_HEAD_UNITS))
+    targets, labelled = aus
+    keep = labelled[rows]
+    return {
+        "units": list(AU_HEAD_UNITS),
+        "n_clips_without_au_label": int((~keep).sum()),
+        **au_scores(
+            targets=targets[rows][keep], probabilities=probabilities[keep], units=AU_HEAD_UNITS
+        ),
+    }
 
 
 def _plots(out_dir: Path, metrics: dict, records: list[dict]) -> None:

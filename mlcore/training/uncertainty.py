@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from mlcore.composite import read_manifest
+from mlcore.facs import AU_HEAD_UNITS
 from mlcore.models.base import MERModel
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import LoadedModel
@@ -28,6 +29,9 @@ class UncertaintyResult:
     margin: np.ndarray  # (N,), top-1 minus top-2 probability: small = uncertain
     bald: np.ndarray  # (N,), nats, >= 0
     embeddings: np.ndarray  # (N, D), forward_features with dropout off
+    # (N, A) AU head probabilities over `mlcore.facs.AU_HEAD_UNITS` with dropout off; None
+    # for a model without an AU head.
+    au_probabilities: np.ndarray | None = None
 
 
 def _entropy(probabilities: torch.Tensor) -> torch.Tensor:
@@ -56,6 +60,10 @@ def predict_with_uncertainty(
         with torch.no_grad():
             model.eval()
             embeddings = model.forward_features(batch)
+            au_probabilities = None
+            if getattr(model, "predicts_aus", False):
+                # The point estimate: a proposal shows each AU's probability, not its spread.
+                au_probabilities = torch.sigmoid(model.forward_with_aus(batch)[1].float())
             _enable_dropout(model)
             samples = torch.stack(
                 [torch.softmax(model(batch).float(), -1) for _ in range(mc_samples)]
@@ -76,7 +84,17 @@ def predict_with_uncertainty(
         margin=margin.cpu().numpy(),
         bald=(entropy - expected_entropy).clamp_min(0.0).cpu().numpy(),
         embeddings=embeddings.float().cpu().numpy(),
+        au_probabilities=None if au_probabilities is None else au_probabilities.cpu().numpy(),
     )
+
+
+def _au_dict(probabilities: np.ndarray | None, row: int) -> dict[str, float] | None:
+    if probabilities is None:
+        return None
+    return {
+        f"AU{unit}": round(float(p), 5)
+        for unit, p in zip(AU_HEAD_UNITS, probabilities[row], strict=True)
+    }
 
 
 def clip_uncertainties(
@@ -89,7 +107,8 @@ def clip_uncertainties(
     progress: Callable[[float, str], None] | None = None,
 ) -> tuple[list[dict[str, object]], np.ndarray]:
     """Uncertainty of every clip of a composite folder, and the (N, D) embeddings in the
-    same order. Clips without an apex use the proposed one (`mlcore.training.apex`)."""
+    same order. Clips without an apex use the proposed one (`mlcore.training.apex`). A row's
+    ``aus`` maps ``AU<n>`` to the AU head's probability, or is None without an AU head."""
     root = Path(data_dir)
     samples = read_manifest(root)
     if not samples:
@@ -118,6 +137,7 @@ def clip_uncertainties(
                     "entropy": float(result.entropy[offset]),
                     "margin": float(result.margin[offset]),
                     "bald": float(result.bald[offset]),
+                    "aus": _au_dict(result.au_probabilities, offset),
                 }
             )
         if progress is not None:
