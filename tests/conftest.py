@@ -3,6 +3,8 @@ run with `-p no:django`."""
 
 import pytest
 
+from tests.waiting import live_server_requests_finish
+
 
 @pytest.fixture
 def coder(db):
@@ -142,17 +144,6 @@ def chromium():
         browser.close()
 
 
-def _live_server_requests_finish(timeout: float = 10.0) -> None:
-    import threading
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and any(
-        "process_request_thread" in thread.name for thread in threading.enumerate()
-    ):
-        time.sleep(0.05)
-
-
 @pytest.fixture
 def page(chromium):
     """A fresh tab. Every browser test also checks the Content-Security-Policy: whatever a page
@@ -172,18 +163,25 @@ def page(chromium):
     context.close()
     # The workbench fetches frames in the background: a request the live server is still
     # serving when the test's database is flushed can deadlock the flush. Let them finish.
-    _live_server_requests_finish()
+    live_server_requests_finish()
     assert not refused, f"the Content-Security-Policy refused: {refused}"
 
 
 @pytest.fixture
 def log_in(live_server):
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     def log_in(page, *, username: str, password: str = "pw-for-tests"):
         page.goto(f"{live_server.url}/login/")
         page.fill("input[name=username]", username)
         page.fill("input[name=password]", password)
         page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
+        try:
+            page.wait_for_url(f"{live_server.url}/")
+        except PlaywrightTimeout:
+            # Say what the page showed instead of the home page (a refusal, an error page).
+            shown = page.locator("body").inner_text()[:600]
+            raise AssertionError(f"log-in as {username} stayed on {page.url}: {shown!r}") from None
 
     return log_in
 

@@ -8,6 +8,7 @@ from playwright.sync_api import expect
 from annotator.models import Annotation, Dataset
 from tests.annotator.proposals import model_version, propose
 from tests.factories import UserFactory
+from tests.waiting import live_server_requests_finish
 
 pytestmark = pytest.mark.browser
 
@@ -22,6 +23,10 @@ def expect_saved(page):
 
 
 def switch_user(page, log_in, user):
+    """Another coder at the same browser: the page left first, so the last one's workbench (its
+    frames still loading) is not serving requests while the next one logs in."""
+    page.goto("about:blank")
+    live_server_requests_finish()
     page.context.clear_cookies()
     log_in(page, username=user.username)
 
