@@ -135,17 +135,24 @@ def _warm_up(
     return losses
 
 
-def predict_logits(
-    model: MERModel, inputs: np.ndarray, *, device: torch.device, batch_size: int = 64
+def _predict(
+    forward, inputs: np.ndarray, *, device: torch.device, batch_size: int, width: int
 ) -> np.ndarray:
-    model.eval()
+    """`forward(batch)` over `inputs` in batches, without gradients: an (N, width) float array."""
     outputs = []
     with torch.no_grad():
         for start in range(0, len(inputs), batch_size):
             batch = torch.from_numpy(inputs[start : start + batch_size]).to(device)
             with _autocast(device, True):
-                outputs.append(model(batch).float().cpu())
-    return torch.cat(outputs).numpy() if outputs else np.zeros((0, model.num_classes), np.float32)
+                outputs.append(forward(batch).float().cpu())
+    return torch.cat(outputs).numpy() if outputs else np.zeros((0, width), np.float32)
+
+
+def predict_logits(
+    model: MERModel, inputs: np.ndarray, *, device: torch.device, batch_size: int = 64
+) -> np.ndarray:
+    model.eval()
+    return _predict(model, inputs, device=device, batch_size=batch_size, width=model.num_classes)
 
 
 def predict_au_probabilities(
@@ -155,13 +162,13 @@ def predict_au_probabilities(
     if not getattr(model, "predicts_aus", False):
         raise ValueError(f"{type(model).__name__} has no AU head")
     model.eval()
-    outputs = []
-    with torch.no_grad():
-        for start in range(0, len(inputs), batch_size):
-            batch = torch.from_numpy(inputs[start : start + batch_size]).to(device)
-            with _autocast(device, True):
-                outputs.append(torch.sigmoid(model.forward_with_aus(batch)[1].float()).cpu())
-    return torch.cat(outputs).numpy() if outputs else np.zeros((0, len(AU_HEAD_UNITS)), np.float32)
+    return _predict(
+        lambda batch: torch.sigmoid(model.forward_with_aus(batch)[1].float()),
+        inputs,
+        device=device,
+        batch_size=batch_size,
+        width=len(AU_HEAD_UNITS),
+    )
 
 
 def fit(

@@ -16,7 +16,7 @@ from mlcore.composite import read_manifest
 from mlcore.models import create_model
 from mlcore.presets import resolve_preset
 from mlcore.training.data import InputCache, load_inputs
-from tests.annotator.training_runs import training_run_frozen, training_run_trained
+from tests.annotator.training_runs import start_form, training_run_frozen, training_run_trained
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
@@ -39,18 +39,6 @@ def active_version(admin_user) -> ModelVersion:
     version.refresh_from_db()
     assert version.is_active
     return version
-
-
-def start_form(**overrides):
-    return {
-        "model_name": "flow_linear",
-        "protocol": "loso",
-        "preset": "auto",
-        "epochs": "3",
-        "min_status": "adjudicated",
-        "seed": "0",
-        **overrides,
-    }
 
 
 def test_the_page_records_the_preset_and_the_active_version_to_start_from(

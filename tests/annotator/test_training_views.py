@@ -9,7 +9,7 @@ from django.urls import reverse
 from annotator import services
 from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
-from tests.annotator.training_runs import training_run_frozen, training_run_trained
+from tests.annotator.training_runs import start_form, training_run_frozen, training_run_trained
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db
@@ -35,18 +35,6 @@ def trained_run(admin_user):
     return training_run_trained(
         datasets=[trainable_dataset(name="SAMM", source_format="samm")], created_by=admin_user
     )
-
-
-def start_form(**overrides):
-    return {
-        "model_name": "flow_linear",
-        "protocol": "loso",
-        "preset": "auto",
-        "epochs": "3",
-        "min_status": "adjudicated",
-        "seed": "7",
-        **overrides,
-    }
 
 
 def test_only_training_admins_may_open_any_training_url(client, coder, queued_run):

@@ -53,3 +53,16 @@ def training_run_trained(*, datasets, created_by, epochs: int = 2, **start) -> T
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     return TrainingRun.objects.get(pk=training_run.pk)
+
+
+def start_form(**overrides) -> dict[str, str]:
+    """The training page's start form as an admin fills it in (a small model, three epochs)."""
+    return {
+        "model_name": "flow_linear",
+        "protocol": "loso",
+        "preset": "auto",
+        "epochs": "3",
+        "min_status": "adjudicated",
+        "seed": "7",
+        **overrides,
+    }
