@@ -20,6 +20,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
+from annotator import media
 from annotator.models import (
     Annotation,
     Clip,
@@ -82,10 +83,6 @@ def job_run_get(*, job_run_id: int, user) -> JobRun:
 # --- Clip media -------------------------------------------------------------------------------
 
 
-def clip_media_dir(*, clip: Clip) -> Path:
-    return Path(settings.MEDIA_ROOT) / "clips" / str(clip.pk)
-
-
 def clip_preprocess_meta(*, path: Path) -> dict:
     return json.loads((path / META_NAME).read_text())
 
@@ -102,7 +99,7 @@ def clip_media_file(*, clip: Clip, version: int, layer: str, frame: int) -> Path
         return None
     if frame not in set(clip.frame_indices) or layer not in clip_media_layers(clip=clip):
         return None
-    folder = clip_media_dir(clip=clip) / f"v{version}"
+    folder = media.clip_media_dir(clip=clip) / f"v{version}"
     if layer == "frame":
         folder = folder / FRAMES_DIR
     elif layer == "motion":
@@ -638,15 +635,11 @@ def training_run_report(*, training_run: TrainingRun) -> dict | None:
     }
 
 
-def training_root(*, training_run: TrainingRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "training" / str(training_run.pk)
-
-
 def training_run_plot_file(*, training_run: TrainingRun, name: str) -> Path | None:
     """The PNG mlcore wrote for one of TRAINING_RUN_PLOTS, or None (unknown name, no file)."""
     if name not in TRAINING_RUN_PLOTS:
         return None
-    path = training_root(training_run=training_run) / "run" / "plots" / f"{name}.png"
+    path = media.training_root(training_run=training_run) / "run" / "plots" / f"{name}.png"
     return path if path.is_file() else None
 
 

@@ -21,7 +21,7 @@ from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator import keymap, selectors
+from annotator import keymap, media, selectors
 from annotator.import_roots import import_folder_check
 from annotator.models import (
     Annotation,
@@ -655,7 +655,7 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
     clip = job_run.clip
     job_run_report_progress(job_run=job_run, progress=0.0, message="Preparing frames")
     Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PROCESSING)
-    clip_dir = selectors.clip_media_dir(clip=clip)
+    clip_dir = media.clip_media_dir(clip=clip)
     version = clip.media_version + 1
     out_dir = clip_dir / f"v{version}"
     shutil.rmtree(out_dir, ignore_errors=True)

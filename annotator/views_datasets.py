@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import selectors
+from annotator import media, selectors
 from annotator.exchange import jobs
 from annotator.exchange import services as exchange
 from annotator.import_roots import import_path_check
@@ -176,7 +176,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
     ready = (
         job_run.status == JobRun.Status.SUCCEEDED
-        and jobs.export_zip_path(job_run=job_run).is_file()
+        and media.export_zip_path(job_run=job_run).is_file()
     )
     return render(
         request,
@@ -189,7 +189,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
 @require_GET
 def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResponse:
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.EXPORT)
-    path = jobs.export_zip_path(job_run=job_run)
+    path = media.export_zip_path(job_run=job_run)
     if job_run.status != JobRun.Status.SUCCEEDED or not path.is_file():
         raise Http404("The export has not finished or its file was removed.")
     return FileResponse(

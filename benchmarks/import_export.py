@@ -125,7 +125,7 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
     """Ready clips of the MEGC2019 composite whose media are the generator's aligned crops."""
     import cv2
 
-    from annotator import selectors
+    from annotator import media
     from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, Subject
     from mlcore.composite import read_manifest
     from mlcore.labels import DATASET_EMOTIONS, default_mapping
@@ -155,15 +155,15 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
             media_version=1,
             preprocess_meta={"sizes": [112], "motion_peak_frame": indices[len(indices) // 2]},
         )
-        media = selectors.clip_media_dir(clip=clip) / "v1"
-        for folder in (media / FRAMES_DIR, media / ALIGNED_DIR / "112"):
+        clip_dir = media.clip_media_dir(clip=clip) / "v1"
+        for folder in (clip_dir / FRAMES_DIR, clip_dir / ALIGNED_DIR / "112"):
             folder.mkdir(parents=True, exist_ok=True)
         for index in indices:
             crop = cv2.imread(str(sample.frame_path(work / "composite", index)))
-            cv2.imwrite(str(media / ALIGNED_DIR / "112" / frame_name(index)), crop)
+            cv2.imwrite(str(clip_dir / ALIGNED_DIR / "112" / frame_name(index)), crop)
             shutil.copyfile(
-                media / ALIGNED_DIR / "112" / frame_name(index),
-                media / FRAMES_DIR / frame_name(index),
+                clip_dir / ALIGNED_DIR / "112" / frame_name(index),
+                clip_dir / FRAMES_DIR / frame_name(index),
             )
         Annotation.objects.create(
             clip=clip,

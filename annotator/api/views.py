@@ -24,13 +24,12 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from annotator import selectors, services
+from annotator import media, selectors, services
 from annotator.api import filters, logins, tokens
 from annotator.api import serializers as s
 from annotator.api.errors import Conflict, Invalid, PayloadTooLarge
 from annotator.api.permissions import ActionPermissions, is_reviewer
 from annotator.coding import queue as coding_queue
-from annotator.exchange import jobs
 from annotator.exchange import services as exchange
 from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
@@ -751,7 +750,7 @@ class CompositeExportViewSet(JobKindViewSet):
                 f"Export {job_run.pk} is {job_run.status}; only a succeeded export has a file.",
                 code="not_finished" if not job_run.is_finished else "not_succeeded",
             )
-        path = jobs.export_zip_path(job_run=job_run)
+        path = media.export_zip_path(job_run=job_run)
         if not path.is_file():
             raise exceptions.NotFound(f"The file of export {job_run.pk} was removed.")
         return FileResponse(

@@ -15,12 +15,10 @@ from pathlib import Path
 import cv2
 
 import mlcore
-from annotator import selectors, services
+from annotator import media, selectors, services
 from annotator.exchange.jobs import (
     MIN_STATUSES,
     Progress,
-    export_folder,
-    export_zip_path,
     job_options,
     no_progress,
 )
@@ -326,7 +324,7 @@ def composite_export_job(*, job_run: JobRun) -> None:
     services.job_run_report_progress(job_run=job_run, progress=0.0, message="Exporting")
     dataset_ids = options.get("dataset_ids")
     datasets = list(Dataset.objects.filter(pk__in=dataset_ids)) if dataset_ids else None
-    folder = export_folder(job_run=job_run)
+    folder = media.export_folder(job_run=job_run)
     summary = composite_export_run(
         out_dir=folder / "composite",
         datasets=datasets,
@@ -335,7 +333,7 @@ def composite_export_job(*, job_run: JobRun) -> None:
         megc2019=bool(options.get("megc2019")),
         progress=services.job_run_progress_reporter(job_run=job_run, end=0.95),
     )
-    export_zip(out_dir=folder / "composite", zip_path=export_zip_path(job_run=job_run))
+    export_zip(out_dir=folder / "composite", zip_path=media.export_zip_path(job_run=job_run))
     shutil.rmtree(folder / "composite")
     result = {key: value for key, value in summary.items() if key != "files"}
     result["file_count"] = len(summary["files"])

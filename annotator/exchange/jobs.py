@@ -1,11 +1,9 @@
-"""What the import and export jobs share between their web and worker halves: the formats
-and choices they accept, the options a job row carries, and where an export's files lie.
-"""
+"""What the import and export jobs share between their web and worker halves: the formats and
+choices they accept, and the options a job row carries (an export's files lie where
+`annotator.media` says)."""
 
 from collections.abc import Callable
-from pathlib import Path
 
-from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
@@ -49,11 +47,3 @@ def job_options(*, job_run: JobRun) -> dict:
     if not isinstance(options, dict):
         raise ValueError(f"Job #{job_run.pk} carries no options (was it started by its service?)")
     return options
-
-
-def export_folder(*, job_run: JobRun) -> Path:
-    return Path(settings.MEDIA_ROOT) / "exports" / str(job_run.pk)
-
-
-def export_zip_path(*, job_run: JobRun) -> Path:
-    return export_folder(job_run=job_run) / "composite.zip"

@@ -8,11 +8,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from annotator import selectors, services
+from annotator import media, selectors, services
 from annotator.exchange import exports
 from annotator.models import (
     Annotation,
@@ -89,7 +88,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
     model version. The runner has claimed the attempt, so a redelivered message never gets here."""
     services.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
     training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
-    root = selectors.training_root(training_run=training_run)
+    root = media.training_root(training_run=training_run)
     snapshot_dir = root / "snapshot"
     if training_run.snapshot_at is None:
         # An attempt killed while freezing leaves a partial folder the export would refuse.
@@ -110,7 +109,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
         training_run.refresh_from_db()
     warm_start = None
     if training_run.warm_start_from is not None:
-        warm_start = Path(settings.MEDIA_ROOT) / training_run.warm_start_from.checkpoint
+        warm_start = media.checkpoint_path(version=training_run.warm_start_from)
     try:
         result = train_run(
             data_dir=snapshot_dir,
@@ -154,7 +153,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             },
             metrics=metrics,
             labelled_clips=int(metrics.get("n_clips", 0)),
-            checkpoint=str(result.final_model_path.relative_to(settings.MEDIA_ROOT)),
+            checkpoint=media.checkpoint_name(path=result.final_model_path),
             checkpoint_sha256=metrics["final_model"]["sha256"],
         )
         services.job_run_finish(
@@ -205,7 +204,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
     """Score every ready clip without an adjudicated annotation with the version's model."""
     services.job_run_report_progress(job_run=job_run, progress=0.0, message="Loading the model")
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
-    checkpoint = Path(settings.MEDIA_ROOT) / version.checkpoint
+    checkpoint = media.checkpoint_path(version=version)
     if file_sha256(checkpoint) != version.checkpoint_sha256:
         raise ValueError(f"{checkpoint} does not match the checksum recorded for {version}")
     model = load_model(checkpoint, device=resolve_device(None))
@@ -215,7 +214,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
         .select_related("subject")
         .order_by("pk")
     )
-    root = Path(settings.MEDIA_ROOT) / "inference" / str(job_run.pk)
+    root = media.inference_root(job_run=job_run)
     shutil.rmtree(root, ignore_errors=True)
     try:
         if clips:

@@ -14,7 +14,7 @@ import torch
 from django.conf import settings
 from django.db import connection
 
-from annotator import selectors, services
+from annotator import media, services
 from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
@@ -95,7 +95,7 @@ def submit(*, clip: Clip, coder) -> Annotation:
 
 
 def frozen_samples(training_run: TrainingRun) -> list[CompositeSample]:
-    return read_manifest(selectors.training_root(training_run=training_run) / "snapshot")
+    return read_manifest(media.training_root(training_run=training_run) / "snapshot")
 
 
 def composite_labels(dataset: Dataset) -> int:
@@ -224,7 +224,7 @@ def test_cancelling_during_training_stops_the_run_without_a_version(coded_set, a
     assert job_run.status == JobRun.Status.CANCELLED
     assert job_run.message == "Cancelled"
     assert not ModelVersion.objects.exists()
-    run_dir = selectors.training_root(training_run=run) / "run"
+    run_dir = media.training_root(training_run=run) / "run"
     assert not (run_dir / "final.pt").exists()
     assert finished_folds(run) == {}  # fold 1 never finished
     assert not learning.training_run_cancel(training_run=run)  # nothing left to cancel
@@ -253,7 +253,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     assert "Retry to resume from the last finished fold" in attempt.error
     finished = finished_folds(run)
     assert "folds/fold_000.json" in finished and "checkpoints/fold_000.pt" in finished
-    run_dir = selectors.training_root(training_run=run) / "run"
+    run_dir = media.training_root(training_run=run) / "run"
     assert not (run_dir / "final.pt").exists()
     assert not ModelVersion.objects.filter(training_run=run).exists()
 
@@ -293,7 +293,7 @@ def test_a_retry_after_a_worker_died_while_freezing_freezes_anew(coded_set, admi
     dataset, _ = coded_set
     run = train(dataset, admin_user)
     # What a worker killed during the export leaves: a failed attempt and a partial folder.
-    partial = selectors.training_root(training_run=run) / "snapshot" / "casme2" / "sub01"
+    partial = media.training_root(training_run=run) / "snapshot" / "casme2" / "sub01"
     partial.mkdir(parents=True)
     (partial / "half_written.png").write_bytes(b"\x89PNG")
     JobRun.objects.filter(pk=run.latest_job_run.pk).update(status=JobRun.Status.FAILED)

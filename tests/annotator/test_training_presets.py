@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from annotator import selectors, services
+from annotator import media, services
 from annotator.learning import runs
 from annotator.learning import services as learning
 from annotator.models import ModelVersion, TrainingRun
@@ -93,7 +93,7 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
     assert warm.preset == "auto"
     assert version.config["preset"] == warm.metrics["preset"] == resolve_preset("auto").name
     assert version.config["warm_start_from"] == active_version.pk
-    run_dir = selectors.training_root(training_run=warm) / "run"
+    run_dir = media.training_root(training_run=warm) / "run"
     recorded = json.loads((run_dir / "run.json").read_text())["warm_start"]
     assert recorded["path"] == str(settings.MEDIA_ROOT / active_version.checkpoint)
     assert recorded["sha256"] == active_version.checkpoint_sha256
@@ -107,7 +107,7 @@ def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(ad
     training_run = training_run_frozen(datasets=[trainable_dataset()], created_by=admin_user)
     job_run = services.job_run_claim(job_run_id=training_run.job_runs.get().pk)
     report = runs.training_input_progress(job_run)
-    snapshot = selectors.training_root(training_run=training_run) / "snapshot"
+    snapshot = media.training_root(training_run=training_run) / "snapshot"
     samples = read_manifest(snapshot)
     load_inputs(
         root=snapshot,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from annotator import selectors
+from annotator import media
 from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion
 from mlcore.checksums import file_sha256
@@ -68,7 +68,7 @@ def test_a_killed_worker_fails_its_run_on_restart_and_a_retry_resumes(
     frozen = run.snapshot
     finished = finished_folds(run)
     assert "folds/fold_000.json" in finished, attempt.message
-    run_dir = selectors.training_root(training_run=run) / "run"
+    run_dir = media.training_root(training_run=run) / "run"
     assert not (run_dir / "final.pt").exists()
 
     celery_worker_start(hostname=hostname, environment=ONE_TORCH_THREAD)
@@ -82,7 +82,7 @@ def test_a_killed_worker_fails_its_run_on_restart_and_a_retry_resumes(
     # Nothing else is lost: the frozen labels, the coders' annotations, the finished folds.
     run.refresh_from_db()
     assert run.snapshot == frozen and run.snapshot_at is not None
-    assert snapshot_files_intact(selectors.training_root(training_run=run) / "snapshot")
+    assert snapshot_files_intact(media.training_root(training_run=run) / "snapshot")
     assert list(Annotation.objects.order_by("pk").values()) == annotations
     assert finished_folds(run) == finished
 

@@ -1,8 +1,8 @@
 """A training run seen from outside: the fold its progress message reports (what the admin reads)
 and mlcore's resume markers on disk (what a retry skips)."""
 
+from annotator.media import training_root
 from annotator.models import TrainingRun
-from annotator.selectors import training_root
 
 
 def fold_in_progress(message: str) -> int | None:

@@ -6,7 +6,7 @@ from collections import Counter
 
 from django.utils import timezone
 
-from annotator import selectors
+from annotator import media
 from annotator.learning import runs
 from annotator.learning import services as learning
 from annotator.models import JobRun, TrainingRun
@@ -23,7 +23,7 @@ def training_run_frozen(*, datasets, created_by, epochs: int = 2, **start) -> Tr
     training_run = learning.training_run_start(
         datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by, **start
     )
-    snapshot_dir = selectors.training_root(training_run=training_run) / "snapshot"
+    snapshot_dir = media.training_root(training_run=training_run) / "snapshot"
     samples = make_blob_composite(snapshot_dir, subjects=BLOB_SUBJECTS, clips_per_class=1)
     per_dataset: dict[str, Counter] = {}
     for sample in samples:

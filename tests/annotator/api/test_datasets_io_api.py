@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from annotator import services
+from annotator import media, services
 from annotator.exchange import exports, imports, jobs
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
@@ -88,7 +88,7 @@ def test_an_admin_imports_exports_and_downloads_the_zip(
     exports.composite_export_run(out_dir=tmp_path / "cli")
     assert archive.read(f"composite/{GT_NAME}") == (tmp_path / "cli" / GT_NAME).read_bytes()
 
-    jobs.export_zip_path(job_run=JobRun.objects.get(pk=export["id"])).unlink()
+    media.export_zip_path(job_run=JobRun.objects.get(pk=export["id"])).unlink()
     gone = api.get(download_url)
     assert gone.status_code == 404
     assert "was removed" in gone.json()["errors"][0]["message"]

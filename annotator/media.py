@@ -1,0 +1,43 @@
+"""Every path under MEDIA_ROOT, in one module: a clip's frames and crops, a training run's folder,
+an export's files, a scoring job's scratch folder, and model checkpoints (stored on
+`ModelVersion.checkpoint` relative to MEDIA_ROOT, so the media folder can move). Uploads keep
+the `Clip.source` field's own `upload_to`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+
+if TYPE_CHECKING:  # annotations only: models do not depend on this module, nor it on them
+    from annotator.models import Clip, JobRun, ModelVersion, TrainingRun
+
+
+def clip_media_dir(*, clip: Clip) -> Path:
+    return Path(settings.MEDIA_ROOT) / "clips" / str(clip.pk)
+
+
+def training_root(*, training_run: TrainingRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "training" / str(training_run.pk)
+
+
+def export_folder(*, job_run: JobRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "exports" / str(job_run.pk)
+
+
+def export_zip_path(*, job_run: JobRun) -> Path:
+    return export_folder(job_run=job_run) / "composite.zip"
+
+
+def inference_root(*, job_run: JobRun) -> Path:
+    return Path(settings.MEDIA_ROOT) / "inference" / str(job_run.pk)
+
+
+def checkpoint_path(*, version: ModelVersion) -> Path:
+    return Path(settings.MEDIA_ROOT) / version.checkpoint
+
+
+def checkpoint_name(*, path: Path) -> str:
+    """What `ModelVersion.checkpoint` stores for a file under MEDIA_ROOT."""
+    return str(path.relative_to(settings.MEDIA_ROOT))
