@@ -3,15 +3,11 @@ an export's files, a scoring job's scratch folder, and model checkpoints (stored
 `ModelVersion.checkpoint` relative to MEDIA_ROOT, so the media folder can move). Uploads keep
 the `Clip.source` field's own `upload_to`."""
 
-from __future__ import annotations
-
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-if TYPE_CHECKING:  # annotations only: models do not depend on this module, nor it on them
-    from annotator.models import Clip, JobRun, ModelVersion, TrainingRun
+from annotator.models import Clip, JobRun, ModelVersion, TrainingRun
 
 
 def clip_media_dir(*, clip: Clip) -> Path:

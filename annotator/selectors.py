@@ -3,6 +3,7 @@
 import json
 from collections import Counter
 from datetime import timedelta
+from functools import lru_cache
 from pathlib import Path
 
 from django.conf import settings
@@ -20,7 +21,7 @@ from django.db.models import (
 )
 from django.utils import timezone
 
-from annotator import media
+from annotator import keymap, media
 from annotator.models import (
     Annotation,
     Clip,
@@ -129,17 +130,19 @@ def clip_queue_for_coder(*, coder) -> QuerySet[Clip]:
     """Ready clips with the coder's own annotation state (`my_status`: None, draft, submitted;
     `my_annotation_id` and `my_revision` of that annotation), oldest first. Other coders' work
     is never joined in: coding is blind."""
-    mine = Annotation.objects.filter(clip=OuterRef("pk"), coder=coder).exclude(
-        status=Annotation.Status.ADJUDICATED
+    latest = (
+        Annotation.objects.filter(clip=OuterRef("pk"), coder=coder)
+        .exclude(status=Annotation.Status.ADJUDICATED)
+        .order_by("-updated_at")
     )
     return (
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)
         .select_related("subject__dataset")
         .annotate(
-            my_status=Subquery(mine.order_by("-updated_at").values("status")[:1]),
-            my_updated_at=Subquery(mine.order_by("-updated_at").values("updated_at")[:1]),
-            my_annotation_id=Subquery(mine.order_by("-updated_at").values("pk")[:1]),
-            my_revision=Subquery(mine.order_by("-updated_at").values("revision")[:1]),
+            my_status=Subquery(latest.values("status")[:1]),
+            my_updated_at=Subquery(latest.values("updated_at")[:1]),
+            my_annotation_id=Subquery(latest.values("pk")[:1]),
+            my_revision=Subquery(latest.values("revision")[:1]),
         )
         .order_by("created_at", "pk")
     )
@@ -580,6 +583,11 @@ def coder_preferences(*, coder) -> CoderPreferences:
     return CoderPreferences.objects.filter(coder=coder).first() or CoderPreferences(coder=coder)
 
 
+def coder_key_map(*, coder) -> keymap.KeyMap:
+    """The workbench's keys with the coder's own ones in place of the defaults they changed."""
+    return keymap.key_map(overrides=coder_preferences(coder=coder).key_overrides)
+
+
 # --- Training ---------------------------------------------------------------------------------
 
 # The figures mlcore writes for a run (mlcore.training.run._plots), by the name in their URL.
@@ -683,6 +691,13 @@ def loop_simulation_curves() -> dict | None:
     path = settings.LOOP_SIMULATION_RESULT
     if path is None or not path.is_file():
         return None
+    # Read once per version of the file: the training page and its figures ask on every load.
+    return _loop_simulation_curves_of(path, path.stat().st_mtime_ns)
+
+
+@lru_cache(maxsize=4)
+def _loop_simulation_curves_of(path: Path, mtime_ns: int) -> dict:
+    """`loop_simulation_curves` for one version of the file (`mtime_ns` keys the cache)."""
     try:
         result = json.loads(path.read_text(encoding="utf-8"))
         summary = result["summary"]

@@ -234,7 +234,7 @@ def _frame_player(
     """What the frame player needs on the workbench and the review page alike: the user's keys,
     their help and hints, and the script's config for the clip; `_coding_config` adds the
     coding that the keys edit. `lanes` are other coders' marks, drawn on the review page."""
-    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=user).key_overrides)
+    keys = selectors.coder_key_map(coder=user)
     keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
     shown = {"proposal_available": proposal_available, "lanes_available": bool(lanes)}
     return {
@@ -352,7 +352,7 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
         return redirect("clip-code", clip_id=clip.pk)
     # Toggling never claims: a preview's panel stays empty until the clip is claimed.
     annotation, _ = _workbench_annotation(clip=clip, user=request.user, claim=False)
-    keys = keymap.key_map(overrides=selectors.coder_preferences(coder=request.user).key_overrides)
+    keys = selectors.coder_key_map(coder=request.user)
     context = {
         "clip": clip,
         "read_only": annotation.pk is None or annotation.status != Annotation.Status.DRAFT,

@@ -272,9 +272,7 @@ def _proposals_store(
                 apex=interval.apex,
                 offset=interval.offset,
                 apex_confidence=float(interval.confidence),
-                probabilities=dict(
-                    zip(["negative", "positive", "surprise"], row["probabilities"], strict=True)
-                ),
+                probabilities=dict(zip(class_names, row["probabilities"], strict=True)),
                 predicted_class=row["predicted"],
                 entropy=row["entropy"],
                 margin=row["margin"],

@@ -866,10 +866,10 @@
     proposal = data ? JSON.parse(data.textContent) : null;
     document.getElementById("timeline-legend")?.remove();
     if (proposal) {
+      // A proposal scored before intervals has a null onset and offset: no index (-1).
       proposal.index = indexOf(proposal.apex);
-      const hasInterval = proposal.offset !== null;
-      proposal.onsetIndex = hasInterval ? indexOf(proposal.onset) : -1;
-      proposal.offsetIndex = hasInterval ? indexOf(proposal.offset) : -1;
+      proposal.onsetIndex = indexOf(proposal.onset);
+      proposal.offsetIndex = indexOf(proposal.offset);
       proposal.percent = `${Math.round(proposal.confidence * 100)}%`;
       timeline.after(legendFor(proposal));
       const accept = document.getElementById("accept-apex");
