@@ -6,6 +6,7 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
 from annotator import roles, services
+from annotator.errors import ConflictError
 from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
@@ -212,8 +213,8 @@ class TrainingRunAdmin(admin.ModelAdmin):
                 job_run = learning.training_run_retry(
                     training_run=training_run, created_by=request.user
                 )
-            except ValueError as error:  # still active, or finished with a model version
-                self.message_user(request, f"{training_run}: {error}", messages.ERROR)
+            except ConflictError as refusal:  # still active, or finished with a model version
+                self.message_user(request, f"{training_run}: {refusal.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{training_run}: queued again as job #{job_run.pk}.")
 

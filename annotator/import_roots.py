@@ -6,6 +6,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from annotator.errors import InvalidRequestError
 from mlcore.datasets.common import inside_root
 
 
@@ -18,11 +19,13 @@ def _root_holding(path: Path) -> Path | None:
 
 
 def import_path_check(*, path: Path) -> None:
-    """`path` (symlinks resolved) lies inside a root, or ValueError; checked before anything
+    """`path` (symlinks resolved) lies inside a root, or ApplicationError; checked before anything
     looks at the path, so the refusal does not tell whether it exists."""
     roots = settings.DATASET_IMPORT_ROOTS
     if roots and _root_holding(path) is None:
-        raise ValueError(f"{path} is outside the folders imports may read ({', '.join(roots)}).")
+        raise InvalidRequestError(
+            f"{path} is outside the folders imports may read ({', '.join(roots)})."
+        )
 
 
 def import_folder_check(*, folder: Path) -> None:
@@ -35,7 +38,7 @@ def import_folder_check(*, folder: Path) -> None:
     root = _root_holding(folder)
     for file in folder.iterdir():
         if not inside_root(file, root=root):
-            raise ValueError(
+            raise InvalidRequestError(
                 f"Frame file {file.name} of {folder.name} links outside the folders imports may "
                 "read."
             )

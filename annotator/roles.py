@@ -15,6 +15,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db import connections, router
 
+from annotator.errors import InvalidRequestError
 from annotator.models import Role
 
 ROLE_PERMISSIONS: dict[str, list[str] | None] = {
@@ -93,7 +94,9 @@ def user_role_set(*, user, role: str | None) -> None:
     """Give `user` exactly one role (or none): its group replaces their other role groups, and
     only an admin is staff and superuser, so the admin site and the pages agree."""
     if role is not None and role not in ROLE_PERMISSIONS:
-        raise ValueError(f"unknown role {role!r}; choose from {', '.join(ROLE_PERMISSIONS)}")
+        raise InvalidRequestError(
+            f"unknown role {role!r}; choose from {', '.join(ROLE_PERMISSIONS)}"
+        )
     user.groups.remove(*Group.objects.filter(name__in=list(ROLE_PERMISSIONS)))
     if role is not None:
         user.groups.add(Group.objects.get_or_create(name=role)[0])

@@ -22,6 +22,12 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
 from annotator import keymap, media, selectors
+from annotator.errors import (
+    ClaimError,
+    InvalidRequestError,
+    JobQueueUnreachableError,
+    StaleRevisionError,
+)
 from annotator.import_roots import import_folder_check
 from annotator.models import (
     Annotation,
@@ -37,30 +43,6 @@ from mlcore.facs import AUCode, AUEntry
 from mlcore.frame_files import VIDEO_SUFFIXES
 
 QUEUES = settings.MESTUDIO_QUEUES
-
-
-class StaleRevisionError(Exception):
-    """The row changed since the client read it; saving would overwrite someone else's work."""
-
-    def __init__(self, *, current_revision: int) -> None:
-        super().__init__(
-            "This annotation was changed by someone else (now at revision "
-            f"{current_revision}). Reload to see their changes; your edits were not saved."
-        )
-        self.current_revision = current_revision
-
-
-class JobQueueUnreachableError(Exception):
-    """The broker refused a job's message. The job has been marked failed (and its clip, for a
-    preprocessing), so the same action can simply be tried again once the broker is back."""
-
-    def __init__(self, *, job_run: JobRun) -> None:
-        super().__init__(
-            f"The job queue is unreachable, so {job_run.get_kind_display().lower()} job "
-            f"#{job_run.pk} could not be started; it is marked failed. Try again in a minute; "
-            "if this persists, the broker (CELERY_BROKER_URL) is down."
-        )
-        self.job_run = job_run
 
 
 QUEUE_UNREACHABLE_ERROR = "The job queue is unreachable; try again."
@@ -352,12 +334,6 @@ def dataset_coding_plan_update(
     )
     dataset.save(update_fields=_CODING_PLAN_FIELDS)
     return dataset
-
-
-class ClaimError(ValidationError):
-    """The clip's state forbids starting or releasing this claim: the coder submitted it
-    already, it was adjudicated, its coding plan has all the coders it asks for, or the draft
-    to release holds edits the coder did not agree to discard. The API answers 409."""
 
 
 def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
@@ -662,7 +638,7 @@ def clip_preprocess_run(*, job_run: JobRun) -> None:
     try:
         source = clip.source_location
         if source is None:
-            raise ValueError(f"{clip} has neither an upload nor a frame folder to read.")
+            raise InvalidRequestError(f"{clip} has neither an upload nor a frame folder to read.")
         if clip.source_path:
             import_folder_check(folder=source)
         if source.suffix.lower() == ".zip":

@@ -13,6 +13,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
 from annotator import services
+from annotator.errors import ApplicationError
 from annotator.exchange import exports, imports
 from annotator.learning import runs
 from annotator.models import JobRun
@@ -37,9 +38,10 @@ def _run_job(job_run_id: int, service) -> None:
     except SoftTimeLimitExceeded:
         services.job_run_fail(job_run=job_run, error=services.JOB_TIME_LIMIT_ERROR)
         raise
-    except ValueError as error:
-        # mlcore reports bad input (a corrupt video, an unsafe zip, no face) as ValueError with
-        # a message meant for the user: show it as is, the job simply failed.
+    except (ApplicationError, ValueError) as error:
+        # Our services refuse with an ApplicationError, and mlcore (Django-free) reports bad
+        # input (a corrupt video, an unsafe zip, no face) as ValueError, both with a message
+        # meant for the user: show it as is, the job simply failed.
         services.job_run_fail(job_run=job_run, error=str(error))
     except Exception as error:
         services.job_run_fail(

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotator import keymap, reports, selectors, services
 from annotator.coding import queue as coding_queue
+from annotator.errors import ClaimError, StaleRevisionError
 from annotator.forms import AdjudicationForm, AnnotationInputForm, ClipUploadForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun
 from annotator.roles import role_required
@@ -177,8 +178,8 @@ def _workbench_annotation(*, clip: Clip, user, claim: bool) -> tuple[Annotation,
         return preview, None
     try:
         return services.clip_claim(clip=clip, coder=user), None
-    except services.ClaimError as refusal:
-        return preview, refusal.messages[0]
+    except ClaimError as refusal:
+        return preview, refusal.message
 
 
 def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
@@ -287,8 +288,8 @@ def clip_code_start(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
     try:
         services.clip_claim(clip=clip, coder=request.user)
-    except services.ClaimError as refusal:
-        messages.error(request, refusal.messages[0])
+    except ClaimError as refusal:
+        messages.error(request, refusal.message)
     return redirect("clip-code", clip_id=clip.pk)
 
 
@@ -487,7 +488,7 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
         saved = services.annotation_update(
             annotation=annotation, revision=revision, saved_by=request.user, **content
         )
-    except services.StaleRevisionError:
+    except StaleRevisionError:
         return _stale_save_status(
             request, annotation_id=annotation_id, mine=content, revision=revision
         )
@@ -559,8 +560,8 @@ def annotation_release(request: HttpRequest, annotation_id: int) -> HttpResponse
         services.annotation_release(
             annotation=annotation, discard_edits=request.POST.get("discard") == "1"
         )
-    except ValidationError as error:
-        messages.error(request, error.messages[0])
+    except ClaimError as refusal:  # back at the workbench, which says why
+        messages.error(request, refusal.message)
         return _navigate(request, reverse("clip-code", args=[annotation.clip_id]))
     messages.success(request, f"Released {annotation.clip.name}: it is back in the queue.")
     return _navigate(request, reverse("coder-queue"))
@@ -631,7 +632,7 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
                     action_units=data["action_units"],
                     comment=data["notes"],
                 )
-            except services.StaleRevisionError as error:
+            except StaleRevisionError as error:
                 form.add_error(None, str(error))
                 status = 409
             except ValidationError as error:

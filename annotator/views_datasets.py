@@ -10,6 +10,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import media, selectors
+from annotator.errors import ClaimError, InvalidRequestError
 from annotator.exchange import jobs
 from annotator.exchange import services as exchange
 from annotator.import_roots import import_path_check
@@ -27,8 +28,8 @@ def _server_path(text: str, *, folder: bool) -> Path:
     # answer never tells whether something exists there.
     try:
         import_path_check(path=path)
-    except ValueError as error:
-        raise ValidationError(str(error)) from None
+    except InvalidRequestError as refusal:  # shown beside the form's field
+        raise ValidationError(refusal.message, code=refusal.code) from None
     try:
         found = path.is_dir() if folder else path.is_file()
     except OSError as error:
@@ -239,10 +240,7 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
     )
     if annotation is None:
         raise Http404("No such annotation of this clip.")
-    try:
-        name, data = exchange.clip_eaf_export(annotation=annotation)
-    except ValueError as error:
-        return HttpResponse(str(error), status=409, content_type="text/plain")
+    name, data = exchange.clip_eaf_export(annotation=annotation)
     response = HttpResponse(data, content_type="application/xml")
     # Names from before clip names were validated may hold anything (a newline broke the header).
     response["Content-Disposition"] = content_disposition_header(True, name)
@@ -254,7 +252,7 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
 def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = _clip_or_404(clip_id)
     upload = request.FILES.get("eaf")
-    error = None
+    error, status = None, 400
     if upload is None:
         error = "Choose an .eaf file."
     elif upload.size > EAF_MAX_BYTES:
@@ -264,6 +262,8 @@ def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
             exchange.clip_eaf_import(clip=clip, coder=request.user, data=upload.read())
         except ValidationError as invalid:
             error = "; ".join(invalid.messages)
+        except ClaimError as refusal:  # shown on the page, beside the other EAFs
+            error, status = refusal.message, refusal.status_code
         else:
             return redirect("clip-code", clip_id=clip.pk)
     context = {
@@ -271,4 +271,4 @@ def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
         "annotations": _eaf_annotations(clip=clip, user=request.user),
         "error": error,
     }
-    return render(request, "annotator/datasets/clip_eaf.html", context, status=400)
+    return render(request, "annotator/datasets/clip_eaf.html", context, status=status)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import selectors, training_plots
+from annotator.errors import ConflictError, InvalidRequestError
 from annotator.forms import QueueSettingsForm, TrainingStartForm
 from annotator.learning import services as learning
 from annotator.models import Dataset, ModelVersion, TrainingRun
@@ -88,8 +89,8 @@ def training_dashboard(request: HttpRequest) -> HttpResponse:
                 seed=data["seed"],
                 created_by=request.user,
             )
-        except ValueError as error:  # TrainingBusyError included: another run holds these
-            form.add_error(None, str(error))
+        except (InvalidRequestError, ConflictError) as refusal:  # shown in the form
+            form.add_error(None, refusal.message)
         else:
             messages.success(request, f"{training_run} queued.")
             return redirect("training")
@@ -186,8 +187,8 @@ def training_run_retry(request: HttpRequest, training_run_id: int) -> HttpRespon
     training_run = _training_run_or_404(training_run_id)
     try:
         learning.training_run_retry(training_run=training_run, created_by=request.user)
-    except ValueError as error:  # still active, or already finished with a model version
-        message = str(error)
+    except ConflictError as refusal:  # still active, or already finished with a model version
+        message = refusal.message
     else:
         message = ""
     return _run_action_done(

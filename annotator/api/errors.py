@@ -3,9 +3,9 @@
     {"errors": [{"field": "onset", "code": "invalid", "message": "Frame 3 is not in this clip"}]}
 
 `field` is a dotted path into the request (`action_units.0.au`) or null when the error concerns
-the request as a whole. Services raise Django's ValidationError, StaleRevisionError and
-ClaimError, and JobQueueUnreachableError; they are turned into 400, 409 and 503 here so views
-never translate them one by one.
+the request as a whole. Services raise Django's ValidationError (400) and the `annotator.errors`
+family, whose status, code and field each error carries (400, 409 or 503); they are turned into
+responses here, once, so views never translate them one by one.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler
 
-from annotator.services import ClaimError, JobQueueUnreachableError, StaleRevisionError
+from annotator.errors import ApplicationError, JobQueueUnreachableError
 
 NON_FIELD_KEYS = {api_settings.NON_FIELD_ERRORS_KEY, "__all__", "detail"}
 
@@ -40,14 +40,14 @@ class Invalid(exceptions.ValidationError):
         super().__init__({field or "detail": [exceptions.ErrorDetail(detail, code=code)]})
 
 
-class QueueUnreachable(exceptions.APIException):
-    """The broker refused the job's message; the job was marked failed and may be retried."""
+class Refused(exceptions.APIException):
+    """A service's `ApplicationError`, with the status, code and field it carries."""
 
-    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
-    default_code = "queue_unreachable"
-    default_detail = "The job queue is unreachable; try again."
-    # Seconds a client should wait before trying again (the Retry-After header).
-    retry_after_seconds = 30
+    def __init__(self, error: ApplicationError) -> None:
+        self.status_code = error.status_code
+        super().__init__(
+            {error.field or "detail": [exceptions.ErrorDetail(error.message, code=error.code)]}
+        )
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -92,19 +92,16 @@ def _from_django_validation_error(error: DjangoValidationError) -> exceptions.Va
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    if isinstance(exc, StaleRevisionError):
-        exc = Conflict(str(exc), code="stale_revision", field="revision")
-    elif isinstance(exc, ClaimError):
-        exc = Conflict(exc.messages[0], code=exc.code or "conflict")
+    refused = exc if isinstance(exc, ApplicationError) else None
+    if refused is not None:
+        exc = Refused(refused)
     elif isinstance(exc, DjangoValidationError):
         exc = _from_django_validation_error(exc)
-    elif isinstance(exc, JobQueueUnreachableError):
-        exc = QueueUnreachable(str(exc))
     response = exception_handler(exc, context)
     if response is None:  # an unexpected exception: Django's 500 handling and logging apply
         return None
-    if isinstance(exc, QueueUnreachable):
-        response["Retry-After"] = str(QueueUnreachable.retry_after_seconds)
+    if isinstance(refused, JobQueueUnreachableError):
+        response["Retry-After"] = str(JobQueueUnreachableError.retry_after_seconds)
     detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
     response.data = {"errors": _flatten(detail, None)}
     return response

@@ -551,12 +551,7 @@ class TrainingRunViewSet(ReadViewSet):
     )
     def create(self, request: Request) -> Response:
         data = _parse(s.TrainingRunStartInputSerializer, request.data)
-        try:
-            training_run = learning.training_run_start(created_by=request.user, **data)
-        except learning.TrainingBusyError as error:
-            raise Conflict(str(error), code="training_busy") from None
-        except ValueError as error:
-            raise Invalid(str(error), code="invalid") from None
+        training_run = learning.training_run_start(created_by=request.user, **data)
         return _accepted(
             self._body(training_run),
             location=reverse("api-training-run-detail", args=[training_run.pk]),
@@ -591,12 +586,7 @@ class TrainingRunViewSet(ReadViewSet):
     @action(detail=True, methods=["post"])
     def retry(self, request: Request, pk=None) -> Response:
         training_run = self.get_object()
-        try:
-            learning.training_run_retry(training_run=training_run, created_by=request.user)
-        except learning.TrainingBusyError as error:
-            raise Conflict(str(error), code="training_busy") from None
-        except ValueError as error:
-            raise Conflict(str(error), code="already_finished") from None
+        learning.training_run_retry(training_run=training_run, created_by=request.user)
         return _accepted(
             self._body(training_run),
             location=reverse("api-training-run-detail", args=[training_run.pk]),
@@ -696,10 +686,7 @@ class DatasetImportViewSet(JobKindViewSet):
     )
     def create(self, request: Request) -> Response:
         data = _parse(s.DatasetImportInputSerializer, request.data)
-        try:
-            job_run = exchange.dataset_import_start(created_by=request.user, **data)
-        except ValueError as error:
-            raise Invalid(str(error), code="invalid") from None
+        job_run = exchange.dataset_import_start(created_by=request.user, **data)
         return self._started(job_run)
 
 

@@ -1,6 +1,7 @@
 """The coder's "next clip": the best-ranked clip whose coding plan still has a place."""
 
 from annotator import selectors, services
+from annotator.errors import ClaimError
 from annotator.models import (
     Annotation,
 )
@@ -20,7 +21,7 @@ def coder_next_draft_claim(*, coder) -> Annotation | None:
     for candidate in selectors.clip_queue_ranked(coder=coder, limit=CLAIM_CANDIDATES):
         try:
             draft = services.clip_claim(clip=candidate, coder=coder)
-        except services.ClaimError:
+        except ClaimError:
             continue  # another coder took its last place since the ranking was read
         draft.clip, draft.coder = candidate, coder
         return draft

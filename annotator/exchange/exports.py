@@ -16,6 +16,7 @@ import cv2
 
 import mlcore
 from annotator import media, selectors, services
+from annotator.errors import InvalidRequestError
 from annotator.exchange.jobs import (
     MIN_STATUSES,
     Progress,
@@ -46,10 +47,10 @@ _FLOW_WORKERS = min(8, os.cpu_count() or 1)
 def _prepare_out_dir(out_dir: Path) -> None:
     if out_dir.exists():
         if not out_dir.is_dir():
-            raise ValueError(f"{out_dir} is a file, not a folder")
+            raise InvalidRequestError(f"{out_dir} is a file, not a folder")
         if any(out_dir.iterdir()):
             if not (out_dir / EXPORT_JSON).is_file():
-                raise ValueError(
+                raise InvalidRequestError(
                     f"{out_dir} is not empty and holds no {EXPORT_JSON}: refusing to overwrite "
                     "what is not an earlier export"
                 )
@@ -70,7 +71,7 @@ def _write_clip_images(
         )
         image = cv2.imread(str(source)) if source is not None else None
         if image is None:
-            raise ValueError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
+            raise InvalidRequestError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
         if not cv2.imwrite(str(folder / crop_name(frame)), image):
             raise OSError(f"cannot write {folder / crop_name(frame)}")
     for frame in sorted({sample.onset, sample.offset} | ({apex} if apex is not None else set())):
@@ -78,7 +79,9 @@ def _write_clip_images(
             clip=clip, version=clip.media_version, layer="frame", frame=frame
         )
         if source is None:
-            raise ValueError(f"{clip}: frame {frame} is missing from the preprocessed media")
+            raise InvalidRequestError(
+                f"{clip}: frame {frame} is missing from the preprocessed media"
+            )
         shutil.copyfile(source, folder / KEY_FRAMES_DIR / f"{frame:06d}{source.suffix}")
 
 
@@ -127,7 +130,9 @@ def composite_export_run(
     left out (`mlcore.datasets.megc.megc2019_omission`), and every clip it adds, omits or
     relabels compared with the mappings listed with the reason under ``megc2019``."""
     if min_status not in MIN_STATUSES:
-        raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
+        raise InvalidRequestError(
+            f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}"
+        )
     report_progress = progress or no_progress
     out_dir = Path(out_dir)
     selection = composite_selection(

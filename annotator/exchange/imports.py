@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from annotator import services
+from annotator.errors import InvalidRequestError
 from annotator.exchange.jobs import (
     DEFAULT_DATASET_NAMES,
     IMPORT_FORMATS,
@@ -35,7 +36,7 @@ def _dataset_for_import(*, name: str, source_format: str, default_fps: float) ->
             name=name, source_format=source_format, default_fps=default_fps
         )
     if dataset.source_format != source_format:
-        raise ValueError(
+        raise InvalidRequestError(
             f"Dataset {name!r} exists with format {dataset.source_format}, not {source_format}; "
             "choose another dataset name."
         )
@@ -95,12 +96,13 @@ def _import_row(
     preprocess: bool,
     frames_root: Path,
 ) -> dict[str, object]:
-    """Store one row; returns its outcome. Raises ValueError for a row that cannot be stored."""
+    """Store one row; returns its outcome. Raises ApplicationError (or ValidationError) for a
+    row that cannot be stored."""
     # The readers refused folders outside the frames root already; this second check keeps a
     # reader's slip from storing a folder that preprocessing would then read and serve.
     source = row.frames.path.resolve()
     if not source.is_relative_to(frames_root):
-        raise ValueError(f"the row's frame folder is {OUTSIDE_ROOT_MESSAGE}")
+        raise InvalidRequestError(f"the row's frame folder is {OUTSIDE_ROOT_MESSAGE}")
     subject, _ = Subject.objects.get_or_create(dataset=dataset, code=row.subject)
     clip = Clip.objects.filter(subject=subject, name=row.clip).first()
     source_path = str(source)
@@ -122,7 +124,9 @@ def _import_row(
         outcome["outcome"] = "created"
     else:
         if clip.source:
-            raise ValueError(f"clip {row.clip} of subject {row.subject} was uploaded, not imported")
+            raise InvalidRequestError(
+                f"clip {row.clip} of subject {row.subject} was uploaded, not imported"
+            )
         if clip.source_path != source_path or clip.source_checksum != row.frames.checksum:
             frames_changed = True
             clip.source_path, clip.source_checksum = source_path, row.frames.checksum
@@ -147,7 +151,7 @@ def _import_row(
     if imported is None:
         final = clip.annotations.filter(status=Annotation.Status.ADJUDICATED).first()
         if final is not None:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"clip {row.clip} already has an adjudicated annotation by {final.coder}; "
                 "the published label was not stored"
             )
@@ -211,11 +215,11 @@ def dataset_import_run(
 
     ``import_format`` is casme2, samm, smic or generic-csv. Bad rows are listed under
     ``issues`` and never stop the good ones; a file or folder that cannot be read at all raises
-    FileNotFoundError or ValueError naming it. Only files inside MESTUDIO_IMPORT_ROOTS (when
+    FileNotFoundError or ApplicationError naming it. Only files inside MESTUDIO_IMPORT_ROOTS (when
     set) are read, and only clip folders and frames inside ``frames`` (`mlcore.datasets`).
     """
     if import_format not in IMPORT_FORMATS:
-        raise ValueError(
+        raise InvalidRequestError(
             f"Unknown format {import_format!r}; choose from {', '.join(IMPORT_FORMATS)}."
         )
     source_format = IMPORT_FORMATS[import_format]
@@ -228,13 +232,13 @@ def dataset_import_run(
             import_path_check(path=path)
     if source_format == "generic" and not dataset_name:
         if annotations is None:
-            raise ValueError("The generic CSV format needs an annotation file.")
+            raise InvalidRequestError("The generic CSV format needs an annotation file.")
         dataset_name = annotations.stem
     name = dataset_name or DEFAULT_DATASET_NAMES[source_format]
     existing = Dataset.objects.filter(name=name).first()
     fps = default_fps or (existing.default_fps if existing else DEFAULT_FPS.get(source_format))
     if fps is None:
-        raise ValueError("The generic CSV format needs a frame rate: give --fps.")
+        raise InvalidRequestError("The generic CSV format needs a frame rate: give --fps.")
 
     report_progress(0.0, f"reading {annotations or frames}")
     sheet = read_dataset(
@@ -262,7 +266,7 @@ def dataset_import_run(
                         frames_root=frames_root,
                     )
                 )
-        except (ValueError, ValidationError) as error:
+        except (InvalidRequestError, ValidationError) as error:
             message = "; ".join(error.messages) if isinstance(error, ValidationError) else error
             issues.append(_issue(row, "not_stored", str(message)))
         report_progress(0.05 + 0.95 * number / total, f"{row.subject}/{row.clip}")
@@ -311,7 +315,9 @@ def dataset_import_job(*, job_run: JobRun) -> None:
     """The import task's service: run the import and keep the report on the job."""
     options = job_options(job_run=job_run)
     if job_run.created_by is None:
-        raise ValueError("An import needs the user who started it (the imported labels' coder).")
+        raise InvalidRequestError(
+            "An import needs the user who started it (the imported labels' coder)."
+        )
     services.job_run_report_progress(
         job_run=job_run, progress=0.0, message=f"Importing {options['import_format']}"
     )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from django.utils.text import slugify
 
 from annotator import selectors
+from annotator.errors import InvalidRequestError
 from annotator.models import Annotation, Clip, Dataset
 from mlcore.composite import CompositeSample
 from mlcore.datasets.megc import megc2019_omission, megc_clip, megc_subject, natural_key
@@ -58,7 +59,7 @@ def composite_selection(
     for dataset in datasets:
         key = export_key(dataset)
         if key in keys:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"Datasets {keys[key].name!r} and {dataset.name!r} would both export as {key!r}; "
                 "export them separately."
             )

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
 from annotator import services
+from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange.jobs import IMPORT_FORMATS, MIN_STATUSES, job_run_create_with_options
 from annotator.import_roots import import_path_check
 from annotator.models import Annotation, Clip, JobRun
@@ -29,7 +30,7 @@ def dataset_import_start(
 ) -> JobRun:
     """Queue an import on the preprocess queue; `dataset_import_job` runs it."""
     if import_format not in IMPORT_FORMATS:
-        raise ValueError(f"Unknown format {import_format!r}.")
+        raise InvalidRequestError(f"Unknown format {import_format!r}.")
     for path in (frames, annotations):
         if path:
             import_path_check(path=Path(path))
@@ -58,7 +59,9 @@ def composite_export_start(
     megc2019: bool = False,
 ) -> JobRun:
     if min_status not in MIN_STATUSES:
-        raise ValueError(f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}")
+        raise InvalidRequestError(
+            f"min status {min_status!r}: choose from {', '.join(MIN_STATUSES)}"
+        )
     return job_run_create_with_options(
         kind=JobRun.Kind.EXPORT,
         created_by=created_by,
@@ -82,7 +85,9 @@ def clip_eaf_export(*, annotation: Annotation) -> tuple[str, bytes]:
     """(file name, EAF bytes) of one annotation of its clip."""
     clip = annotation.clip
     if clip.first_frame is None:
-        raise ValueError(f"{clip} has no frames yet: an EAF needs the clip's first frame.")
+        raise ConflictError(
+            f"{clip} has no frames yet: an EAF needs the clip's first frame.", code="no_frames"
+        )
     coding = ElanCoding(
         clip=clip.name,
         fps=clip.fps,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator import media, selectors, services
+from annotator.errors import InvalidRequestError
 from annotator.exchange import exports
 from annotator.models import (
     Annotation,
@@ -193,7 +194,7 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
             )
             image = cv2.imread(str(source), cv2.IMREAD_GRAYSCALE) if source else None
             if image is None:
-                raise ValueError(f"{clip}: aligned crop of frame {frame} is missing")
+                raise InvalidRequestError(f"{clip}: aligned crop of frame {frame} is missing")
             cv2.imwrite(str(folder / crop_name(frame)), image)
         samples.append(sample)
     write_manifest(root, samples)
@@ -206,7 +207,9 @@ def proposals_compute(*, job_run: JobRun) -> None:
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
     checkpoint = media.checkpoint_path(version=version)
     if file_sha256(checkpoint) != version.checkpoint_sha256:
-        raise ValueError(f"{checkpoint} does not match the checksum recorded for {version}")
+        raise InvalidRequestError(
+            f"{checkpoint} does not match the checksum recorded for {version}"
+        )
     model = load_model(checkpoint, device=resolve_device(None))
     clips = list(
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)

@@ -8,6 +8,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator import services
+from annotator.errors import (
+    ConflictError,
+    InvalidRequestError,
+    TrainingBusyError,
+    TrainingSelectionError,
+)
 from annotator.exchange.selection import composite_selection
 from annotator.models import (
     Dataset,
@@ -18,10 +24,6 @@ from annotator.models import (
 )
 from mlcore.models import list_models
 from mlcore.presets import AUTO, PRESET_CHOICES
-
-
-class TrainingBusyError(ValueError):
-    """Another run on the same datasets is queued or running."""
 
 
 def _selection_key(datasets: list[Dataset]) -> str:
@@ -38,10 +40,6 @@ def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
     JobRun.objects.filter(pk=job_run.pk).update(training_run=training_run)
     job_run.training_run = training_run
     return job_run
-
-
-class TrainingSelectionError(ValueError):
-    """The chosen annotations cannot be evaluated subject by subject."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +97,24 @@ def training_run_start(
     """Queue a run. ``preset``: mlcore's training preset (``auto`` is resolved by the worker);
     ``warm_start``: start from the active model version's weights instead of from scratch."""
     if not datasets:
-        raise ValueError("Choose at least one dataset to train on.")
+        raise InvalidRequestError("Choose at least one dataset to train on.")
     if model_name not in list_models():
-        raise ValueError(f"Unknown model {model_name!r}; choose one of {', '.join(list_models())}.")
+        raise InvalidRequestError(
+            f"Unknown model {model_name!r}; choose one of {', '.join(list_models())}."
+        )
     if preset not in PRESET_CHOICES:
-        raise ValueError(f"Unknown preset {preset!r}; choose one of {', '.join(PRESET_CHOICES)}.")
+        raise InvalidRequestError(
+            f"Unknown preset {preset!r}; choose one of {', '.join(PRESET_CHOICES)}."
+        )
     warm_start_from = None
     if warm_start:
         warm_start_from = ModelVersion.objects.filter(is_active=True).first()
         if warm_start_from is None:
-            raise ValueError("No model version is active to start from; train from scratch.")
+            raise InvalidRequestError(
+                "No model version is active to start from; train from scratch."
+            )
         if warm_start_from.model_name != model_name:
-            raise ValueError(
+            raise InvalidRequestError(
                 f"The active version {warm_start_from} is a {warm_start_from.model_name} model; "
                 f"a {model_name} run cannot start from it. Train from scratch or choose "
                 f"{warm_start_from.model_name}."
@@ -158,7 +162,9 @@ def training_run_retry(*, training_run: TrainingRun, created_by) -> JobRun:
         if latest.filter(status__in=JobRun.ACTIVE_STATUSES).exists():
             raise TrainingBusyError("This run is still queued or running.")
         if hasattr(training_run, "model_version"):
-            raise ValueError("This run finished; start a new one to train again.")
+            raise ConflictError(
+                "This run finished; start a new one to train again.", code="already_finished"
+            )
         return _enqueue_training(training_run=training_run, created_by=created_by)
 
 
@@ -196,7 +202,7 @@ def queue_settings_update(
     *, strategy: str, diversity_weight: float, subject_cap: int
 ) -> QueueSettings:
     if strategy not in QueueSettings.Strategy.values:
-        raise ValueError(f"Unknown queue strategy {strategy!r}.")
+        raise InvalidRequestError(f"Unknown queue strategy {strategy!r}.")
     row, _ = QueueSettings.objects.update_or_create(
         pk=1,
         defaults={

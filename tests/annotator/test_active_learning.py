@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connection
 
 from annotator import media, services
+from annotator.errors import ConflictError, InvalidRequestError, TrainingBusyError
 from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
@@ -139,9 +140,11 @@ def meanwhile(job_run: JobRun, *, once, act):
 def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admin_user):
     first = trainable_dataset(name="A")
     second = trainable_dataset(name="B", source_format="samm")
-    with pytest.raises(ValueError, match="Choose at least one dataset"):
+    with pytest.raises(InvalidRequestError, match="Choose at least one dataset"):
         learning.training_run_start(datasets=[], model_name="frl_dgt", created_by=admin_user)
-    with pytest.raises(ValueError, match=r"Unknown model 'resnet'; choose one of .*frl_dgt"):
+    with pytest.raises(
+        InvalidRequestError, match=r"Unknown model 'resnet'; choose one of .*frl_dgt"
+    ):
         learning.training_run_start(datasets=[first], model_name="resnet", created_by=admin_user)
     assert not TrainingRun.objects.exists()
 
@@ -150,7 +153,7 @@ def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admi
     )
     assert queued.latest_job_run.status == JobRun.Status.QUEUED
     for same_selection in ([second, first], [first, second, first]):
-        with pytest.raises(learning.TrainingBusyError, match="already queued or running"):
+        with pytest.raises(TrainingBusyError, match="already queued or running"):
             learning.training_run_start(
                 datasets=same_selection, model_name="ststnet", created_by=admin_user
             )
@@ -274,7 +277,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     )
 
     retry = learning.training_run_retry(training_run=run, created_by=admin_user)
-    with pytest.raises(learning.TrainingBusyError, match="still queued or running"):
+    with pytest.raises(TrainingBusyError, match="still queued or running"):
         learning.training_run_retry(training_run=run, created_by=admin_user)
     assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
     after = finished_folds(run)
@@ -285,7 +288,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
         assert run.metrics[key] == uninterrupted.metrics[key]
     version = ModelVersion.objects.get(training_run=run)
     assert version.checkpoint_sha256 == file_sha256(Path(settings.MEDIA_ROOT) / version.checkpoint)
-    with pytest.raises(ValueError, match="This run finished"):
+    with pytest.raises(ConflictError, match="This run finished"):
         learning.training_run_retry(training_run=run, created_by=admin_user)
 
 

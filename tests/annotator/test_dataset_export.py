@@ -15,6 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from annotator import services
+from annotator.errors import InvalidRequestError
 from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
@@ -144,7 +145,7 @@ def test_re_export_gives_identical_bytes(imported, tmp_path) -> None:
     assert _tree(tmp_path / "a") == first
     (tmp_path / "c").mkdir()
     (tmp_path / "c" / "thesis.tex").write_text("precious")
-    with pytest.raises(ValueError, match="not empty"):
+    with pytest.raises(InvalidRequestError, match="not empty"):
         exports.composite_export_run(out_dir=tmp_path / "c")
     assert (tmp_path / "c" / "thesis.tex").read_text() == "precious"
 

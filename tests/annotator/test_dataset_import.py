@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from annotator.errors import InvalidRequestError
 from annotator.exchange import imports
 from annotator.exchange import services as exchange
 from annotator.models import Annotation, Clip, Dataset, JobRun
@@ -227,7 +228,7 @@ def test_generic_csv_needs_a_frame_rate_and_keeps_the_csv_name(tmp_path, admin_u
     _frames(tmp_path / "frames/p01/take_01", range(1, 20), "f{:03d}.png")
     csv_path = tmp_path / "lab_study.csv"
     csv_path.write_text("subject,clip,onset,apex,offset,emotion\np01,take_01,2,5,9,joy\n")
-    with pytest.raises(ValueError, match="frame rate"):
+    with pytest.raises(InvalidRequestError, match="frame rate"):
         imports.dataset_import_run(
             import_format="generic-csv",
             annotations=csv_path,
@@ -340,7 +341,7 @@ def test_imports_read_only_inside_the_configured_roots(client, admin_user, tmp_p
     )
     assert response.status_code == 400
     assert b"outside the folders imports may read" in response.content
-    with pytest.raises(ValueError, match="outside the folders"):
+    with pytest.raises(InvalidRequestError, match="outside the folders"):
         exchange.dataset_import_start(
             created_by=admin_user, import_format="smic", frames=str(elsewhere), annotations=None
         )

@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from annotator import services
+from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
 from annotator.models import Annotation
 from mlcore.elan import ElanCoding, ElanFormatError, eaf_text, read_eaf
@@ -122,7 +123,7 @@ def test_clip_eaf_download_and_upload_round_trip(client, admin_user) -> None:
     refused = client.post(
         reverse("clip-eaf-upload", args=[clip.pk]), {"eaf": SimpleUploadedFile("x.eaf", eaf)}
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 409  # the clip's state refuses it, as the API says
     assert "is adjudicated" in refused.content.decode()
     assert not Annotation.objects.filter(clip=clip, coder=latecomer).exists()
 
@@ -199,8 +200,8 @@ def test_an_eaf_upload_cannot_give_a_coder_a_second_annotation_of_a_clip(client,
         reverse("clip-eaf-upload", args=[clip.pk]),
         {"eaf": SimpleUploadedFile("mine.eaf", data)},
     )
-    assert refused.status_code == 400
+    assert refused.status_code == 409
     assert "You already submitted an annotation of" in refused.content.decode()
     assert Annotation.objects.filter(clip=clip, coder=coder).count() == 1
-    with pytest.raises(ValidationError, match="already submitted"):
+    with pytest.raises(ClaimError, match="already submitted"):
         services.clip_claim(clip=clip, coder=coder)

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from annotator import selectors, services
 from annotator.coding import queue as coding_queue
+from annotator.errors import ClaimError
 from annotator.models import (
     Annotation,
     Dataset,
@@ -83,7 +84,7 @@ def test_a_plan_of_two_serves_the_top_clip_to_two_coders_and_not_a_third(scored_
     assert coding_queue.coder_next_draft_claim(coder=second).clip.name == "a_high"
     assert coding_queue.coder_next_draft_claim(coder=third).clip.name == "a_mid"
     assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
-    with pytest.raises(services.ClaimError, match="already has the 2 coders") as refused:
+    with pytest.raises(ClaimError, match="already has the 2 coders") as refused:
         services.clip_claim(clip=scored_clips["a_high"], coder=third)
     assert refused.value.code == "plan_full"
     # The coder's own draft comes back first until it is submitted, and is then never served
@@ -136,7 +137,7 @@ def test_a_draft_with_saved_edits_is_released_only_when_its_coder_discards_them(
         **{**draft.coding(), "onset": 50},
         saved_by=coder,
     )
-    with pytest.raises(services.ClaimError, match="has saved edits") as refused:
+    with pytest.raises(ClaimError, match="has saved edits") as refused:
         services.annotation_release(annotation=draft, discard_edits=False)
     assert refused.value.code == "has_edits"
     assert Annotation.objects.get(pk=draft.pk).onset == 50
@@ -149,13 +150,13 @@ def test_nobody_claims_an_adjudicated_clip_nor_one_they_submitted(scored_clips, 
     Annotation.objects.create(
         clip=clip, coder=coder, status=Annotation.Status.SUBMITTED, onset=46, offset=50
     )
-    with pytest.raises(services.ClaimError, match="already submitted"):
+    with pytest.raises(ClaimError, match="already submitted"):
         services.clip_claim(clip=clip, coder=coder)
     Annotation.objects.create(
         clip=clip, coder=admin_user, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
     )
     other = UserFactory(username="coder2", role="coder")
-    with pytest.raises(services.ClaimError, match="is adjudicated"):
+    with pytest.raises(ClaimError, match="is adjudicated"):
         services.clip_claim(clip=clip, coder=other)
     assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 0
 
@@ -199,7 +200,7 @@ def test_coders_racing_for_a_clip_on_postgresql_take_only_the_places_of_its_plan
             start.wait()
             services.clip_claim(clip=clip, coder=coder)
             outcomes[coder.username] = "claimed"
-        except services.ClaimError as refusal:
+        except ClaimError as refusal:
             outcomes[coder.username] = refusal.code
         finally:
             connection.close()
@@ -233,7 +234,7 @@ def test_each_clip_follows_the_plan_of_its_own_dataset(coder):
 
 def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
     pending = ClipFactory(ingest_status="pending")
-    with pytest.raises(services.ClaimError, match="is pending, not ready") as refused:
+    with pytest.raises(ClaimError, match="is pending, not ready") as refused:
         services.clip_claim(clip=pending, coder=coder)
     assert refused.value.code == "not_ready"
     reviewer = UserFactory(username="rita", role="reviewer")
@@ -246,7 +247,7 @@ def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
 def test_releasing_a_draft_submitted_in_another_tab_says_so(coder):
     draft = services.clip_claim(clip=ClipFactory(), coder=coder)
     Annotation.objects.filter(pk=draft.pk).update(status=Annotation.Status.SUBMITTED)
-    with pytest.raises(services.ClaimError, match="no longer a draft") as refused:
+    with pytest.raises(ClaimError, match="no longer a draft") as refused:
         services.annotation_release(annotation=draft, discard_edits=True)
     assert refused.value.code == "not_a_draft"
     assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.SUBMITTED

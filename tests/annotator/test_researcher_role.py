@@ -7,6 +7,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from annotator import roles
+from annotator.errors import InvalidRequestError
 from annotator.models import JobRun, Role
 from tests.annotator.training_runs import training_run_trained
 from tests.factories import UserFactory, trainable_dataset
@@ -161,7 +162,7 @@ def test_an_admin_role_makes_staff_and_no_role_takes_every_role_away(db):
     roles.user_role_set(user=user, role=None)
     user.refresh_from_db()
     assert not user.is_staff and not user.groups.exists()
-    with pytest.raises(ValueError, match="unknown role 'owner'"):
+    with pytest.raises(InvalidRequestError, match="unknown role 'owner'"):
         roles.user_role_set(user=user, role="owner")
 
 

@@ -2,6 +2,7 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from annotator import services
+from annotator.errors import StaleRevisionError
 from annotator.models import Annotation, DatasetEmotion, JobRun
 from mlcore.facs import parse_au_string
 from tests.factories import ClipFactory
@@ -49,7 +50,7 @@ def test_stale_revision_is_refused_and_nothing_is_overwritten(draft):
     tab_a = Annotation.objects.get(pk=draft.pk)
     tab_b = Annotation.objects.get(pk=draft.pk)
     save(tab_a, revision=1, onset=50)
-    with pytest.raises(services.StaleRevisionError, match="changed by someone else"):
+    with pytest.raises(StaleRevisionError, match="changed by someone else"):
         save(tab_b, revision=1, onset=55)
     stored = Annotation.objects.get(pk=draft.pk)
     assert stored.onset == 50

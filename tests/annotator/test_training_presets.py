@@ -9,6 +9,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from annotator import media, services
+from annotator.errors import InvalidRequestError
 from annotator.learning import runs
 from annotator.learning import services as learning
 from annotator.models import ModelVersion, TrainingRun
@@ -71,11 +72,13 @@ def test_a_warm_start_without_an_active_version_or_of_another_model_is_refused(
         datasets=[trainable_dataset()], created_by=admin_user
     ).model_version
     learning.model_version_activate(version=version, activated_by=admin_user)
-    with pytest.raises(ValueError, match="is a flow_linear model; a frl_dgt run cannot start"):
+    with pytest.raises(
+        InvalidRequestError, match="is a flow_linear model; a frl_dgt run cannot"
+    ):
         learning.training_run_start(
             datasets=[dataset], model_name="frl_dgt", warm_start=True, created_by=admin_user
         )
-    with pytest.raises(ValueError, match="Unknown preset 'tpu'"):
+    with pytest.raises(InvalidRequestError, match="Unknown preset 'tpu'"):
         learning.training_run_start(
             datasets=[dataset], model_name="frl_dgt", preset="tpu", created_by=admin_user
         )

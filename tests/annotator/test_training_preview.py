@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
+from annotator.errors import TrainingSelectionError
 from annotator.learning import services as learning
 from annotator.models import Annotation, TrainingRun
 from tests.factories import AnnotationFactory, ClipFactory, SubjectFactory, trainable_dataset
@@ -50,7 +51,7 @@ def test_the_preview_counts_what_a_run_uses_and_says_what_it_leaves_out(with_lef
 def test_every_door_refuses_a_selection_that_cannot_be_evaluated(
     client, admin_user, api_as, one_subject
 ):
-    with pytest.raises(learning.TrainingSelectionError) as refused:
+    with pytest.raises(TrainingSelectionError) as refused:
         learning.training_run_start(
             datasets=[one_subject], model_name="flow_linear", created_by=admin_user
         )

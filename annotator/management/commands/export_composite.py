@@ -9,15 +9,16 @@ the STSTNet folders (ststnet/), and export.json; `python -m mlcore train --data 
 
 from pathlib import Path
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from annotator.exchange.exports import composite_export_run
 from annotator.exchange.jobs import MIN_STATUSES
+from annotator.management.base import ServiceCommand
 from annotator.models import Dataset
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Export the composite dataset (MEGC2019 ground truth, manifest, folds, crops)."
 
     def add_arguments(self, parser):
@@ -55,7 +56,7 @@ class Command(BaseCommand):
                     crop_size=options["crop_size"],
                     progress=progress,
                 )
-            except (ValueError, FileNotFoundError) as error:
+            except (ValueError, FileNotFoundError) as error:  # mlcore's reading of the input
                 raise CommandError(str(error)) from None
         per_class = summary["counts"]["per_class"]
         self.stdout.write(

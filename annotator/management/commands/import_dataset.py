@@ -14,14 +14,15 @@ import json
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from tqdm import tqdm
 
 from annotator.exchange.imports import dataset_import_run, import_summary
 from annotator.exchange.jobs import IMPORT_FORMATS
+from annotator.management.base import ServiceCommand
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Import a dataset's annotation sheet and frame folders (CASME II, SAMM, SMIC-HS, CSV)."
 
     def add_arguments(self, parser):
@@ -61,7 +62,7 @@ class Command(BaseCommand):
                     preprocess=not options["no_preprocess"],
                     progress=progress,
                 )
-            except (ValueError, FileNotFoundError) as error:
+            except (ValueError, FileNotFoundError) as error:  # mlcore's reading of the input
                 raise CommandError(str(error)) from None
         if options["report"]:
             options["report"].write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

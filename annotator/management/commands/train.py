@@ -12,11 +12,12 @@ exits with status 1 when it fails or is cancelled.
 
 import time
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import CommandError
 from django.urls import reverse
 from tqdm import tqdm
 
 from annotator.learning import services as learning
+from annotator.management.base import ServiceCommand
 from annotator.models import Dataset, JobRun, ModelVersion, TrainingRun
 from mlcore.models import list_models
 from mlcore.presets import AUTO, PRESET_CHOICES
@@ -24,7 +25,7 @@ from mlcore.presets import AUTO, PRESET_CHOICES
 POLL_SECONDS = 1.0
 
 
-class Command(BaseCommand):
+class Command(ServiceCommand):
     help = "Start a training run (or activate a model version); --wait follows it to the end."
 
     def add_arguments(self, parser):
@@ -94,20 +95,17 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No dataset named {', '.join(map(repr, missing))}; known: {known or 'none'}."
             )
-        try:
-            training_run = learning.training_run_start(
-                datasets=datasets,
-                model_name=options["model"],
-                protocol=options["protocol"],
-                preset=options["preset"],
-                warm_start=options["warm_start"],
-                epochs=options["epochs"],
-                min_status=options["min_status"],
-                seed=options["seed"],
-                created_by=None,
-            )
-        except ValueError as error:  # unknown model, or a run on these datasets is active
-            raise CommandError(str(error)) from None
+        training_run = learning.training_run_start(
+            datasets=datasets,
+            model_name=options["model"],
+            protocol=options["protocol"],
+            preset=options["preset"],
+            warm_start=options["warm_start"],
+            epochs=options["epochs"],
+            min_status=options["min_status"],
+            seed=options["seed"],
+            created_by=None,
+        )
         job_run = training_run.latest_job_run
         self.stdout.write(
             f"{training_run} queued as job #{job_run.pk}; follow it on "

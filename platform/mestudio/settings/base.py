@@ -54,7 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
-    "annotator.middleware.JobQueueUnreachableMiddleware",
+    "annotator.middleware.ApplicationErrorMiddleware",
     # Last, as django-axes asks: it turns a locked-out log-in's response into a 429.
     "axes.middleware.AxesMiddleware",
 ]
