@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 
 from annotator import roles
 from annotator.models import JobRun, Role
-from tests.annotator.training_runs import training_run_trained
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import UserFactory, trainable_dataset
 
 pytestmark = pytest.mark.django_db
