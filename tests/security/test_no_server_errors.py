@@ -15,7 +15,7 @@ from django.urls import reverse
 from annotator import services
 from annotator.api.tokens import token_create
 from annotator.models import Clip, ModelVersion, Subject
-from tests.annotator.proposals import model_version
+from tests.annotator.support.proposals import model_version
 from tests.clip_files import frames_zip_bytes
 from tests.factories import ClipFactory, DatasetFactory, SubjectFactory
 

@@ -14,8 +14,8 @@ from annotator import media
 from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion
 from mlcore.checksums import file_sha256
-from tests.annotator.synthetic_sets import synthetic_dataset_import
-from tests.annotator.training_progress import finished_folds, fold_in_progress
+from tests.annotator.support.synthetic_sets import synthetic_dataset_import
+from tests.annotator.support.training_progress import finished_folds, fold_in_progress
 from tests.mlcore.training_fixtures import TINY_FRL_DGT
 from tests.waiting import wait_for
 

@@ -6,7 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation, Dataset
-from tests.annotator.proposals import model_version, propose
+from tests.annotator.support.proposals import model_version, propose
 from tests.factories import UserFactory
 from tests.waiting import live_server_requests_finish
 

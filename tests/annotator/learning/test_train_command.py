@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from annotator.models import JobRun, ModelVersion, TrainingRun
-from tests.annotator.training_runs import training_run_trained
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import DatasetFactory, trainable_dataset
 
 

@@ -9,7 +9,11 @@ from django.urls import reverse
 from annotator import services
 from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
-from tests.annotator.training_runs import start_form, training_run_frozen, training_run_trained
+from tests.annotator.support.training_runs import (
+    start_form,
+    training_run_frozen,
+    training_run_trained,
+)
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db

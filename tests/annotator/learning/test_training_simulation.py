@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from PIL import Image
 
-from tests.annotator.training_runs import training_run_trained
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db

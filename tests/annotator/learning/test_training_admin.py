@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
-from tests.annotator.training_runs import training_run_trained
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db

@@ -238,7 +238,7 @@ def test_mlcore_train_reads_the_export(imported, tmp_path) -> None:
         capture_output=True,
         text=True,
         timeout=300,
-        cwd=Path(__file__).resolve().parents[2],
+        cwd=Path(__file__).resolve().parents[3],
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())

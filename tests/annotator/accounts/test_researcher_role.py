@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 from annotator import roles
 from annotator.errors import InvalidRequestError
 from annotator.models import JobRun, Role
-from tests.annotator.training_runs import training_run_trained
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import UserFactory, trainable_dataset
 
 pytestmark = pytest.mark.django_db

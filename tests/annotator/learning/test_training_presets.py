@@ -17,7 +17,11 @@ from mlcore.composite import read_manifest
 from mlcore.models import create_model
 from mlcore.presets import resolve_preset
 from mlcore.training.data import InputCache, load_inputs
-from tests.annotator.training_runs import start_form, training_run_frozen, training_run_trained
+from tests.annotator.support.training_runs import (
+    start_form,
+    training_run_frozen,
+    training_run_trained,
+)
 from tests.factories import trainable_dataset
 
 pytestmark = pytest.mark.django_db

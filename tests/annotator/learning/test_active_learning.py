@@ -31,8 +31,11 @@ from annotator.tasks import proposals_task, training_run_task
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, read_manifest
 from mlcore.facs import parse_au_string
-from tests.annotator.synthetic_sets import preprocessing_run_queued, synthetic_dataset_import
-from tests.annotator.training_progress import finished_folds, fold_in_progress
+from tests.annotator.support.synthetic_sets import (
+    preprocessing_run_queued,
+    synthetic_dataset_import,
+)
+from tests.annotator.support.training_progress import finished_folds, fold_in_progress
 from tests.factories import trainable_dataset
 from tests.mlcore.training_fixtures import TINY_FRL_DGT
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from annotator import keymap, selectors, services
 from annotator.models import Annotation, Dataset
 from mlcore.labels import DATASET_EMOTIONS
-from tests.annotator.proposals import model_version, propose
+from tests.annotator.support.proposals import model_version, propose
 from tests.factories import ClipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

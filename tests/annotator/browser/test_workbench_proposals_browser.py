@@ -7,7 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from annotator.models import Annotation
-from tests.annotator.proposals import model_version, propose
+from tests.annotator.support.proposals import model_version, propose
 
 pytestmark = pytest.mark.browser
 
