@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A full 68-fold LOSO of M9, M0 and STSTNet and benchmarks/train.py on one lent GPU, in under
+# A full 68-fold LOSO of M9, STSTNet and M0 and benchmarks/train.py on one lent GPU, in under
 # ten minutes (issue #13, item 7).
 #
 #   bash benchmarks/gpu.sh                  # on the GPU machine (writes JSON under $OUT)
@@ -9,7 +9,7 @@
 # Steps: nvidia-smi; a Python with torch and mlcore's needs; one realistic composite (442 clips,
 # 68 subjects, `mlcore synth --preset realistic --seed GPU_SH_SEED`); benchmarks/gpu_loso.py:
 # SMIC-HS apexes proposed and every row's inputs computed on all cores (same frames at 112 px,
-# M0's and STSTNet's TV-L1 at 112 px), then M9, M0 and STSTNet in turn, every fold of the
+# M0's and STSTNet's TV-L1 at 112 px), then M9, STSTNet and M0 in turn, every fold of the
 # leave-one-subject-out protocol in one of GPU_SH_WORKERS processes side by side on the GPU;
 # gpu_loso.json (pooled UF1/UAR full and per dataset, per-fold mean +- sd, one entry per
 # held-out subject, each row's wall time measured and extrapolated to 30 epochs) is rewritten
@@ -29,7 +29,7 @@
 #
 # Knobs (environment): GPU_SH_EPOCHS epochs per fold (default 10 for loso, 30 for kfold; the
 # JSON extrapolates the wall time to 30), GPU_SH_WORKERS fold processes (6), GPU_SH_SEED the
-# composite and training seed (0), GPU_SH_ONLY row ids (loso: "M9 M0 STSTNet"; kfold: all),
+# composite and training seed (0), GPU_SH_ONLY row ids (loso: "M9 STSTNet M0"; kfold: all),
 # GPU_SH_DEADLINE_S the whole script's seconds (570), GPU_SH_TRAIN_S the seconds kept for
 # benchmarks/train.py (90). GPU_SH_PROTOCOL=kfold runs the earlier mode instead of the LOSO:
 # every ablation row over three composites (GPU_SH_SEEDS, "0 1 2"), subject-grouped 5-fold,

@@ -36,7 +36,7 @@ def test_the_smoke_run_reports_a_loso_of_three_rows_one_entry_per_held_out_subje
     assert len(subjects) == 6
     assert report["settings"]["protocol"] == "loso"
     assert report["settings"]["n_subjects"] == len(subjects)
-    assert [row["id"] for row in report["rows"]] == ["M9", "M0", "STSTNet"]
+    assert [row["id"] for row in report["rows"]] == ["M9", "STSTNet", "M0"]
     for row in report["rows"]:
         assert row["finished"] and row["folds_done"] == row["n_folds"] == len(subjects)
         assert row["failed"] == []
