@@ -478,6 +478,7 @@ def main() -> int:
         write()
     for worker in workers:
         worker.terminate()
+    jobs.cancel_join_thread()  # jobs left for terminated workers must not hold up the exit
     summary = write(unfinished=sorted(outstanding))
     print(markdown(summary, reference_epochs=args.reference_epochs))
     print(f"-> {args.json}")
