@@ -20,6 +20,10 @@
 # in $OUT (or var/gpu without $OUT). GPU_SH_SMOKE=1: an 18-clip composite, 32 px, 2 epochs, tiny
 # FRL-DGT, CPU, no train.py; tests/mlcore/test_gpu_benchmark.py runs it.
 #
+# Exit status: 0 all done; 3 the LOSO was cut off at its deadline (gpu_loso.json holds every
+# fold finished); 124 train.py was cut off (train.json holds its finished parts); else a failure
+# (gpu.log says which).
+#
 # The lent GPU machine reaches no package registry, so nothing is pip-installed from the
 # network there (and `pip install -e .` would try to): its python3 already holds torch (CUDA),
 # numpy, scipy, scikit-image, matplotlib, pillow and tqdm; mlcore runs from the working tree on
