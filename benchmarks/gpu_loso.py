@@ -143,6 +143,8 @@ def _worker(plan: dict, jobs, results) -> None:
 
     torch.set_num_threads(plan["threads"])
     device = resolve_device(plan["device"])
+    if device.type == "cuda":
+        torch.zeros(1, device=device)  # the context, before the first fold's clock starts
     preset = resolve_preset(PRESET)
     settings = TrainSettings(
         epochs=plan["epochs"], batch_size=preset.batch_size, learning_rate=preset.learning_rate
