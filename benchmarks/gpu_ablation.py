@@ -1,13 +1,14 @@
 """The FRL-DGT ablation on realistic synthetic composites, inside a time budget.
 
     python benchmarks/gpu_ablation.py --out DIR [--seeds 0 1 2] [--budget-s 420]
-        [--protocol kfold --folds 5 | --protocol loso] [--epochs 30] [--device auto]
+        [--folds 5] [--epochs 30] [--device auto]
         [--smoke]
 
-What `benchmarks/gpu.sh` runs on a lent GPU. For every seed a realistic composite with the
+What `GPU_SH_PROTOCOL=kfold bash benchmarks/gpu.sh` runs on a lent GPU (its default is the
+68-fold LOSO of three rows, `benchmarks/gpu_loso.py`). For every seed a realistic composite with the
 MEGC2019 counts (442 clips, 68 subjects; ``mlcore synth --preset realistic --seed S``) is
 generated, then the ablation rows are trained one at a time with ``python -m mlcore ablate
---only ROW`` (subject-grouped protocol, SMIC-HS apexes proposed, every row at 112 px). Rows go
+--only ROW`` (subject-grouped k-fold, SMIC-HS apexes proposed, every row at 112 px). Rows go
 in order of what matters most (the two flow floors, M0, M9 and STSTNet first, then M1..M8), each
 over all seeds before the next row starts, so a budget that runs out leaves whole rows.
 A row still running when the budget is spent is stopped and reported as unfinished.
@@ -111,7 +112,7 @@ def run_row(
         "--image-size",
         str(args.image_size),
         "--protocol",
-        args.protocol,
+        "kfold",
         "--folds",
         str(args.folds),
         "--epochs",
@@ -192,7 +193,6 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--budget-s", type=float, default=420.0, help="for the training rows")
-    parser.add_argument("--protocol", choices=("kfold", "loso"), default="kfold")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--image-size", type=int, default=112)
