@@ -711,11 +711,15 @@
   }
 
   // --- proposed AUs: chips the coder accepts one by one, through the same edit as typing ------
-  // An AU counts as coded whatever side or intensity the coder gave it (R12B codes 12).
-  const auNumberOf = (code) => Number(/(\d+)/.exec(code)[1]);
+  // An AU counts as coded whatever side or intensity the coder gave it (R12B codes 12); an
+  // entry kept as an imported sheet wrote it ("ref(7B)") codes no AU.
+  function auNumberOf(code) {
+    const match = /^[A-Z]?(\d{1,2})[A-E]?$/i.exec(code);  // side (L, R, T, ...), number, intensity
+    return match ? Number(match[1]) : null;
+  }
 
   function auCoded(code) {
-    return state.aus.some((c) => auNumberOf(c) === auNumberOf(code));
+    return state.aus.some((c) => auNumberOf(c) !== null && auNumberOf(c) === auNumberOf(code));
   }
 
   function acceptProposedAu(code) {

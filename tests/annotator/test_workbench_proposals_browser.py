@@ -171,24 +171,32 @@ def test_proposed_aus_are_chips_accepted_one_by_one_and_saved(
         # Each coded AU's item is its code and its remove button.
         return [re.compile(rf"^{number}(?!\d)") for number in numbers]
 
+    # An AU the coder typed with a side and intensity is coded: its chip has nothing to add.
+    page.keyboard.type("R14B")
+    page.keyboard.press("Enter")
+    expect(coded).to_have_text(codes("R14B"))
+    expect(chips.filter(has_text="AU14")).to_be_disabled()
+    page.keyboard.press("Escape")
+
     chips.filter(has_text="AU12").click()
-    expect(coded).to_have_text(codes("12"))
+    expect(coded).to_have_text(codes("R14B", "12"))
     expect(chips.filter(has_text="AU12")).to_be_disabled()
     expect_saved(page)
 
     # The key takes the likeliest proposed AU not coded yet; undo takes it back like a typed one.
     page.locator("#workbench").focus()
     page.keyboard.press("Shift+G")
-    expect(coded).to_have_text(codes("12", "4"))
+    expect(coded).to_have_text(codes("R14B", "12", "4"))
     page.keyboard.press("u")
-    expect(coded).to_have_text(codes("12"))
+    expect(coded).to_have_text(codes("R14B", "12"))
     expect(chips.filter(has_text="AU4")).to_be_enabled()
     page.keyboard.press("Shift+G")
-    expect(coded).to_have_text(codes("12", "4"))
+    page.keyboard.press("Shift+G")  # every proposed AU is coded now: nothing more to add
+    expect(coded).to_have_text(codes("R14B", "12", "4"))
     expect_saved(page)
 
     stored = Annotation.objects.get(clip=clip, coder=coder)
-    assert [str(entry) for entry in stored.au_entries] == ["12", "4"]
+    assert [str(entry) for entry in stored.au_entries] == ["R14B", "12", "4"]
     assert stored.revision >= 2 and stored.proposal_version == version
     page.screenshot(path="/tmp/workbench-proposed-aus.png", full_page=True)
 
