@@ -54,6 +54,13 @@ WORKBENCH_KEYS: list[dict] = [
         "needs_proposal": True,
     },
     {
+        # G: like X, no emotion of the known vocabularies falls back to it.
+        "action": "accept_au",
+        "keys": ["G"],
+        "help": "add the likeliest AU the model proposes that you have not coded (undo with u)",
+        "needs_proposal": True,
+    },
+    {
         "action": "toggle_proposals",
         "keys": ["P"],
         "help": "hide / show the model's proposals on every clip",

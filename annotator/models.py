@@ -552,7 +552,7 @@ class ModelVersion(models.Model):
 
 class Proposal(models.Model):
     """What a model version says about a clip nobody has adjudicated: the interval (onset, apex,
-    offset: frame numbers, onset <= apex <= offset), the class and its uncertainty."""
+    offset: frame numbers, onset <= apex <= offset), the class and its uncertainty, the AUs."""
 
     clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="proposals")
     model_version = models.ForeignKey(
@@ -571,6 +571,12 @@ class Proposal(models.Model):
     entropy = models.FloatField()
     margin = models.FloatField()
     bald = models.FloatField()
+    # Empty when the version has no AU head, and on proposals scored before AUs were stored.
+    action_units = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='{"AU4": p, ...}: the AU head\'s probabilities; {} without an AU head.',
+    )
     # Distance of the embedding from the centre of the scored pool, 0..1: spreads the queue.
     novelty = models.FloatField(default=0.0)
     embedding = models.JSONField(default=list)

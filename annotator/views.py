@@ -182,6 +182,27 @@ def _workbench_annotation(*, clip: Clip, user, claim: bool) -> tuple[Annotation,
         return preview, refusal.message
 
 
+# A proposed AU is offered to the coder as a chip from this probability of the AU head on.
+PROPOSED_AU_THRESHOLD = 0.5
+
+
+def _proposed_aus(proposal) -> list[dict]:
+    """The AUs the proposal's AU head gives at least PROPOSED_AU_THRESHOLD, likeliest first."""
+    chosen = []
+    for key, probability in proposal.action_units.items():
+        number = int(key.removeprefix("AU"))
+        if probability >= PROPOSED_AU_THRESHOLD and number in AU_NAMES:
+            chosen.append(
+                {
+                    "code": str(number),
+                    "name": AU_NAMES[number],
+                    "probability": probability,
+                    "percent": round(100 * probability),
+                }
+            )
+    return sorted(chosen, key=lambda au: -au["probability"])
+
+
 def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
     """What the workbench shows of the active model version's proposal for the clip. A preview
     shows nothing of it; a draft of a blind-coded dataset shows only that one exists (it appears
@@ -200,12 +221,15 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
     if is_draft:
         services.annotation_mark_model_assisted(annotation=annotation, proposal=proposal)
     version = proposal.model_version
+    proposed_aus = _proposed_aus(proposal)
     return {
         "proposal_available": True,
         "proposal_keys": True,
         "proposal": proposal,
         "proposal_version": version,
         "apex_confidence_percent": round(100 * proposal.apex_confidence),
+        "proposed_aus": proposed_aus,
+        "proposed_au_threshold_percent": round(100 * PROPOSED_AU_THRESHOLD),
         "class_probabilities": [
             {
                 "name": name,
@@ -225,6 +249,8 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
             "offset": proposal.offset,
             "confidence": proposal.apex_confidence,
             "version": f"v{version.pk}",
+            # The chips' AUs, likeliest first: the key adds the first one not coded yet.
+            "aus": [au["code"] for au in proposed_aus],
         },
     }
 

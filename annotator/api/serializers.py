@@ -385,6 +385,13 @@ class ProposalOutputSerializer(serializers.Serializer):
         help_text="Per composite class: negative, positive, surprise",
     )
     predicted_class = serializers.CharField()
+    action_units = serializers.DictField(
+        child=serializers.FloatField(),
+        help_text=(
+            'The AU head\'s probability per AU, keyed "AU<n>" (AU4, AU12, ...); empty when the'
+            " model version has no AU head"
+        ),
+    )
     entropy = serializers.FloatField(help_text="Higher: more uncertain")
     margin = serializers.FloatField(help_text="Top two probabilities apart; lower: more uncertain")
     bald = serializers.FloatField(help_text="MC-dropout disagreement; higher: more uncertain")

@@ -23,7 +23,10 @@ from annotator.models import (
     TrainingRun,
 )
 from mlcore.checksums import file_sha256
-from mlcore.composite import CompositeSample, crop_name, write_manifest
+from mlcore.composite import CompositeSample, crop_name, read_manifest, write_manifest
+from mlcore.facs import au_targets
+from mlcore.models.catalogue import catalogue_entry
+from mlcore.models.frl_dgt import FRLDGTConfig
 from mlcore.ranking import novelty_scores
 from mlcore.training.checkpoints import load_model
 from mlcore.training.interval import propose_clip_interval
@@ -84,6 +87,26 @@ def _training_progress(job_run: JobRun):
     return report
 
 
+def _run_model_options(*, training_run: TrainingRun, snapshot_dir: Path) -> dict:
+    """The run's model options, with FRL-DGT's AU head on where the frozen clips carry AU labels
+    (the action units of the coding each clip is trained on), so that its proposals carry AUs.
+    Options the run names itself win. A warm start keeps the head choice of the version it
+    starts from: its weights must fit the model. Without AU labels the head stays off, because an
+    untrained head would show the coders AUs nobody taught it."""
+    options = dict(training_run.model_options)
+    if "au_head" in options or catalogue_entry(training_run.model_name).module != (
+        FRLDGTConfig.__module__
+    ):
+        return options
+    if training_run.warm_start_from is not None:
+        started = training_run.warm_start_from.config.get("model_options", {})
+        head = bool(started.get("au_head", False))
+    else:
+        head = any(au_targets(sample.aus)[1] for sample in read_manifest(snapshot_dir))
+    # Off stays unwritten: the options then read as those of every run before the AU head.
+    return {**options, "au_head": True} if head else options
+
+
 def training_run_execute(*, job_run: JobRun) -> None:
     """Freeze the snapshot (first attempt only), train with LOSO and a final model, register the
     model version. The runner has claimed the attempt, so a redelivered message never gets here."""
@@ -116,7 +139,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             data_dir=snapshot_dir,
             out_dir=root / "run",
             model_name=training_run.model_name,
-            model_options=training_run.model_options,
+            model_options=_run_model_options(training_run=training_run, snapshot_dir=snapshot_dir),
             protocol=training_run.protocol,
             preset=training_run.preset,
             warm_start=warm_start,
@@ -277,6 +300,8 @@ def _proposals_store(
                 apex_confidence=float(interval.confidence),
                 probabilities=dict(zip(class_names, row["probabilities"], strict=True)),
                 predicted_class=row["predicted"],
+                # Empty for a version without an AU head: no AU was proposed, not "none".
+                action_units=row["aus"] or {},
                 entropy=row["entropy"],
                 margin=row["margin"],
                 bald=row["bald"],

@@ -508,6 +508,7 @@
       }
       return item;
     }));
+    syncProposedAus();
   }
 
   // Autosave: edits are sent SAVE_DELAY_MS after the last one, one request at a time. Counting
@@ -709,6 +710,38 @@
     return Boolean(proposal) && [proposal.onsetIndex, proposal.index, proposal.offsetIndex].every((i) => i >= 0);
   }
 
+  // --- proposed AUs: chips the coder accepts one by one, through the same edit as typing ------
+  // An AU counts as coded whatever side or intensity the coder gave it (R12B codes 12); an
+  // entry kept as an imported sheet wrote it ("ref(7B)") codes no AU.
+  function auNumberOf(code) {
+    const match = /^[A-Z]?(\d{1,2})[A-E]?$/i.exec(code);  // side (L, R, T, ...), number, intensity
+    return match ? Number(match[1]) : null;
+  }
+
+  function auCoded(code) {
+    return state.aus.some((c) => auNumberOf(c) !== null && auNumberOf(c) === auNumberOf(code));
+  }
+
+  function acceptProposedAu(code) {
+    if (config.readOnly || !proposal || auCoded(code)) return;
+    addActionUnit(code);
+  }
+
+  // The key's path: the likeliest proposed AU the coder has not coded, so repeated presses
+  // accept the chips in order.
+  function acceptNextProposedAu() {
+    const next = proposal?.aus.find((code) => !auCoded(code));
+    if (next) acceptProposedAu(next);
+  }
+
+  function syncProposedAus() {
+    for (const chip of document.querySelectorAll(".au-chip[data-au]")) {
+      const coded = auCoded(chip.dataset.au);
+      chip.classList.toggle("coded", coded);
+      if (chip.tagName === "BUTTON") chip.disabled = coded || config.readOnly;
+    }
+  }
+
   function jumpToMark(mark) {
     if (state[mark] != null && indexOf(state[mark]) >= 0) goTo(indexOf(state[mark]));
   }
@@ -779,6 +812,7 @@
     zoom: () => { zoomed = !zoomed; viewRemember(); draw(); },
     accept_apex: () => { acceptProposedApex(); return proposal !== null; },
     accept_interval: () => { acceptProposedInterval(); return proposal !== null; },
+    accept_au: () => { acceptNextProposedAu(); return proposal !== null; },
     prev_coder_mark: () => jumpToCoderMark(-1),
     next_coder_mark: () => jumpToCoderMark(1),
     toggle_proposals: () => {
@@ -877,6 +911,7 @@
       const acceptInterval = document.getElementById("accept-interval");
       if (acceptInterval) acceptInterval.disabled = !hasProposedInterval();
     }
+    syncProposedAus();
     drawTimeline();
   }
 
@@ -886,6 +921,8 @@
   document.addEventListener("click", (event) => {
     if (event.target.closest("#accept-apex")) acceptProposedApex();
     if (event.target.closest("#accept-interval")) acceptProposedInterval();
+    const chip = event.target.closest("button.au-chip[data-au]");
+    if (chip) acceptProposedAu(chip.dataset.au);
   });
 
   if (config.readOnly) {

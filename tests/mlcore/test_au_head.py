@@ -15,7 +15,7 @@ from mlcore.models.frl_dgt import au_loss
 from mlcore.synth.expressions import SUPPORTED_AUS
 from mlcore.training import load_model, save_checkpoint, train_run
 from mlcore.training.data import InputCache, Normaliser, load_inputs
-from mlcore.training.loop import TrainSettings, fit, predict_au_probabilities
+from mlcore.training.loop import TrainSettings, fit, predict_au_probabilities, predict_logits
 from mlcore.training.uncertainty import clip_uncertainties
 from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
@@ -266,3 +266,38 @@ def test_each_clips_uncertainty_row_carries_the_au_heads_probabilities(au_compos
         data_dir=au_composite, model=plain, mc_samples=2, cache_dir=tmp_path / "cache"
     )
     assert all(row["aus"] is None for row in rows)
+
+
+def test_early_stopping_chooses_the_epoch_by_the_class_uf1_alone_with_the_au_head():
+    """The AU loss trains the head but never picks the epoch: the validation rule is the class
+    UF1, ties broken by the class loss, and the model restored is that epoch's."""
+    rng = np.random.default_rng(0)
+    inputs = rng.normal(size=(12, 2, 32, 32)).astype(np.float32)
+    labels = np.array([0, 1, 2] * 4)
+    val_inputs = rng.normal(size=(6, 2, 32, 32)).astype(np.float32)
+    val_labels = np.array([0, 1, 2] * 2)
+    # AU targets that disagree with the classes, weighted far above the class loss.
+    aus = ((rng.random((12, len(AU_HEAD_UNITS))) < 0.3).astype(np.float32), np.ones(12, bool))
+    model = _tiny(au_head=True, au_weight=20.0)
+    result = fit(
+        model,
+        inputs=inputs,
+        labels=labels,
+        settings=TrainSettings(epochs=8, learning_rate=3e-3, patience=3),
+        device=torch.device("cpu"),
+        seed=0,
+        validation=(val_inputs, val_labels),
+        aus=aus,
+    )
+    scores = [
+        (uf1, -loss)
+        for uf1, loss in zip(result.validation_uf1, result.validation_losses, strict=True)
+    ]
+    best = max(range(len(scores)), key=scores.__getitem__)
+    assert result.selected_epoch == best + 1
+    assert len(scores) == 8 or len(scores) - result.selected_epoch == 3  # patience, not the AUs
+    logits = predict_logits(model, val_inputs, device=torch.device("cpu"))
+    class_loss = torch.nn.functional.cross_entropy(
+        torch.from_numpy(logits), torch.from_numpy(val_labels)
+    )
+    assert float(class_loss) == pytest.approx(result.validation_losses[best], abs=1e-5)

@@ -239,6 +239,8 @@ def test_proposals_of_the_active_version_most_uncertain_first(api_as, admin_user
     assert "embedding" not in row
     assert row["probabilities"] == {"negative": 0.2, "positive": 0.5, "surprise": 0.3}
     assert row["predicted_class"] == "positive"
+    # A version without an AU head proposes no AU.
+    assert row["action_units"] == {}
     assert (row["onset"], row["apex"], row["offset"]) == tuple(
         torn.frame_indices[i] for i in (0, 5, 8)
     )
@@ -247,6 +249,24 @@ def test_proposals_of_the_active_version_most_uncertain_first(api_as, admin_user
     detail = api.get(f"{PROPOSALS}{stale.pk}/").json()
     assert detail["embedding"] == [0.25, -1.5, 3.0] and detail["model_version"] == old.pk
     assert detail["offset"] is None
+
+
+def test_a_proposal_lists_the_au_heads_probabilities(api_as, admin_user):
+    clip = ClipFactory()
+    proposal = propose(
+        clip=clip,
+        version=trained_version(uf1=0.6, labelled_clips=12, active=True),
+        entropy=0.5,
+        margin=0.5,
+        bald=0.1,
+    )
+    Proposal.objects.filter(pk=proposal.pk).update(
+        action_units={"AU4": 0.81, "AU12": 0.07, "AU14": 0.55}
+    )
+    api = api_as(admin_user)
+    listed = api.get(PROPOSALS, {"clip": clip.pk}).json()["results"][0]
+    assert listed["action_units"] == {"AU4": 0.81, "AU12": 0.07, "AU14": 0.55}
+    assert api.get(f"{PROPOSALS}{proposal.pk}/").json()["action_units"] == listed["action_units"]
 
 
 def test_without_an_active_version_there_are_no_proposals_to_list(api_as, admin_user):

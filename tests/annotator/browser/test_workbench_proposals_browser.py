@@ -1,5 +1,6 @@
 """The model's proposal in the workbench, in Debian Chromium: the proposed apex and interval on
-the timeline and the class probabilities, accepting the apex with a key, and coding blind."""
+the timeline and the class probabilities, accepting the apex with a key, accepting proposed AUs
+one by one, and coding blind."""
 
 import re
 
@@ -151,6 +152,53 @@ def test_proposed_interval_is_drawn_and_told_in_the_legend(
     stored = Annotation.objects.get(clip=clip, coder=coder)
     assert (stored.onset, stored.apex, stored.offset) == (52, 58, 63)
     assert stored.provenance == Annotation.Provenance.MODEL_ASSISTED
+
+
+def test_proposed_aus_are_chips_accepted_one_by_one_and_saved(
+    live_server, page, log_in, ready_clip, coder
+):
+    clip = ready_clip(frames=12)
+    version = model_version()
+    propose(clip, version, action_units={"AU1": 0.1, "AU4": 0.62, "AU12": 0.91, "AU14": 0.55})
+    log_in(page, username=coder.username)
+    open_workbench(page, live_server, clip)
+
+    chips = page.get_by_test_id("proposed-aus").locator(".au-chip")
+    expect(chips).to_have_text(["AU12 91%", "AU4 62%", "AU14 55%"])
+    coded = page.locator("#au-list li")
+
+    def codes(*numbers: str) -> list:
+        # Each coded AU's item is its code and its remove button.
+        return [re.compile(rf"^{number}(?!\d)") for number in numbers]
+
+    # An AU the coder typed with a side and intensity is coded: its chip has nothing to add.
+    page.keyboard.type("R14B")
+    page.keyboard.press("Enter")
+    expect(coded).to_have_text(codes("R14B"))
+    expect(chips.filter(has_text="AU14")).to_be_disabled()
+    page.keyboard.press("Escape")
+
+    chips.filter(has_text="AU12").click()
+    expect(coded).to_have_text(codes("R14B", "12"))
+    expect(chips.filter(has_text="AU12")).to_be_disabled()
+    expect_saved(page)
+
+    # The key takes the likeliest proposed AU not coded yet; undo takes it back like a typed one.
+    page.locator("#workbench").focus()
+    page.keyboard.press("Shift+G")
+    expect(coded).to_have_text(codes("R14B", "12", "4"))
+    page.keyboard.press("u")
+    expect(coded).to_have_text(codes("R14B", "12"))
+    expect(chips.filter(has_text="AU4")).to_be_enabled()
+    page.keyboard.press("Shift+G")
+    page.keyboard.press("Shift+G")  # every proposed AU is coded now: nothing more to add
+    expect(coded).to_have_text(codes("R14B", "12", "4"))
+    expect_saved(page)
+
+    stored = Annotation.objects.get(clip=clip, coder=coder)
+    assert [str(entry) for entry in stored.au_entries] == ["R14B", "12", "4"]
+    assert stored.revision >= 2 and stored.proposal_version == version
+    page.screenshot(path="/tmp/workbench-proposed-aus.png", full_page=True)
 
 
 def test_coding_blind_hides_everything_and_persists(live_server, page, log_in, ready_clip, coder):

@@ -68,14 +68,74 @@ def test_the_proposed_interval_is_shown_and_carried_to_the_timeline(coder_client
         "offset": 64,
         "confidence": 0.87,
         "version": f"v{version.pk}",
+        "aus": [],
     }
 
 
+@pytest.mark.parametrize("action", ["accept_interval", "accept_au"])
 @pytest.mark.parametrize("dataset", sorted(DATASET_EMOTIONS))
-def test_the_accept_interval_key_moves_no_emotion_key(dataset):
+def test_the_accept_keys_move_no_emotion_key(dataset, action):
     names = list(DATASET_EMOTIONS[dataset])
-    without = [e for e in keymap.WORKBENCH_KEYS if e["action"] != "accept_interval"]
+    without = [e for e in keymap.WORKBENCH_KEYS if e["action"] != action]
     assert keymap.emotion_keys(names) == keymap.emotion_keys(names, keys=without)
+
+
+# What an AU head scores: AU4 and AU12 above the chips' threshold (0.5), AU14 at it, the rest not.
+HEAD_AUS = {"AU1": 0.08, "AU4": 0.62, "AU12": 0.91, "AU14": 0.5, "AU17": 0.49}
+
+
+def au_chips(page: str) -> list[tuple[str, str]]:
+    """The proposed-AU chips as the coder reads them: (AU, percent), in the page's order."""
+    return re.findall(
+        r'class="au-chip" data-au="\d+"[^>]*>(AU\d+) <span class="percent">(\d+%)</span>', page
+    )
+
+
+def test_the_proposed_aus_above_the_threshold_are_chips_likeliest_first(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), interval=(52, 64), action_units=HEAD_AUS)
+    page = workbench(coder_client, clip)
+    assert au_chips(page) == [("AU12", "91%"), ("AU4", "62%"), ("AU14", "50%")]
+    assert 'title="Add AU12 Lip corner puller (91%) to your action units"' in page
+    assert "50% or more" in page and "<kbd>Shift+G</kbd>" in page
+    assert proposal_config(page)["aus"] == ["12", "4", "14"]
+    # in the keyboard help
+    assert "add the likeliest AU the model proposes that you have not coded" in page
+
+
+def test_a_version_without_an_au_head_shows_no_chips(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), interval=(52, 64))
+    page = workbench(coder_client, clip)
+    assert 'data-testid="proposed-aus"' not in page and au_chips(page) == []
+    assert proposal_config(page)["aus"] == []
+
+
+def test_a_submitted_annotation_shows_the_proposed_aus_without_adding_them(coder_client, coder):
+    clip = ClipFactory()
+    propose(clip, model_version(), action_units=HEAD_AUS)
+    Annotation.objects.create(clip=clip, coder=coder, status=Annotation.Status.SUBMITTED)
+    page = workbench(coder_client, clip)
+    assert au_chips(page) == [("AU12", "91%"), ("AU4", "62%"), ("AU14", "50%")]
+    assert '<button type="button" class="au-chip"' not in page
+    assert "click one to add it" not in page
+
+
+def test_coding_blind_hides_the_proposed_aus(client, coder):
+    by_choice, blind_dataset = ClipFactory(), ClipFactory()
+    version = model_version()
+    propose(by_choice, version, action_units=HEAD_AUS)
+    propose(blind_dataset, version, action_units=HEAD_AUS, coding_mode=Dataset.CodingMode.BLIND)
+    client.force_login(coder)
+    assert 'data-testid="proposed-aus"' in workbench(client, by_choice)  # seen before hiding
+    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    pages = [workbench(client, by_choice), workbench(client, blind_dataset)]
+    services.coder_preferences_update(coder=coder, hide_proposals=False)
+    pages.append(workbench(client, blind_dataset))  # blind until submitted, whatever they ask
+    for page in pages:
+        assert "proposal-data" not in page
+        for leak in ('data-testid="proposed-aus"', "au-chip", "AU12", "91%", "Proposed AUs"):
+            assert leak not in page
 
 
 def test_a_proposal_scored_before_intervals_offers_only_its_apex(coder_client, coder):

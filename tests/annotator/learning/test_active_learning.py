@@ -30,7 +30,7 @@ from annotator.models import (
 from annotator.tasks import proposals_task, training_run_task
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, read_manifest
-from mlcore.facs import parse_au_string
+from mlcore.facs import AU_HEAD_UNITS, au_targets, parse_au_string
 from tests.annotator.support.synthetic_sets import (
     preprocessing_run_queued,
     synthetic_dataset_import,
@@ -379,6 +379,53 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
     run_task(proposals_task, learning.model_version_activate(version=first, activated_by=None))
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
     assert_sound_proposals(first, [unlabelled[0], unlabelled[2]])
+
+
+def trained_and_scored(dataset: Dataset, user) -> ModelVersion:
+    """A retrain of the dataset, activated: its proposals are stored."""
+    run = train(dataset, user)
+    assert run_task(training_run_task, run.latest_job_run).status == JobRun.Status.SUCCEEDED
+    version = ModelVersion.objects.get(training_run=run)
+    scoring = run_task(
+        proposals_task, learning.model_version_activate(version=version, activated_by=None)
+    )
+    assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
+    return version
+
+
+def test_a_retrain_on_au_coded_clips_trains_the_au_head_and_proposes_aus(
+    coded_set, admin_user, api_as
+):
+    dataset, unlabelled = coded_set
+    version = trained_and_scored(dataset, admin_user)
+    run = version.training_run
+    # The frozen labels carry the AUs of the adjudicated coding, so the head learnt from them.
+    coded = [sample for sample in frozen_samples(run) if au_targets(sample.aus)[1]]
+    assert coded and {sample.aus for sample in coded} != {""}
+    assert version.config["model_options"]["au_head"] is True
+    assert run.metrics["au"]["n_clips"] == len(coded)
+
+    units = {f"AU{unit}" for unit in AU_HEAD_UNITS}
+    proposals = {p.clip_id: p for p in Proposal.objects.filter(model_version=version)}
+    assert set(proposals) == {clip.pk for clip in unlabelled}
+    for proposal in proposals.values():
+        assert set(proposal.action_units) == units
+        assert all(0.0 <= p <= 1.0 for p in proposal.action_units.values())
+    api = api_as(admin_user)
+    for clip in unlabelled:
+        listed = api.get("/api/v1/proposals/", {"clip": clip.pk}).json()["results"]
+        assert [row["action_units"] for row in listed] == [proposals[clip.pk].action_units]
+
+
+def test_a_retrain_without_au_labels_has_no_au_head_and_proposes_no_aus(coded_set, admin_user):
+    dataset, unlabelled = coded_set
+    Annotation.objects.filter(clip__subject__dataset=dataset).update(action_units=[])
+    version = trained_and_scored(dataset, admin_user)
+    assert "au_head" not in version.config["model_options"]
+    assert "au" not in version.training_run.metrics
+    proposals = Proposal.objects.filter(model_version=version)
+    assert proposals.count() == len(unlabelled)
+    assert all(proposal.action_units == {} for proposal in proposals)
 
 
 def test_a_checkpoint_that_changed_on_disk_is_refused(coded_set, admin_user):

@@ -22,11 +22,13 @@ def propose(
     interval: tuple[int, int] | None = None,
     confidence: float = 0.87,
     coding_mode: str = Dataset.CodingMode.MODEL_ASSISTED,
+    action_units: dict[str, float] | None = None,
 ) -> Proposal:
     """The proposal, with the clip's dataset coded in `coding_mode`: model-assisted (one coder
     per clip) unless told, since only then does a coder see a proposal before submitting.
     `interval` is the proposed (onset, offset); without it the proposal is one scored before
-    intervals were proposed: onset the clip's first frame, no offset."""
+    intervals were proposed: onset the clip's first frame, no offset. `action_units`: the AU
+    head's probabilities; without them the version has no AU head."""
     Dataset.objects.filter(pk=clip.subject.dataset_id).update(
         coding_mode=coding_mode,
         coders_per_clip=1 if coding_mode == Dataset.CodingMode.MODEL_ASSISTED else 2,
@@ -44,4 +46,5 @@ def propose(
         entropy=0.8,
         margin=0.54,
         bald=0.02,
+        action_units=action_units or {},
     )
