@@ -76,9 +76,7 @@ def test_a_warm_start_without_an_active_version_or_of_another_model_is_refused(
         datasets=[trainable_dataset()], created_by=admin_user
     ).model_version
     learning.model_version_activate(version=version, activated_by=admin_user)
-    with pytest.raises(
-        InvalidRequestError, match="is a flow_linear model; a frl_dgt run cannot"
-    ):
+    with pytest.raises(InvalidRequestError, match="is a flow_linear model; a frl_dgt run cannot"):
         learning.training_run_start(
             datasets=[dataset], model_name="frl_dgt", warm_start=True, created_by=admin_user
         )
