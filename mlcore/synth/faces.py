@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from mlcore.synth.canvas import Canvas, gaussian_blob, smooth_noise
+
 # Geometry is designed at 640x480 and scaled with the frame size.
 REFERENCE_SIZE = (640, 480)
 SIDES = ("left", "right")
@@ -214,85 +216,6 @@ def _landmarks(geometry: FaceGeometry) -> dict[str, tuple[float, float]]:
     return {name: g.to_image(*offset) for name, offset in points.items()}
 
 
-class _Canvas:
-    """Float BGR image with soft-edged drawing helpers (cv2 shapes blurred into alpha masks)."""
-
-    def __init__(self, *, width: int, height: int, scale: float) -> None:
-        self.image = np.zeros((height, width, 3), np.float32)
-        self.width, self.height, self.scale = width, height, scale
-        self._shift = 4  # cv2 fixed-point bits: sub-pixel shapes
-
-    def _fixed(self, value: float) -> int:
-        return round(value * (1 << self._shift))
-
-    def _soften(self, mask: np.ndarray, blur: float) -> np.ndarray:
-        sigma = max(blur * self.scale, 0.3)
-        return cv2.GaussianBlur(mask, (0, 0), sigma)
-
-    def ellipse_mask(
-        self, *, centre: tuple[float, float], axes: tuple[float, float], angle: float, blur: float
-    ) -> np.ndarray:
-        mask = np.zeros((self.height, self.width), np.float32)
-        cv2.ellipse(
-            mask,
-            (self._fixed(centre[0]), self._fixed(centre[1])),
-            (self._fixed(max(axes[0], 0.5)), self._fixed(max(axes[1], 0.5))),
-            angle,
-            0,
-            360,
-            1.0,
-            -1,
-            cv2.LINE_AA,
-            self._shift,
-        )
-        return self._soften(mask, blur)
-
-    def polyline_mask(
-        self, *, points: list[tuple[float, float]], thickness: float, blur: float
-    ) -> np.ndarray:
-        mask = np.zeros((self.height, self.width), np.float32)
-        fixed = np.array([[self._fixed(x), self._fixed(y)] for x, y in points], np.int32)
-        cv2.polylines(mask, [fixed], False, 1.0, max(round(thickness), 1), cv2.LINE_AA, self._shift)
-        return self._soften(mask, blur)
-
-    def paint(
-        self,
-        mask: np.ndarray,
-        colour: tuple[float, float, float] | np.ndarray,
-        strength: float = 1.0,
-    ) -> None:
-        rows, cols = _support(mask)
-        alpha = np.clip(mask[rows, cols] * strength, 0, 1)[..., None]
-        region = self.image[rows, cols]
-        region *= 1 - alpha
-        region += alpha * np.asarray(colour, np.float32)
-
-    def shade(self, mask: np.ndarray, factor: float) -> None:
-        """Multiply by ``factor`` where the mask is 1 (darker < 1 < lighter)."""
-        rows, cols = _support(mask)
-        self.image[rows, cols] *= (1 + (factor - 1) * mask[rows, cols])[..., None]
-
-
-def _support(mask: np.ndarray) -> tuple[slice, slice]:
-    """Bounding box of the visible part of a mask: drawing only there is much faster."""
-    x, y, width, height = cv2.boundingRect((mask > 1e-3).astype(np.uint8))
-    return slice(y, y + height), slice(x, x + width)
-
-
-def _gaussian_blob(
-    width: int, height: int, centre: tuple[float, float], sigma: tuple[float, float]
-) -> np.ndarray:
-    xs = (np.arange(width, dtype=np.float32) - centre[0]) / sigma[0]
-    ys = (np.arange(height, dtype=np.float32) - centre[1]) / sigma[1]
-    return np.exp(-0.5 * ys[:, None] ** 2) * np.exp(-0.5 * xs[None, :] ** 2)
-
-
-def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> np.ndarray:
-    noise = rng.standard_normal(shape, dtype=np.float32)
-    noise = cv2.GaussianBlur(noise, (0, 0), sigma)
-    return noise / (noise.std() + 1e-6)
-
-
 def _render(
     *,
     geometry: FaceGeometry,
@@ -305,14 +228,14 @@ def _render(
 ) -> np.ndarray:
     g, a, lm = geometry, appearance, landmarks
     scale = min(width / REFERENCE_SIZE[0], height / REFERENCE_SIZE[1])
-    canvas = _Canvas(width=width, height=height, scale=scale)
+    canvas = Canvas(width=width, height=height, scale=scale)
     # The texture generator is re-created for both renders so open and closed eyes share skin.
     rng = np.random.default_rng(texture_seed)
 
     ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
     gradient = 0.85 + 0.3 * (xs / width) * a.light_direction[0] + 0.15 * (ys / height)
     canvas.image[:] = np.asarray(a.background_bgr, np.float32) * gradient[..., None]
-    canvas.image *= (1 + 0.04 * _smooth_noise(rng, (height, width), 25 * scale))[..., None]
+    canvas.image *= (1 + 0.04 * smooth_noise(rng, (height, width), 25 * scale))[..., None]
 
     cx, cy = g.center
     angle = g.roll_degrees
@@ -371,7 +294,7 @@ def _render(
     for side in SIDES:
         ex, ey = lm[f"eye_{side}"]
         canvas.shade(
-            _gaussian_blob(
+            gaussian_blob(
                 width,
                 height,
                 (ex, ey - 0.2 * g.eye_half_height),
@@ -380,21 +303,21 @@ def _render(
             0.72,
         )
         canvas.shade(
-            _gaussian_blob(
+            gaussian_blob(
                 width, height, lm[f"cheek_{side}"], (0.18 * g.half_width, 0.12 * g.half_height)
             ),
             1.07,
         )
         wing = lm[f"nose_wing_{side}"]
         canvas.shade(
-            _gaussian_blob(width, height, wing, (0.05 * g.half_width, 0.06 * g.half_height)), 0.8
+            gaussian_blob(width, height, wing, (0.05 * g.half_width, 0.06 * g.half_height)), 0.8
         )
     bridge = canvas.polyline_mask(
         points=[lm["nose_root"], lm["nose_tip"]], thickness=0.1 * g.half_width, blur=5
     )
     canvas.shade(bridge, 1.1)
     canvas.shade(
-        _gaussian_blob(width, height, lm["nose_tip"], (0.09 * g.half_width, 0.05 * g.half_height)),
+        gaussian_blob(width, height, lm["nose_tip"], (0.09 * g.half_width, 0.05 * g.half_height)),
         1.08,
     )
     for sign in (1, -1):
@@ -447,7 +370,7 @@ def _render(
     ]
     canvas.shade(canvas.polyline_mask(points=mouth_line, thickness=2.5 * scale, blur=1.0), 0.35)
     canvas.shade(
-        _gaussian_blob(width, height, lm["chin_boss"], (0.25 * g.half_width, 0.05 * g.half_height)),
+        gaussian_blob(width, height, lm["chin_boss"], (0.25 * g.half_width, 0.05 * g.half_height)),
         0.9,
     )
 
@@ -500,7 +423,7 @@ def _render(
         canvas.paint(cap, a.hair_bgr)
 
     # Skin texture (pores and blotches), then a mild blur so nothing has hard pixel edges.
-    texture = 0.6 * _smooth_noise(rng, (height, width), 0.9 * scale) + 0.4 * _smooth_noise(
+    texture = 0.6 * smooth_noise(rng, (height, width), 0.9 * scale) + 0.4 * smooth_noise(
         rng, (height, width), 4 * scale
     )
     canvas.image *= (1 + a.texture_strength * texture)[..., None]
