@@ -1,6 +1,7 @@
 """The architecture contracts in pyproject.toml ([tool.importlinter]), checked on every run:
-mlcore imports no Django and nothing of the platform, and neither mlcore's packages nor
-annotator's modules import a cycle. And the platform's tests mirror its domains."""
+mlcore imports no Django and nothing of the platform, neither mlcore's packages nor annotator's
+modules import a cycle, and annotator's domains import only downward, in the documented order.
+And the platform's tests mirror its domains."""
 
 import subprocess
 import sys
@@ -37,6 +38,12 @@ def test_the_import_contracts_hold():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 broken" in result.stdout
+    for contract in (
+        "mlcore imports neither Django nor the platform",
+        "no import cycle between the modules of annotator",
+        "the domains depend on each other only downward",
+    ):
+        assert f"{contract} KEPT" in result.stdout, result.stdout
 
 
 def test_every_annotator_test_module_lives_in_a_domain_folder():
