@@ -9,7 +9,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
-from mlcore.synth.layouts import CASME2_HEADER, SAMM_HEADER, SAMM_HEADER_ROW
+from mlcore.synth.sheets import CASME2_HEADER, SAMM_HEADER, SAMM_HEADER_ROW
 
 SheetRow = tuple[object, str, object, object, object, str, str]
 

@@ -33,8 +33,6 @@ from mlcore.synth.layouts import (
     composite_class,
     preset_schedule,
     regular_schedule,
-    write_casme2_sheet,
-    write_samm_sheet,
 )
 from mlcore.synth.realism import (
     REALISM_PRESETS,
@@ -43,6 +41,7 @@ from mlcore.synth.realism import (
     crop_pixels_per_frame_pixel,
     resolve_realism,
 )
+from mlcore.synth.sheets import write_casme2_sheet, write_samm_sheet
 
 __all__ = [
     "LAYOUTS",

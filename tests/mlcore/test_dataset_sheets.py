@@ -19,7 +19,7 @@ from mlcore.datasets.megc import (
 from mlcore.datasets.ststnet import FlowSample, flow_image, write_ststnet
 from mlcore.facs import UnparsedAU, parse_au_string
 from mlcore.synth import generate, load_truth
-from mlcore.synth.layouts import CASME2_HEADER, SAMM_HEADER, SAMM_HEADER_ROW
+from mlcore.synth.sheets import CASME2_HEADER, SAMM_HEADER, SAMM_HEADER_ROW
 
 SMALL = {"subjects": 2, "clips_per_subject": 2, "frames": 12, "size": (160, 120)}
 

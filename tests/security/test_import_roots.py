@@ -32,7 +32,7 @@ from annotator.exchange.imports import dataset_import_job, dataset_import_run
 from annotator.models import Clip, JobRun
 from annotator.tasks import _run_job
 from mlcore.datasets.common import OUTSIDE_ROOT
-from mlcore.synth.layouts import CASME2_HEADER
+from mlcore.synth.sheets import CASME2_HEADER
 
 pytestmark = pytest.mark.django_db
 
