@@ -15,6 +15,7 @@ from kombu.exceptions import OperationalError as BrokerUnreachableError
 from annotator import services
 from annotator.errors import ApplicationError
 from annotator.exchange import exports, imports
+from annotator.jobs import services as jobs
 from annotator.learning import runs
 from annotator.models import JobRun
 
@@ -30,21 +31,21 @@ def _run_job(job_run_id: int, service) -> None:
     """The one runner of every job body: it claims the job first, so a duplicate or redelivered
     message, or one for a job that has already ended, does nothing."""
     worker = getattr(current_task.request, "hostname", None) if current_task else None
-    job_run = services.job_run_claim(job_run_id=job_run_id, worker=worker or "")
+    job_run = jobs.job_run_claim(job_run_id=job_run_id, worker=worker or "")
     if job_run is None:
         return
     try:
         service(job_run=job_run)
     except SoftTimeLimitExceeded:
-        services.job_run_fail(job_run=job_run, error=services.JOB_TIME_LIMIT_ERROR)
+        jobs.job_run_fail(job_run=job_run, error=jobs.JOB_TIME_LIMIT_ERROR)
         raise
     except (ApplicationError, ValueError) as error:
         # Our services refuse with an ApplicationError, and mlcore (Django-free) reports bad
         # input (a corrupt video, an unsafe zip, no face) as ValueError, both with a message
         # meant for the user: show it as is, the job simply failed.
-        services.job_run_fail(job_run=job_run, error=str(error))
+        jobs.job_run_fail(job_run=job_run, error=str(error))
     except Exception as error:
-        services.job_run_fail(
+        jobs.job_run_fail(
             job_run=job_run, error=f"{type(error).__name__}: {error}\n\n{traceback.format_exc()}"
         )
         raise
@@ -52,7 +53,7 @@ def _run_job(job_run_id: int, service) -> None:
 
 @shared_task(name="annotator.worker_check", soft_time_limit=120, time_limit=180)
 def worker_check(job_run_id: int) -> None:
-    _run_job(job_run_id, services.worker_check_run)
+    _run_job(job_run_id, jobs.worker_check_run)
 
 
 @shared_task(name="annotator.clip_preprocess", soft_time_limit=1800, time_limit=1900)
@@ -129,7 +130,7 @@ def _jobs_executing(*, workers: set[str]) -> dict[str, set[int]] | None:
 
 @shared_task(name="annotator.job_runs_reconcile", soft_time_limit=120, time_limit=180)
 def job_runs_reconcile() -> dict[str, int]:
-    """One reconcile pass (see services.job_runs_reconcile). Every worker sends itself one on
+    """One reconcile pass (see jobs.job_runs_reconcile). Every worker sends itself one on
     start and every MESTUDIO_JOB_RECONCILE_INTERVAL seconds (mestudio.celery_app); it runs in a
     pool process, so the worker's main process stays free to answer the pass's question."""
     # Taken before the workers are asked: a job claimed after this instant is not judged.
@@ -139,7 +140,7 @@ def job_runs_reconcile() -> dict[str, int]:
             "worker", flat=True
         )
     )
-    handled = services.job_runs_reconcile(
+    handled = jobs.job_runs_reconcile(
         checked_at=checked_at,
         running_on_workers=_jobs_executing(workers=workers) if workers else {},
         requeue=_job_run_resend,
@@ -167,15 +168,15 @@ def fail_the_job_of_a_lost_process(sender=None, exception=None, args=None, **kwa
         )
     elif isinstance(exception, TimeLimitExceeded):
         # Past the soft limit the body was asked to stop and did not (stuck in native code).
-        reason = f"{services.JOB_TIME_LIMIT_ERROR} (Its worker process had to be killed.)"
+        reason = f"{jobs.JOB_TIME_LIMIT_ERROR} (Its worker process had to be killed.)"
     else:
         return
     # The main process's connection may have idled out since its last use.
     close_old_connections()
-    services.job_runs_fail(job_runs=JobRun.objects.filter(pk=args[0]), error=reason)
+    jobs.job_runs_fail(job_runs=JobRun.objects.filter(pk=args[0]), error=reason)
 
 
 @worker_ready.connect
 def fail_jobs_left_by_this_worker(sender, **kwargs) -> None:
     """A worker restarting under its old name fails the jobs it was running when it died."""
-    services.job_runs_fail_orphaned(worker=sender.hostname)
+    jobs.job_runs_fail_orphaned(worker=sender.hostname)

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from annotator import selectors, services
 from annotator.forms import ClipUploadForm
+from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 from annotator.roles import role_required
 
@@ -37,7 +38,7 @@ def home(request: HttpRequest) -> HttpResponse:
             "datasets": selectors.dataset_list_with_counts() if sees_corpus else [],
             "clips": selectors.clip_list_recent() if sees_corpus else [],
             "job_runs": selectors.job_run_list_recent(user=request.user),
-            "queues": services.QUEUES,
+            "queues": jobs.QUEUES,
         },
     )
 
@@ -57,9 +58,9 @@ def job_run_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
 @require_POST
 def worker_check(request: HttpRequest) -> HttpResponse:
     queue = request.POST.get("queue", "")
-    if queue not in services.QUEUES:
+    if queue not in jobs.QUEUES:
         return HttpResponse(f"Unknown queue {queue!r}.", status=400)
-    job_run = services.worker_check_start(queue=queue, created_by=request.user)
+    job_run = jobs.worker_check_start(queue=queue, created_by=request.user)
     if request.htmx:
         return render(request, "annotator/partials/job_run.html", {"job_run": job_run})
     return redirect("job-run-detail", job_run_id=job_run.pk)

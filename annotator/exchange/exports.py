@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 
 import mlcore
-from annotator import media, selectors, services
+from annotator import media, selectors
 from annotator.errors import InvalidRequestError
 from annotator.exchange.jobs import (
     MIN_STATUSES,
@@ -24,6 +24,7 @@ from annotator.exchange.jobs import (
     no_progress,
 )
 from annotator.exchange.selection import composite_selection
+from annotator.jobs import services as jobs
 from annotator.models import Clip, Dataset, JobRun
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
@@ -326,7 +327,7 @@ def export_zip(*, out_dir: Path, zip_path: Path) -> Path:
 def composite_export_job(*, job_run: JobRun) -> None:
     """The export task's service: export, zip for download, keep the summary on the job."""
     options = job_options(job_run=job_run)
-    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Exporting")
+    jobs.job_run_report_progress(job_run=job_run, progress=0.0, message="Exporting")
     dataset_ids = options.get("dataset_ids")
     datasets = list(Dataset.objects.filter(pk__in=dataset_ids)) if dataset_ids else None
     folder = media.export_folder(job_run=job_run)
@@ -336,13 +337,13 @@ def composite_export_job(*, job_run: JobRun) -> None:
         min_status=options.get("min_status", "adjudicated"),
         flows=bool(options.get("flows")),
         megc2019=bool(options.get("megc2019")),
-        progress=services.job_run_progress_reporter(job_run=job_run, end=0.95),
+        progress=jobs.job_run_progress_reporter(job_run=job_run, end=0.95),
     )
     export_zip(out_dir=folder / "composite", zip_path=media.export_zip_path(job_run=job_run))
     shutil.rmtree(folder / "composite")
     result = {key: value for key, value in summary.items() if key != "files"}
     result["file_count"] = len(summary["files"])
-    services.job_run_finish(
+    jobs.job_run_finish(
         job_run=job_run,
         result=result,
         message=f"{summary['clips']} clips from {summary['subjects']} subjects exported",

@@ -22,6 +22,7 @@ from annotator.exchange.jobs import (
     no_progress,
 )
 from annotator.import_roots import import_path_check
+from annotator.jobs import services as jobs
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
 from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
 from mlcore.datasets.common import ERROR, OUTSIDE_ROOT_MESSAGE
@@ -318,7 +319,7 @@ def dataset_import_job(*, job_run: JobRun) -> None:
         raise InvalidRequestError(
             "An import needs the user who started it (the imported labels' coder)."
         )
-    services.job_run_report_progress(
+    jobs.job_run_report_progress(
         job_run=job_run, progress=0.0, message=f"Importing {options['import_format']}"
     )
     report = dataset_import_run(
@@ -329,6 +330,6 @@ def dataset_import_job(*, job_run: JobRun) -> None:
         default_fps=options.get("default_fps"),
         preprocess=bool(options.get("preprocess", True)),
         user=job_run.created_by,
-        progress=services.job_run_progress_reporter(job_run=job_run),
+        progress=jobs.job_run_progress_reporter(job_run=job_run),
     )
-    services.job_run_finish(job_run=job_run, result=report, message=import_summary(report))
+    jobs.job_run_finish(job_run=job_run, result=report, message=import_summary(report))

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from annotator import services
+from annotator.jobs import services as jobs
 from annotator.models import JobRun
 
 Progress = Callable[[float, str], None]
@@ -34,7 +34,7 @@ def job_run_create_with_options(
     # The options ride on the row (shown in the admin until the result replaces them); the
     # atomic block makes the task, enqueued on commit, always find them.
     with transaction.atomic():
-        job_run = services.job_run_create(
+        job_run = jobs.job_run_create(
             kind=kind, queue="preprocess", created_by=created_by, enqueue=enqueue
         )
         JobRun.objects.filter(pk=job_run.pk).update(result={"options": options})

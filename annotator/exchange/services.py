@@ -13,6 +13,7 @@ from annotator import services
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange.jobs import IMPORT_FORMATS, MIN_STATUSES, job_run_create_with_options
 from annotator.import_roots import import_path_check
+from annotator.jobs import services as jobs
 from annotator.models import Annotation, Clip, JobRun
 from mlcore.elan import ElanCoding, eaf_text, read_eaf
 from mlcore.frame_files import VIDEO_SUFFIXES
@@ -46,7 +47,7 @@ def dataset_import_start(
         kind=JobRun.Kind.IMPORT,
         created_by=created_by,
         options=options,
-        enqueue=services.task_sender(task="annotator.dataset_import", queue="preprocess"),
+        enqueue=jobs.task_sender(task="annotator.dataset_import", queue="preprocess"),
     )
 
 
@@ -71,7 +72,7 @@ def composite_export_start(
             "flows": flows,
             "megc2019": megc2019,
         },
-        enqueue=services.task_sender(task="annotator.composite_export", queue="preprocess"),
+        enqueue=jobs.task_sender(task="annotator.composite_export", queue="preprocess"),
     )
 
 

@@ -11,9 +11,10 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from annotator import media, selectors, services
+from annotator import media, selectors
 from annotator.errors import InvalidRequestError
 from annotator.exchange import exports
+from annotator.jobs import services as jobs
 from annotator.models import (
     Annotation,
     Clip,
@@ -59,7 +60,7 @@ def _report_while_running(*, job_run: JobRun, progress: float, message: str) -> 
         # must not train on into the folder a retry resumes from.
         if status != JobRun.Status.RUNNING:
             raise TrainingStopped()
-        services.job_run_report_progress(job_run=job_run, progress=progress, message=message)
+        jobs.job_run_report_progress(job_run=job_run, progress=progress, message=message)
 
 
 def training_input_progress(job_run: JobRun):
@@ -110,7 +111,7 @@ def _run_model_options(*, training_run: TrainingRun, snapshot_dir: Path) -> dict
 def training_run_execute(*, job_run: JobRun) -> None:
     """Freeze the snapshot (first attempt only), train with LOSO and a final model, register the
     model version. The runner has claimed the attempt, so a redelivered message never gets here."""
-    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
+    jobs.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
     training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
     root = media.training_root(training_run=training_run)
     snapshot_dir = root / "snapshot"
@@ -121,7 +122,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             out_dir=snapshot_dir,
             datasets=list(training_run.datasets.all()),
             min_status=training_run.min_status,
-            progress=services.job_run_progress_reporter(job_run=job_run, end=SNAPSHOT_END),
+            progress=jobs.job_run_progress_reporter(job_run=job_run, end=SNAPSHOT_END),
         )
         TrainingRun.objects.filter(pk=training_run.pk).update(
             snapshot_at=timezone.now(),
@@ -180,7 +181,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             checkpoint=media.checkpoint_name(path=result.final_model_path),
             checkpoint_sha256=metrics["final_model"]["sha256"],
         )
-        services.job_run_finish(
+        jobs.job_run_finish(
             job_run=job_run,
             result={"uf1": full.get("uf1"), "uar": full.get("uar")},
             message=f"UF1 {full.get('uf1', float('nan')):.3f}, "
@@ -226,7 +227,7 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
 
 def proposals_compute(*, job_run: JobRun) -> None:
     """Score every ready clip without an adjudicated annotation with the version's model."""
-    services.job_run_report_progress(job_run=job_run, progress=0.0, message="Loading the model")
+    jobs.job_run_report_progress(job_run=job_run, progress=0.0, message="Loading the model")
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
     checkpoint = media.checkpoint_path(version=version)
     if file_sha256(checkpoint) != version.checkpoint_sha256:
@@ -244,11 +245,9 @@ def proposals_compute(*, job_run: JobRun) -> None:
     shutil.rmtree(root, ignore_errors=True)
     try:
         if clips:
-            services.job_run_report_progress(
-                job_run=job_run, progress=0.05, message="Writing crops"
-            )
+            jobs.job_run_report_progress(job_run=job_run, progress=0.05, message="Writing crops")
             samples = _inference_set(clips=clips, root=root)
-            services.job_run_report_progress(
+            jobs.job_run_report_progress(
                 job_run=job_run, progress=0.2, message="Proposing intervals"
             )
             intervals = [propose_clip_interval(root, sample) for sample in samples]
@@ -260,7 +259,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
             rows, embeddings = clip_uncertainties(
                 data_dir=root,
                 model=model,
-                progress=services.job_run_progress_reporter(job_run=job_run, start=0.3, end=0.95),
+                progress=jobs.job_run_progress_reporter(job_run=job_run, start=0.3, end=0.95),
             )
             _proposals_store(
                 version=version,
@@ -274,7 +273,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
             Proposal.objects.filter(model_version=version).delete()
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    services.job_run_finish(
+    jobs.job_run_finish(
         job_run=job_run, result={"clips": len(clips)}, message=f"{len(clips)} clips scored"
     )
 

@@ -7,7 +7,6 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from annotator import services
 from annotator.errors import (
     ConflictError,
     InvalidRequestError,
@@ -15,6 +14,7 @@ from annotator.errors import (
     TrainingSelectionError,
 )
 from annotator.exchange.selection import composite_selection
+from annotator.jobs import services as jobs
 from annotator.models import (
     Dataset,
     JobRun,
@@ -31,11 +31,11 @@ def _selection_key(datasets: list[Dataset]) -> str:
 
 
 def _enqueue_training(*, training_run: TrainingRun, created_by) -> JobRun:
-    job_run = services.job_run_create(
+    job_run = jobs.job_run_create(
         kind=JobRun.Kind.TRAIN,
         queue="train",
         created_by=created_by,
-        enqueue=services.task_sender(task="annotator.training_run", queue="train"),
+        enqueue=jobs.task_sender(task="annotator.training_run", queue="train"),
     )
     JobRun.objects.filter(pk=job_run.pk).update(training_run=training_run)
     job_run.training_run = training_run
@@ -187,11 +187,11 @@ def model_version_activate(*, version: ModelVersion, activated_by) -> JobRun:
         ModelVersion.objects.filter(pk=version.pk).update(
             is_active=True, activated_at=timezone.now()
         )
-        job_run = services.job_run_create(
+        job_run = jobs.job_run_create(
             kind=JobRun.Kind.INFER,
             queue="infer",
             created_by=activated_by,
-            enqueue=services.task_sender(task="annotator.proposals", queue="infer"),
+            enqueue=jobs.task_sender(task="annotator.proposals", queue="infer"),
         )
         JobRun.objects.filter(pk=job_run.pk).update(model_version=version)
     job_run.model_version = version

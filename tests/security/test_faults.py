@@ -20,6 +20,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from annotator import services, tasks
+from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 from mestudio.celery_app import app
 from tests.clip_files import frames_zip_bytes, write_video
@@ -140,7 +141,7 @@ def test_a_refused_upload_answers_503_and_the_clip_is_reprocessed_once_the_broke
 ):
     dataset = DatasetFactory(name="CASME II", default_fps=200.0)
     # This process holds a live broker connection when the broker dies, as a web server does.
-    services.worker_check_start(queue="infer", created_by=None)
+    jobs.worker_check_start(queue="infer", created_by=None)
     fault_broker.stop()
 
     started = time.monotonic()
@@ -157,12 +158,12 @@ def test_a_refused_upload_answers_503_and_the_clip_is_reprocessed_once_the_broke
     job_run = clip.job_runs.get()
     assert (job_run.status, job_run.error) == (
         JobRun.Status.FAILED,
-        services.QUEUE_UNREACHABLE_ERROR,
+        jobs.QUEUE_UNREACHABLE_ERROR,
     )
     assert f"#{job_run.pk}" in error["message"]
     assert (clip.ingest_status, clip.ingest_error) == (
         Clip.IngestStatus.FAILED,
-        services.QUEUE_UNREACHABLE_ERROR,
+        jobs.QUEUE_UNREACHABLE_ERROR,
     )
     assert clip.source and clip.source.storage.exists(clip.source.name)
 
@@ -214,14 +215,14 @@ def test_a_refused_upload_on_the_page_answers_a_503_page_that_names_the_saved_cl
     assert checked.status_code == 503
     check_job = JobRun.objects.get(kind=JobRun.Kind.HEALTHCHECK)
     assert checked["HX-Redirect"] == reverse("job-run-detail", args=[check_job.pk])
-    assert check_job.error == services.QUEUE_UNREACHABLE_ERROR
+    assert check_job.error == jobs.QUEUE_UNREACHABLE_ERROR
     shown = client.get(checked["HX-Redirect"]).content.decode()
-    assert services.QUEUE_UNREACHABLE_ERROR in shown
+    assert jobs.QUEUE_UNREACHABLE_ERROR in shown
 
 
 def _worker_check_jobs(admin_user) -> list[JobRun]:
     return [
-        services.worker_check_start(queue=queue, created_by=admin_user)
+        jobs.worker_check_start(queue=queue, created_by=admin_user)
         for queue in ("preprocess", "train")
     ]
 
@@ -442,7 +443,7 @@ def test_failing_a_lost_preprocessing_leaves_a_clip_alone_that_is_being_preproce
     JobRun.objects.create(kind=JobRun.Kind.PREPROCESS, queue="preprocess", clip=clip)
     Clip.objects.filter(pk=clip.pk).update(ingest_status=Clip.IngestStatus.PENDING)
 
-    assert services.job_runs_fail_orphaned(worker="gone@nowhere") == 1
+    assert jobs.job_runs_fail_orphaned(worker="gone@nowhere") == 1
 
     lost.refresh_from_db()
     clip.refresh_from_db()
@@ -468,7 +469,7 @@ def test_a_job_past_its_time_limit_fails_with_a_clear_message_and_can_be_reproce
     # On a loaded machine the soft limit can come too late and the hard limit kill the process;
     # the user reads the same explanation either way, with a note when the process was killed.
     assert failed.status == JobRun.Status.FAILED
-    assert failed.error.startswith(services.JOB_TIME_LIMIT_ERROR), failed.error
+    assert failed.error.startswith(jobs.JOB_TIME_LIMIT_ERROR), failed.error
     clip.refresh_from_db()
     assert (clip.ingest_status, clip.ingest_error) == (Clip.IngestStatus.FAILED, failed.error)
     _reprocess_succeeds(admin_api, clip=clip, source=source)

@@ -10,7 +10,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from annotator import demo, services
+from annotator import demo
+from annotator.jobs import services as jobs
 from mestudio.celery_app import worker_command
 
 STOP_GRACE_SECONDS = 15
@@ -27,8 +28,8 @@ class Command(BaseCommand):
         accounts = demo.demo_accounts_ensure()
         self.stdout.write("Preparing the demo dataset (synthetic clips, generated once)...")
         dataset, preprocessing = demo.demo_dataset_ensure(data_dir=settings.VAR_DIR / "demo-data")
-        for queue in services.QUEUES:
-            services.worker_check_start(queue=queue, created_by=None)
+        for queue in jobs.QUEUES:
+            jobs.worker_check_start(queue=queue, created_by=None)
 
         database = settings.DATABASES["default"]
         self.stdout.write(

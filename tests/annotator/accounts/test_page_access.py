@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotator import services
+from annotator.jobs import services as jobs
 from annotator.models import JobRun
 from tests.factories import UserFactory
 
@@ -28,8 +28,8 @@ def two_coders_jobs(db):
     other_job = JobRun.objects.create(
         kind=JobRun.Kind.EXPORT, queue="preprocess", created_by=other, message="bob's secret"
     )
-    services.job_run_claim(job_run_id=other_job.pk)
-    services.job_run_fail(job_run=other_job, error="Traceback: /srv/private/path")
+    jobs.job_run_claim(job_run_id=other_job.pk)
+    jobs.job_run_fail(job_run=other_job, error="Traceback: /srv/private/path")
     return own, own_job, other_job
 
 

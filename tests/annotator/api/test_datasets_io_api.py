@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 
 from annotator import media, services
-from annotator.exchange import exports, imports, jobs
+from annotator.exchange import exports, imports
+from annotator.exchange.jobs import job_options
+from annotator.jobs import services as jobs
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.datasets.megc import GT_NAME
@@ -148,7 +150,7 @@ def test_an_export_of_chosen_datasets_carries_them_to_the_job(
     assert response.status_code == 202 and len(queued) == 1
     job_run = JobRun.objects.get(pk=response.json()["id"])
     assert job_run.kind == JobRun.Kind.EXPORT
-    assert jobs.job_options(job_run=job_run) == {
+    assert job_options(job_run=job_run) == {
         "dataset_ids": sorted([first.pk, second.pk]),
         "min_status": "submitted",
         "flows": False,
@@ -165,7 +167,7 @@ def test_an_export_of_chosen_datasets_carries_them_to_the_job(
 
 def test_a_failed_export_has_nothing_to_download(api_as, admin_user):
     job_run = JobRun.objects.create(kind=JobRun.Kind.EXPORT, queue="preprocess")
-    services.job_run_fail(job_run=job_run, error="disk full")
+    jobs.job_run_fail(job_run=job_run, error="disk full")
     response = api_as(admin_user).get(f"{EXPORTS}{job_run.pk}/download/")
     assert response.status_code == 409
     assert response.json()["errors"] == [

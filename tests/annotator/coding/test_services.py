@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from annotator import services
 from annotator.errors import StaleRevisionError
+from annotator.jobs import services as jobs
 from annotator.models import Annotation, DatasetEmotion, JobRun
 from mlcore.facs import parse_au_string
 from tests.factories import ClipFactory
@@ -89,15 +90,15 @@ def test_submit_validates_and_changes_status(draft):
 
 def test_job_run_progress_is_clamped_and_never_goes_back(coder):
     job_run = JobRun.objects.create(kind=JobRun.Kind.HEALTHCHECK, queue="preprocess")
-    services.job_run_report_progress(job_run=job_run, progress=0.6, message="more than half")
-    services.job_run_report_progress(job_run=job_run, progress=0.2, message="late report")
+    jobs.job_run_report_progress(job_run=job_run, progress=0.6, message="more than half")
+    jobs.job_run_report_progress(job_run=job_run, progress=0.2, message="late report")
     job_run.refresh_from_db()
     assert (job_run.progress, job_run.message) == (0.6, "more than half")
-    services.job_run_report_progress(job_run=job_run, progress=7.0, message="overshoot")
+    jobs.job_run_report_progress(job_run=job_run, progress=7.0, message="overshoot")
     job_run.refresh_from_db()
     assert job_run.progress == 1.0
 
 
 def test_unknown_queue_is_refused(coder):
     with pytest.raises(ValueError, match="Unknown queue 'gpu'"):
-        services.worker_check_start(queue="gpu", created_by=coder)
+        jobs.worker_check_start(queue="gpu", created_by=coder)

@@ -4,6 +4,7 @@ message, or a message for a job that has already ended, runs nothing and changes
 import pytest
 
 from annotator import services, tasks
+from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 
 # Each job kind and the Celery task its message is delivered to (what a worker calls).
@@ -56,8 +57,8 @@ def test_a_redelivered_preprocessing_message_does_not_rerun_the_job(ready_clip):
 def test_a_failed_preprocessing_is_not_rerun_by_its_redelivered_message(ready_clip):
     clip = ready_clip()
     job_run = services.clip_preprocess_start(clip=clip, created_by=None)
-    services.job_run_claim(job_run_id=job_run.pk)
-    services.job_run_fail(job_run=job_run, error="the worker died")
+    jobs.job_run_claim(job_run_id=job_run.pk)
+    jobs.job_run_fail(job_run=job_run, error="the worker died")
 
     tasks.clip_preprocess(job_run.pk)
 
@@ -68,8 +69,8 @@ def test_a_failed_preprocessing_is_not_rerun_by_its_redelivered_message(ready_cl
 
 def test_only_the_first_of_two_claims_wins(db):
     job_run = JobRun.objects.create(kind=JobRun.Kind.EXPORT, queue="preprocess")
-    first = services.job_run_claim(job_run_id=job_run.pk, worker="celery@a")
-    second = services.job_run_claim(job_run_id=job_run.pk, worker="celery@b")
+    first = jobs.job_run_claim(job_run_id=job_run.pk, worker="celery@a")
+    second = jobs.job_run_claim(job_run_id=job_run.pk, worker="celery@b")
     assert first is not None and first.status == JobRun.Status.RUNNING
     assert second is None
     assert JobRun.objects.get(pk=job_run.pk).worker == "celery@a"
@@ -77,9 +78,9 @@ def test_only_the_first_of_two_claims_wins(db):
 
 def test_an_ended_job_keeps_its_final_state(db):
     job_run = JobRun.objects.create(kind=JobRun.Kind.EXPORT, queue="preprocess")
-    services.job_run_claim(job_run_id=job_run.pk)
+    jobs.job_run_claim(job_run_id=job_run.pk)
     JobRun.objects.filter(pk=job_run.pk).update(status=JobRun.Status.CANCELLED)
-    services.job_run_finish(job_run=job_run, message="Done late")
-    services.job_run_fail(job_run=job_run, error="failed late")
+    jobs.job_run_finish(job_run=job_run, message="Done late")
+    jobs.job_run_fail(job_run=job_run, error="failed late")
     after = JobRun.objects.get(pk=job_run.pk)
     assert (after.status, after.error) == (JobRun.Status.CANCELLED, "")

@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from annotator import services
+from annotator.jobs import services as jobs
 from annotator.models import JobRun
 
 pytestmark = pytest.mark.worker
@@ -23,7 +23,7 @@ def test_real_worker_writes_its_job_row_in_postgresql(celery_worker_process, adm
     from django.db import connection
 
     assert connection.vendor == "postgresql"
-    job_run = services.worker_check_start(queue=queue, created_by=admin_user)
+    job_run = jobs.worker_check_start(queue=queue, created_by=admin_user)
     job_run = wait_until_finished(job_run)
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     assert job_run.progress == 1.0

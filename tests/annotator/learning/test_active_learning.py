@@ -16,6 +16,7 @@ from django.db import connection
 
 from annotator import media, services
 from annotator.errors import ConflictError, InvalidRequestError, TrainingBusyError
+from annotator.jobs import services as jobs
 from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
@@ -250,7 +251,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     with meanwhile(
         attempt,
         once=lambda message: (fold_in_progress(message) or 0) >= 2,
-        act=lambda: services.job_runs_fail_orphaned(worker=socket.gethostname()),
+        act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
     ) as failed_at:
         run_task(training_run_task, attempt)
     assert failed_at, "the run finished before the worker could be restarted"

@@ -8,8 +8,9 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from annotator import media, services
+from annotator import media
 from annotator.errors import InvalidRequestError
+from annotator.jobs import services as jobs
 from annotator.learning import runs
 from annotator.learning import services as learning
 from annotator.models import ModelVersion, TrainingRun
@@ -110,7 +111,7 @@ def test_the_worker_trains_with_the_preset_from_the_active_versions_weights(
 
 def test_building_the_model_inputs_reports_each_clip_and_stops_once_cancelled(admin_user):
     training_run = training_run_frozen(datasets=[trainable_dataset()], created_by=admin_user)
-    job_run = services.job_run_claim(job_run_id=training_run.job_runs.get().pk)
+    job_run = jobs.job_run_claim(job_run_id=training_run.job_runs.get().pk)
     report = runs.training_input_progress(job_run)
     snapshot = media.training_root(training_run=training_run) / "snapshot"
     samples = read_manifest(snapshot)

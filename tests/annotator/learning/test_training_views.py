@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotator import services
+from annotator.jobs import services as jobs
 from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
 from tests.annotator.support.training_runs import (
@@ -118,14 +118,14 @@ def test_the_form_names_what_is_missing(admin_client):
 def test_progress_partial_polls_until_the_attempt_finishes(admin_client, queued_run):
     url = reverse("training-run-status", args=[queued_run.pk])
     job_run = queued_run.job_runs.get()
-    job_run = services.job_run_claim(job_run_id=job_run.pk)
-    services.job_run_report_progress(job_run=job_run, progress=0.42, message="fold 2/3, epoch 1/3")
+    job_run = jobs.job_run_claim(job_run_id=job_run.pk)
+    jobs.job_run_report_progress(job_run=job_run, progress=0.42, message="fold 2/3, epoch 1/3")
     response = admin_client.get(url, HTTP_HX_REQUEST="true")
     partial = response.content.decode()
     assert 'value="0.42"' in partial and "fold 2/3, epoch 1/3" in partial
     assert 'hx-trigger="every 1s"' in partial and "HX-Trigger" not in response.headers
 
-    services.job_run_fail(job_run=job_run, error="ValueError: no clip with an apex")
+    jobs.job_run_fail(job_run=job_run, error="ValueError: no clip with an apex")
     response = admin_client.get(url, HTTP_HX_REQUEST="true")
     partial = response.content.decode()
     assert "Failed" in partial and "no clip with an apex" in partial

@@ -1,0 +1,1 @@
+"""Jobs: every long job's status row and its lifecycle (`services`)."""
