@@ -8,6 +8,8 @@ class AnnotatorConfig(AppConfig):
     verbose_name = "Micro-expression annotation"
 
     def ready(self) -> None:
+        # Not a cycle: Django imports this module before any model is loaded, so what touches
+        # models (auth's, ours) may only be imported here, where the docs connect signals.
         from annotator.api.logins import forget_failures_on_log_in
         from annotator.roles import roles_ensure
 

@@ -16,7 +16,7 @@ import cv2
 
 import mlcore
 from annotator import media, selectors
-from annotator.errors import InvalidRequestError
+from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange.jobs import (
     MIN_STATUSES,
     Progress,
@@ -72,7 +72,7 @@ def _write_clip_images(
         )
         image = cv2.imread(str(source)) if source is not None else None
         if image is None:
-            raise InvalidRequestError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
+            raise ConflictError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
         if not cv2.imwrite(str(folder / crop_name(frame)), image):
             raise OSError(f"cannot write {folder / crop_name(frame)}")
     for frame in sorted({sample.onset, sample.offset} | ({apex} if apex is not None else set())):
@@ -80,9 +80,7 @@ def _write_clip_images(
             clip=clip, version=clip.media_version, layer="frame", frame=frame
         )
         if source is None:
-            raise InvalidRequestError(
-                f"{clip}: frame {frame} is missing from the preprocessed media"
-            )
+            raise ConflictError(f"{clip}: frame {frame} is missing from the preprocessed media")
         shutil.copyfile(source, folder / KEY_FRAMES_DIR / f"{frame:06d}{source.suffix}")
 
 

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotator import media, selectors
-from annotator.errors import InvalidRequestError
+from annotator.errors import ConflictError
 from annotator.exchange import exports
 from annotator.jobs import services as jobs
 from annotator.models import (
@@ -27,7 +27,6 @@ from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, crop_name, read_manifest, write_manifest
 from mlcore.facs import au_targets
 from mlcore.models.catalogue import catalogue_entry
-from mlcore.models.frl_dgt import FRLDGTConfig
 from mlcore.ranking import novelty_scores
 from mlcore.training.checkpoints import load_model
 from mlcore.training.interval import propose_clip_interval
@@ -95,9 +94,7 @@ def _run_model_options(*, training_run: TrainingRun, snapshot_dir: Path) -> dict
     starts from: its weights must fit the model. Without AU labels the head stays off, because an
     untrained head would show the coders AUs nobody taught it."""
     options = dict(training_run.model_options)
-    if "au_head" in options or catalogue_entry(training_run.model_name).module != (
-        FRLDGTConfig.__module__
-    ):
+    if "au_head" in options or not catalogue_entry(training_run.model_name).offers_au_head:
         return options
     if training_run.warm_start_from is not None:
         started = training_run.warm_start_from.config.get("model_options", {})
@@ -218,7 +215,7 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
             )
             image = cv2.imread(str(source), cv2.IMREAD_GRAYSCALE) if source else None
             if image is None:
-                raise InvalidRequestError(f"{clip}: aligned crop of frame {frame} is missing")
+                raise ConflictError(f"{clip}: aligned crop of frame {frame} is missing")
             cv2.imwrite(str(folder / crop_name(frame)), image)
         samples.append(sample)
     write_manifest(root, samples)
@@ -231,9 +228,7 @@ def proposals_compute(*, job_run: JobRun) -> None:
     version = ModelVersion.objects.get(pk=job_run.model_version_id)
     checkpoint = media.checkpoint_path(version=version)
     if file_sha256(checkpoint) != version.checkpoint_sha256:
-        raise InvalidRequestError(
-            f"{checkpoint} does not match the checksum recorded for {version}"
-        )
+        raise ConflictError(f"{checkpoint} does not match the checksum recorded for {version}")
     model = load_model(checkpoint, device=resolve_device(None))
     clips = list(
         Clip.objects.filter(ingest_status=Clip.IngestStatus.READY)

@@ -20,6 +20,8 @@ class CatalogueEntry:
     name: str
     description: str
     module: str
+    # Takes the `au_head` option (a multi-label AU head on the AU-region tokens).
+    offers_au_head: bool = False
 
 
 _ENTRIES = (
@@ -33,10 +35,13 @@ _ENTRIES = (
         "baseline floor: linear classifier on flow less an affine head motion",
         "mlcore.models.flow_linear",
     ),
-    CatalogueEntry("frl_dgt", "FRL-DGT, full model (= frl_dgt_m9)", "mlcore.models.frl_dgt"),
+    CatalogueEntry("frl_dgt", "FRL-DGT, full model (= frl_dgt_m9)", "mlcore.models.frl_dgt", True),
     *(
         CatalogueEntry(
-            f"frl_dgt_{variant.lower()}", f"FRL-DGT {variant}: {change}", "mlcore.models.frl_dgt"
+            f"frl_dgt_{variant.lower()}",
+            f"FRL-DGT {variant}: {change}",
+            "mlcore.models.frl_dgt",
+            True,
         )
         for variant, (change, _) in ABLATION_VARIANTS.items()
     ),
