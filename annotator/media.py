@@ -9,6 +9,9 @@ from django.conf import settings
 
 from annotator.models import Clip, JobRun, ModelVersion, TrainingRun
 
+# Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
+FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
+
 
 def clip_media_dir(*, clip: Clip) -> Path:
     return Path(settings.MEDIA_ROOT) / "clips" / str(clip.pk)

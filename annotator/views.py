@@ -8,7 +8,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import selectors, services
+from annotator import media, selectors, services
 from annotator.forms import ClipUploadForm
 from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
@@ -20,10 +20,6 @@ def clip_or_404(clip_id: int) -> Clip:
         return selectors.clip_get(clip_id=clip_id)
     except Clip.DoesNotExist:
         raise Http404("No such clip.") from None
-
-
-# Frame URLs carry the clip's media version, so a URL's bytes never change: cache for a year.
-FRAME_CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 
 @login_required
@@ -119,7 +115,7 @@ def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, fra
     if path is None:
         raise Http404(f"Frame {frame} ({layer}) is not part of this clip.")
     response = FileResponse(path.open("rb"), content_type="image/jpeg")
-    response["Cache-Control"] = FRAME_CACHE_CONTROL
+    response["Cache-Control"] = media.FRAME_CACHE_CONTROL
     return response
 
 

@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from annotator import selectors
+from annotator.exchange.forms import DatasetImportForm
 from annotator.exchange.jobs import IMPORT_FORMATS
 from annotator.models import (
     Annotation,
@@ -22,7 +23,6 @@ from annotator.models import (
     clip_name_validator,
     subject_code_validator,
 )
-from annotator.views_datasets import DatasetImportForm
 from mlcore.facs import INTENSITIES, LATERALITIES, AUCode, AUCodeError
 from mlcore.models import list_models
 

@@ -33,7 +33,6 @@ from annotator.coding import queue as coding_queue
 from annotator.exchange import services as exchange
 from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
-from annotator.views import FRAME_CACHE_CONTROL
 
 
 class RoleViewSet(viewsets.GenericViewSet):
@@ -264,7 +263,7 @@ class ClipMediaView(APIView):
         if path is None:
             raise exceptions.NotFound(f"Frame {frame} ({layer}, v{version}) is not in this clip.")
         response = FileResponse(path.open("rb"), content_type="image/jpeg")
-        response["Cache-Control"] = FRAME_CACHE_CONTROL
+        response["Cache-Control"] = media.FRAME_CACHE_CONTROL
         return response
 
 
