@@ -5,7 +5,9 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 
-from annotator import roles, services
+from annotator import roles
+from annotator.coding import services as coding_services
+from annotator.corpus import services as corpus
 from annotator.errors import ConflictError
 from annotator.learning import services as learning
 from annotator.models import (
@@ -67,7 +69,7 @@ class ClipUploadAdminForm(forms.ModelForm):
 
     def clean_upload(self):
         upload = self.cleaned_data["upload"]
-        services.clip_upload_validate(upload=upload)
+        corpus.clip_upload_validate(upload=upload)
         return upload
 
 
@@ -111,7 +113,7 @@ class ClipAdmin(admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
         else:
-            services.clip_upload(
+            corpus.clip_upload(
                 clip=obj, upload=form.cleaned_data["upload"], created_by=request.user
             )
 
@@ -119,7 +121,7 @@ class ClipAdmin(admin.ModelAdmin):
     def reprocess(self, request, queryset):
         clips = [clip for clip in queryset if clip.source_location is not None]
         for clip in clips:
-            services.clip_preprocess_start(clip=clip, created_by=request.user)
+            corpus.clip_preprocess_start(clip=clip, created_by=request.user)
         self.message_user(request, f"Queued preprocessing of {len(clips)} clip(s).")
 
 
@@ -161,7 +163,7 @@ class AnnotationAdmin(admin.ModelAdmin):
         if not change:
             super().save_model(request, obj, form, change)
             return
-        services.annotation_update(
+        coding_services.annotation_update(
             annotation=obj,
             revision=form.cleaned_data["opened_revision"],
             onset=obj.onset,

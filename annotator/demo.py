@@ -6,7 +6,8 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from annotator import roles, services
+from annotator import roles
+from annotator.corpus import services as corpus
 from annotator.models import Clip, Dataset, DatasetEmotion, JobRun, Role, Subject
 from mlcore.labels import DATASET_EMOTIONS, default_mapping
 from mlcore.synth import TRUTH_NAME, generate, load_truth
@@ -79,7 +80,7 @@ def demo_dataset_ensure(
             )
             clips.append(clip)
         job_runs = [
-            services.clip_preprocess_start(clip=clip, created_by=None)
+            corpus.clip_preprocess_start(clip=clip, created_by=None)
             for clip in clips
             if clip.ingest_status != Clip.IngestStatus.READY
         ]

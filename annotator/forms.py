@@ -3,7 +3,7 @@ from pathlib import Path
 
 from django import forms
 
-from annotator import services
+from annotator.corpus import services as corpus
 from annotator.models import (
     Annotation,
     Clip,
@@ -42,7 +42,7 @@ class ClipUploadForm(forms.Form):
 
     def clean_source(self):
         upload = self.cleaned_data["source"]
-        services.clip_upload_validate(upload=upload)
+        corpus.clip_upload_validate(upload=upload)
         return upload
 
     def clean(self):
@@ -50,7 +50,7 @@ class ClipUploadForm(forms.Form):
         dataset, upload = cleaned.get("dataset"), cleaned.get("source")
         if dataset is None or upload is None or not cleaned.get("subject_code"):
             return cleaned
-        # The name's rules (characters, not taken) are services.clip_upload's, at every door.
+        # The name's rules (characters, not taken) are corpus.clip_upload's, at every door.
         cleaned["name"] = cleaned.get("name") or Path(upload.name).stem
         return cleaned
 

@@ -7,8 +7,8 @@ import math
 from django.http import HttpResponse
 from django.utils.http import content_disposition_header
 
+from annotator.coding.review import MARKS
 from annotator.plotting import pyplot
-from annotator.selectors import MARKS
 
 CSV_COLUMNS = [
     "dataset",

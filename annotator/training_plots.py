@@ -1,7 +1,7 @@
 """Figures comparing model versions on the training page: scores over time and a learning curve.
 
-Each takes the rows of `selectors.model_version_scores` and returns PNG bytes (matplotlib's Agg
-backend: the web server has no display)."""
+Each takes the rows of `learning_selectors.model_version_scores` and returns PNG bytes
+(matplotlib's Agg backend: the web server has no display)."""
 
 import io
 
@@ -24,8 +24,9 @@ SIMULATION_STYLE = {
 
 
 def version_plot_png(*, name: str, rows: list[dict], simulation: dict | None = None) -> bytes:
-    """`simulation` (selectors.loop_simulation_curves) adds its curves to the learning curve, so
-    a lab with no version yet still sees what labelling in the queue's order is expected to buy."""
+    """`simulation` (learning_selectors.loop_simulation_curves) adds its curves to the learning
+    curve, so a lab with no version yet still sees what labelling in the queue's order is
+    expected to buy."""
     if name not in VERSION_PLOTS:
         raise ValueError(f"Unknown plot {name!r}; choose one of {', '.join(VERSION_PLOTS)}.")
     curves = (simulation or {}).get("curves") if name == "learning-curve" else None

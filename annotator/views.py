@@ -8,8 +8,11 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import media, selectors, services
+from annotator import media
+from annotator.corpus import selectors as corpus_selectors
+from annotator.corpus import services as corpus
 from annotator.forms import ClipUploadForm
+from annotator.jobs import selectors as jobs_selectors
 from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 from annotator.roles import role_required
@@ -17,7 +20,7 @@ from annotator.roles import role_required
 
 def clip_or_404(clip_id: int) -> Clip:
     try:
-        return selectors.clip_get(clip_id=clip_id)
+        return corpus_selectors.clip_get(clip_id=clip_id)
     except Clip.DoesNotExist:
         raise Http404("No such clip.") from None
 
@@ -31,9 +34,9 @@ def home(request: HttpRequest) -> HttpResponse:
         request,
         "annotator/home.html",
         {
-            "datasets": selectors.dataset_list_with_counts() if sees_corpus else [],
-            "clips": selectors.clip_list_recent() if sees_corpus else [],
-            "job_runs": selectors.job_run_list_recent(user=request.user),
+            "datasets": corpus_selectors.dataset_list_with_counts() if sees_corpus else [],
+            "clips": corpus_selectors.clip_list_recent() if sees_corpus else [],
+            "job_runs": jobs_selectors.job_run_list_recent(user=request.user),
             "queues": jobs.QUEUES,
         },
     )
@@ -43,7 +46,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_run_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
     try:
-        job_run = selectors.job_run_get(job_run_id=job_run_id, user=request.user)
+        job_run = jobs_selectors.job_run_get(job_run_id=job_run_id, user=request.user)
     except JobRun.DoesNotExist:
         raise Http404("No such job.") from None
     template = "annotator/partials/job_run.html" if request.htmx else "annotator/job_run.html"
@@ -77,7 +80,7 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
             if form.is_valid():
                 clip = form.unsaved_clip()
                 try:
-                    services.clip_upload(
+                    corpus.clip_upload(
                         clip=clip, upload=form.cleaned_data["source"], created_by=request.user
                     )
                 except ValidationError as error:
@@ -97,8 +100,8 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = clip_or_404(clip_id)
     context = {
         "clip": clip,
-        "job_run": selectors.clip_job_run_latest(clip=clip),
-        "layers": selectors.clip_media_layers(clip=clip),
+        "job_run": corpus_selectors.clip_job_run_latest(clip=clip),
+        "layers": corpus_selectors.clip_media_layers(clip=clip),
         "preview_frames": clip.frame_indices[:: max(1, len(clip.frame_indices) // 8)][:8],
     }
     template = (
@@ -111,7 +114,7 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
 @require_GET
 def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, frame: int):
     clip = clip_or_404(clip_id)
-    path = selectors.clip_media_file(clip=clip, version=version, layer=layer, frame=frame)
+    path = corpus_selectors.clip_media_file(clip=clip, version=version, layer=layer, frame=frame)
     if path is None:
         raise Http404(f"Frame {frame} ({layer}) is not part of this clip.")
     response = FileResponse(path.open("rb"), content_type="image/jpeg")

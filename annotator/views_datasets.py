@@ -6,10 +6,12 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import media, selectors
+from annotator import media
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
 from annotator.exchange.forms import CompositeExportForm, DatasetImportForm
+from annotator.jobs import selectors as jobs_selectors
 from annotator.models import Annotation, Clip, JobRun
 from annotator.roles import role_required
 
@@ -18,7 +20,7 @@ EAF_MAX_BYTES = 5 * 1024**2
 
 def _job_of_kind(request: HttpRequest, job_run_id: int, kind: str) -> JobRun:
     try:
-        job_run = selectors.job_run_get(job_run_id=job_run_id, user=request.user)
+        job_run = jobs_selectors.job_run_get(job_run_id=job_run_id, user=request.user)
     except JobRun.DoesNotExist:
         raise Http404("No such job.") from None
     if job_run.kind != kind:
@@ -130,7 +132,7 @@ def _eaf_annotations(*, clip: Clip, user) -> list[Annotation]:
 
 def _clip_or_404(clip_id: int) -> Clip:
     try:
-        return selectors.clip_get(clip_id=clip_id)
+        return corpus_selectors.clip_get(clip_id=clip_id)
     except Clip.DoesNotExist:
         raise Http404("No such clip.") from None
 

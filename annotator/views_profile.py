@@ -7,7 +7,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from annotator import keymap, selectors, services
+from annotator import keymap
+from annotator.accounts import selectors as accounts_selectors
+from annotator.accounts import services as accounts
 from annotator.api import tokens
 
 
@@ -44,19 +46,19 @@ def profile(request: HttpRequest) -> HttpResponse:
                 }
                 overrides = {a: keymap.keys_from_typed(text) for a, text in typed.items()}
                 try:
-                    services.coder_key_map_update(coder=request.user, overrides=overrides)
+                    accounts.coder_key_map_update(coder=request.user, overrides=overrides)
                     typed = {}
                 except ValidationError as error:
                     problems, status = error.message_dict, 400
             case "keys-reset":
-                services.coder_key_map_update(coder=request.user, overrides={})
+                accounts.coder_key_map_update(coder=request.user, overrides={})
             case _:
                 return HttpResponse(
                     "Unknown action: expected create, revoke, keys or keys-reset.",
                     status=400,
                     content_type="text/plain",
                 )
-    overrides = selectors.coder_preferences(coder=request.user).key_overrides
+    overrides = accounts_selectors.coder_preferences(coder=request.user).key_overrides
     context = {
         "token": tokens.token_get(user=request.user),
         "live_tokens": tokens.token_count(user=request.user),

@@ -6,7 +6,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotator import reports, selectors, services
+from annotator import reports
+from annotator.coding import review as coding_review
+from annotator.coding import services as coding_services
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import StaleRevisionError
 from annotator.forms import AdjudicationForm
 from annotator.models import Annotation, Clip, Dataset
@@ -22,7 +25,10 @@ def review_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "annotator/review_list.html",
-        {"clips": selectors.clip_list_for_review(), "datasets": Dataset.objects.order_by("name")},
+        {
+            "clips": coding_review.clip_list_for_review(),
+            "datasets": Dataset.objects.order_by("name"),
+        },
     )
 
 
@@ -51,14 +57,14 @@ def _adjudication_initial(clip: Clip, review: dict, start_id: str | None) -> dic
 @require_http_methods(["GET", "POST"])
 def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = clip_or_404(clip_id)
-    review = selectors.clip_review(clip=clip)
+    review = coding_review.clip_review(clip=clip)
     status = 200
     if request.method == "POST":
         form = AdjudicationForm(request.POST, clip=clip)
         if form.is_valid():
             data = form.cleaned_data
             try:
-                services.annotation_adjudicate(
+                coding_services.annotation_adjudicate(
                     clip=clip,
                     reviewer=request.user,
                     based_on=data["based_on"],
@@ -114,7 +120,7 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
 def _review_player(request, *, clip: Clip, form: AdjudicationForm, rows: list[dict]) -> dict:
     """The review page's frame player: read only but for the adjudication, which the
     workbench's keys edit; every coder's marks (and the final's) as labelled lanes."""
-    emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
+    emotions = list(corpus_selectors.dataset_emotions(dataset=clip.subject.dataset))
     lanes = [
         {
             "label": row["label"],
@@ -183,7 +189,7 @@ def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
     except Dataset.DoesNotExist:
         raise Http404("No such dataset.") from None
     tolerance_ms = _tolerance_ms(request)
-    report = selectors.dataset_agreement_report(dataset=dataset, tolerance_ms=tolerance_ms)
+    report = coding_review.dataset_agreement_report(dataset=dataset, tolerance_ms=tolerance_ms)
     export = request.GET.get("format")
     if export == "csv":
         return reports.agreement_csv_response(report=report)
@@ -196,14 +202,14 @@ def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
             "ms": report["ms_distances"][mark],
             "within": report["within_tolerance"][mark],
         }
-        for mark in selectors.MARKS
+        for mark in coding_review.MARKS
     ]
     return render(request, "annotator/agreement.html", {"report": report, "mark_rows": mark_rows})
 
 
 def _tolerance_ms(request: HttpRequest) -> float:
     try:
-        value = float(request.GET.get("tolerance_ms", selectors.DEFAULT_TOLERANCE_MS))
+        value = float(request.GET.get("tolerance_ms", coding_review.DEFAULT_TOLERANCE_MS))
     except ValueError:
-        return selectors.DEFAULT_TOLERANCE_MS
+        return coding_review.DEFAULT_TOLERANCE_MS
     return min(max(value, 0.0), 1000.0)

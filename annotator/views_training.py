@@ -9,9 +9,11 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import selectors, training_plots
+from annotator import training_plots
+from annotator.coding import selectors as coding_selectors
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.forms import QueueSettingsForm, TrainingStartForm
+from annotator.learning import selectors as learning_selectors
 from annotator.learning import services as learning
 from annotator.models import Dataset, ModelVersion, TrainingRun
 from annotator.roles import role_check, role_required
@@ -30,20 +32,20 @@ training_admin_required = role_required(TRAINING_PERMISSION)
 
 def _training_run_or_404(training_run_id: int) -> TrainingRun:
     try:
-        return selectors.training_run_get(training_run_id=training_run_id)
+        return learning_selectors.training_run_get(training_run_id=training_run_id)
     except TrainingRun.DoesNotExist:
         raise Http404("No such training run.") from None
 
 
 def _versions_context() -> dict:
-    rows = selectors.model_version_scores()
+    rows = learning_selectors.model_version_scores()
     active = next((row["label"] for row in rows if row["is_active"]), "")
-    simulation = selectors.loop_simulation_curves()
+    simulation = learning_selectors.loop_simulation_curves()
     plots = list(training_plots.VERSION_PLOTS.items())
     if not rows:  # the simulated curves alone, until a version has scores
         plots = [(n, t) for n, t in plots if n == "learning-curve" and _drawable(simulation)]
     return {
-        "versions": selectors.model_version_list(),
+        "versions": learning_selectors.model_version_list(),
         "version_plots": plots,
         "simulation": simulation,
         # Part of the figures' URLs: a new or newly active version changes them.
@@ -61,8 +63,8 @@ def _dashboard(
     context = {
         **extra,
         "start_form": start_form or TrainingStartForm(),
-        "queue_form": queue_form or QueueSettingsForm(instance=selectors.queue_settings()),
-        "runs": selectors.training_run_list(),
+        "queue_form": queue_form or QueueSettingsForm(instance=coding_selectors.queue_settings()),
+        "runs": learning_selectors.training_run_list(),
         **_versions_context(),
     }
     return render(request, "annotator/training/dashboard.html", context, status=status)
@@ -129,7 +131,7 @@ def training_preview(request: HttpRequest) -> HttpResponse:
 @training_admin_required
 @require_POST
 def queue_settings_save(request: HttpRequest) -> HttpResponse:
-    form = QueueSettingsForm(request.POST, instance=selectors.queue_settings())
+    form = QueueSettingsForm(request.POST, instance=coding_selectors.queue_settings())
     if not form.is_valid():
         return _dashboard(request, queue_form=form, status=400)
     saved = learning.queue_settings_update(**form.cleaned_data)
@@ -202,8 +204,8 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
     training_run = _training_run_or_404(training_run_id)
     context = {
         "run": training_run,
-        "report": selectors.training_run_report(training_run=training_run),
-        "plots": selectors.training_run_plots(training_run=training_run),
+        "report": learning_selectors.training_run_report(training_run=training_run),
+        "plots": learning_selectors.training_run_plots(training_run=training_run),
     }
     template = (
         "annotator/training/partials/run_report.html"
@@ -217,7 +219,7 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
 @require_GET
 def training_run_plot(request: HttpRequest, training_run_id: int, name: str) -> FileResponse:
     training_run = _training_run_or_404(training_run_id)
-    path = selectors.training_run_plot_file(training_run=training_run, name=name)
+    path = learning_selectors.training_run_plot_file(training_run=training_run, name=name)
     if path is None:
         raise Http404(f"This run has no {name!r} figure.")
     return FileResponse(path.open("rb"), content_type="image/png")
@@ -235,7 +237,7 @@ def model_versions(request: HttpRequest) -> HttpResponse:
 @require_POST
 def model_version_activate(request: HttpRequest, version_id: int) -> HttpResponse:
     try:
-        version = selectors.model_version_get(version_id=version_id)
+        version = learning_selectors.model_version_get(version_id=version_id)
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
     job_run = learning.model_version_activate(version=version, activated_by=request.user)
@@ -252,8 +254,8 @@ def model_version_activate(request: HttpRequest, version_id: int) -> HttpRespons
 def model_version_plot(request: HttpRequest, name: str) -> HttpResponse:
     if name not in training_plots.VERSION_PLOTS:
         raise Http404(f"No figure named {name!r}.")
-    rows = selectors.model_version_scores()
-    simulation = selectors.loop_simulation_curves() if name == "learning-curve" else None
+    rows = learning_selectors.model_version_scores()
+    simulation = learning_selectors.loop_simulation_curves() if name == "learning-curve" else None
     if not rows and not _drawable(simulation):
         raise Http404("No model version has scores yet.")
     png = training_plots.version_plot_png(name=name, rows=rows, simulation=simulation)

@@ -9,8 +9,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from annotator import keymap, selectors, services
+from annotator import keymap
+from annotator.accounts import selectors as accounts_selectors
+from annotator.accounts import services as accounts
 from annotator.coding import queue as coding_queue
+from annotator.coding import review as coding_review
+from annotator.coding import selectors as coding_selectors
+from annotator.coding import services as coding_services
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import ClaimError, StaleRevisionError
 from annotator.forms import AnnotationInputForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion
@@ -26,10 +32,10 @@ def coder_queue(request: HttpRequest) -> HttpResponse:
         request,
         "annotator/queue.html",
         {
-            "next_clips": selectors.clip_queue_ranked(coder=request.user, limit=50),
-            "clips": selectors.clip_queue_for_coder(coder=request.user),
-            "queue_settings": selectors.queue_settings(),
-            "model_version": selectors.model_version_active(),
+            "next_clips": coding_selectors.clip_queue_ranked(coder=request.user, limit=50),
+            "clips": coding_selectors.clip_queue_for_coder(coder=request.user),
+            "queue_settings": coding_selectors.queue_settings(),
+            "model_version": coding_selectors.model_version_active(),
         },
     )
 
@@ -52,20 +58,20 @@ def _only_looks(user) -> bool:
 def _workbench_annotation(*, clip: Clip, user, claim: bool) -> tuple[Annotation, str | None]:
     """What the workbench shows and why it may not be coded: the user's own annotation
     (submitted: read only); on an adjudicated clip they never started, the final annotation,
-    read only; else, with `claim`, the draft `services.clip_claim` gives them. Without `claim`,
-    or when the claim is refused, an unsaved annotation for a read-only preview, with the
-    refusal's reason when there is one."""
-    own = selectors.annotation_of_coder(clip=clip, coder=user)
+    read only; else, with `claim`, the draft `coding_services.clip_claim` gives them. Without
+    `claim`, or when the claim is refused, an unsaved annotation for a read-only preview, with
+    the refusal's reason when there is one."""
+    own = coding_selectors.annotation_of_coder(clip=clip, coder=user)
     if own is not None:
         return own, None
-    final = selectors.annotation_adjudicated(clip=clip)
+    final = coding_review.annotation_adjudicated(clip=clip)
     if final is not None:
         return final, None
     preview = Annotation(clip=clip, coder=user)
     if not claim:
         return preview, None
     try:
-        return services.clip_claim(clip=clip, coder=user), None
+        return coding_services.clip_claim(clip=clip, coder=user), None
     except ClaimError as refusal:
         return preview, refusal.message
 
@@ -98,16 +104,16 @@ def _proposal_panel(*, clip: Clip, annotation: Annotation, coder) -> dict:
     draft makes the draft model-assisted."""
     if annotation.pk is None:
         return {"proposal_available": False, "proposal_keys": False}
-    proposal = selectors.proposal_for_clip(clip=clip)
+    proposal = coding_selectors.proposal_for_clip(clip=clip)
     if proposal is None:
         return {"proposal_available": False, "proposal_keys": False}
     is_draft = annotation.status == Annotation.Status.DRAFT
     if is_draft and clip.subject.dataset.coding_mode == Dataset.CodingMode.BLIND:
         return {"proposal_available": True, "proposal_keys": False, "proposal_blind": True}
-    if selectors.coder_preferences(coder=coder).hide_proposals:
+    if accounts_selectors.coder_preferences(coder=coder).hide_proposals:
         return {"proposal_available": True, "proposal_keys": True}
     if is_draft:
-        services.annotation_mark_model_assisted(annotation=annotation, proposal=proposal)
+        coding_services.annotation_mark_model_assisted(annotation=annotation, proposal=proposal)
     version = proposal.model_version
     proposed_aus = _proposed_aus(proposal)
     return {
@@ -149,7 +155,7 @@ def frame_player(
     """What the frame player needs on the workbench and the review page alike: the user's keys,
     their help and hints, and the script's config for the clip; `coding_config` adds the
     coding that the keys edit. `lanes` are other coders' marks, drawn on the review page."""
-    keys = selectors.coder_key_map(coder=user)
+    keys = accounts_selectors.coder_key_map(coder=user)
     keys_of_emotions = keymap.emotion_keys([e.name for e in emotions], keys=keys)
     shown = {"proposal_available": proposal_available, "lanes_available": bool(lanes)}
     return {
@@ -201,7 +207,7 @@ def clip_code_start(request: HttpRequest, clip_id: int) -> HttpResponse:
     """A reviewer's or admin's explicit "Code this clip": claim it as a coder's opening would."""
     clip = clip_or_404(clip_id)
     try:
-        services.clip_claim(clip=clip, coder=request.user)
+        coding_services.clip_claim(clip=clip, coder=request.user)
     except ClaimError as refusal:
         messages.error(request, refusal.message)
     return redirect("clip-code", clip_id=clip.pk)
@@ -210,7 +216,7 @@ def clip_code_start(request: HttpRequest, clip_id: int) -> HttpResponse:
 def _workbench(request: HttpRequest, *, clip: Clip, claim: bool) -> HttpResponse:
     annotation, refusal = _workbench_annotation(clip=clip, user=request.user, claim=claim)
     preview = annotation.pk is None
-    emotions = list(selectors.dataset_emotions(dataset=clip.subject.dataset))
+    emotions = list(corpus_selectors.dataset_emotions(dataset=clip.subject.dataset))
     read_only = preview or annotation.status != Annotation.Status.DRAFT
     proposal_panel = _proposal_panel(clip=clip, annotation=annotation, coder=request.user)
     player = frame_player(
@@ -244,7 +250,7 @@ def _workbench(request: HttpRequest, *, clip: Clip, claim: bool) -> HttpResponse
             "claim_refusal": refusal,
             "coding_plan": clip.subject.dataset,
             "emotions": emotions,
-            "review_outcome": selectors.annotation_disagreements_for_coder(
+            "review_outcome": coding_review.annotation_disagreements_for_coder(
                 clip=clip, coder=request.user
             ),
             **proposal_panel,
@@ -262,12 +268,12 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
     hide = request.POST.get("hide_proposals")
     if hide not in ("0", "1"):
         return HttpResponse("hide_proposals must be 0 or 1.", status=400)
-    services.coder_preferences_update(coder=request.user, hide_proposals=hide == "1")
+    accounts.coder_preferences_update(coder=request.user, hide_proposals=hide == "1")
     if not request.htmx:
         return redirect("clip-code", clip_id=clip.pk)
     # Toggling never claims: a preview's panel stays empty until the clip is claimed.
     annotation, _ = _workbench_annotation(clip=clip, user=request.user, claim=False)
-    keys = selectors.coder_key_map(coder=request.user)
+    keys = accounts_selectors.coder_key_map(coder=request.user)
     context = {
         "clip": clip,
         "read_only": annotation.pk is None or annotation.status != Annotation.Status.DRAFT,
@@ -327,7 +333,7 @@ def _stale_save_status(
     two versions differ, and the saved version for the page to take if the coder chooses it.
     The page keeps the revision it edits from, so no later autosave overwrites the saved version
     before the coder has chosen."""
-    theirs = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+    theirs = coding_selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
     when = timezone.localtime(theirs.updated_at).strftime("%H:%M:%S")
     if theirs.updated_by_id == request.user.pk:
         who = f"You saved this draft at {when} in another tab or window"
@@ -373,7 +379,9 @@ def _stale_save_status(
 
 def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) -> HttpResponse:
     try:
-        annotation = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+        annotation = coding_selectors.annotation_get_own(
+            annotation_id=annotation_id, coder=request.user
+        )
     except Annotation.DoesNotExist:
         raise Http404("No such annotation.") from None
     if annotation.status != Annotation.Status.DRAFT:
@@ -399,7 +407,7 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     content, unsaved = _draft_content(form, annotation)
     revision = form.cleaned_data["revision"]
     try:
-        saved = services.annotation_update(
+        saved = coding_services.annotation_update(
             annotation=annotation, revision=revision, saved_by=request.user, **content
         )
     except StaleRevisionError:
@@ -409,7 +417,7 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     problems = {**saved.mark_problems(), **unsaved}
     if submit and not unsaved:
         try:
-            services.annotation_update(
+            coding_services.annotation_update(
                 annotation=saved,
                 revision=saved.revision,
                 saved_by=request.user,
@@ -464,14 +472,16 @@ def annotation_submit(request: HttpRequest, annotation_id: int) -> HttpResponse:
 @role_required("annotator.change_annotation")
 @require_POST
 def annotation_release(request: HttpRequest, annotation_id: int) -> HttpResponse:
-    """Give the clip back to the queue (`services.annotation_release`): a draft with saved
+    """Give the clip back to the queue (`coding_services.annotation_release`): a draft with saved
     edits only with `discard=1`, which the page sends once the coder confirmed it."""
     try:
-        annotation = selectors.annotation_get_own(annotation_id=annotation_id, coder=request.user)
+        annotation = coding_selectors.annotation_get_own(
+            annotation_id=annotation_id, coder=request.user
+        )
     except Annotation.DoesNotExist:
         raise Http404("No such annotation.") from None
     try:
-        services.annotation_release(
+        coding_services.annotation_release(
             annotation=annotation, discard_edits=request.POST.get("discard") == "1"
         )
     except ClaimError as refusal:  # back at the workbench, which says why

@@ -1,5 +1,5 @@
 """Which clip a coder should label next: the one ranking that the platform's queue
-(`annotator.selectors.clip_queue_ranked`) and the active-learning simulation
+(`annotator.coding.selectors.clip_queue_ranked`) and the active-learning simulation
 (`mlcore.training.simulation`) both call, so the simulation measures what coders get.
 
 No Django and no torch here: candidates are plain data (a clip's id, its subject and the active

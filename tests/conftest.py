@@ -192,7 +192,7 @@ def ready_clip(db, django_capture_on_commit_callbacks):
     by the worker's service, called in-process."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    from annotator import services
+    from annotator.corpus import services as corpus
     from annotator.models import Clip
     from annotator.tasks import _run_job
     from tests.clip_files import frames_zip_bytes
@@ -201,12 +201,12 @@ def ready_clip(db, django_capture_on_commit_callbacks):
     def make(*, frames: int = 30, name: str = "EP02_01f") -> Clip:
         subject = SubjectFactory(dataset=DatasetFactory(name=f"CASME II {name}"), code="01")
         with django_capture_on_commit_callbacks(execute=False):
-            job_run = services.clip_upload(
+            job_run = corpus.clip_upload(
                 clip=Clip(subject=subject, name=name, fps=200.0),
                 upload=SimpleUploadedFile(f"{name}.zip", frames_zip_bytes(count=frames)),
                 created_by=UserFactory(username="uploader"),
             )
-        _run_job(job_run.pk, services.clip_preprocess_run)
+        _run_job(job_run.pk, corpus.clip_preprocess_run)
         clip = Clip.objects.get(pk=job_run.clip_id)
         assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
         return clip

@@ -1,1 +1,2 @@
-"""The REST API under /api/v1/ (issue 8): thin DRF views over annotator.selectors and services."""
+"""The REST API under /api/v1/ (issue 8): thin DRF views over each domain's
+selectors and services."""

@@ -10,7 +10,8 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from annotator import selectors
+from annotator.coding import review as coding_review
+from annotator.corpus import selectors as corpus_selectors
 from annotator.exchange.forms import DatasetImportForm
 from annotator.exchange.jobs import IMPORT_FORMATS
 from annotator.models import (
@@ -122,7 +123,7 @@ class ClipDetailOutputSerializer(ClipOutputSerializer):
 
     @extend_schema_field(JobRunOutputSerializer(allow_null=True))
     def get_latest_job(self, clip: Clip) -> dict | None:
-        job_run = selectors.clip_job_run_latest(clip=clip)
+        job_run = corpus_selectors.clip_job_run_latest(clip=clip)
         return JobRunOutputSerializer(job_run).data if job_run else None
 
 
@@ -557,7 +558,7 @@ class ClipUploadInputSerializer(serializers.Serializer):
 
 class AgreementQueryInputSerializer(serializers.Serializer):
     tolerance_ms = serializers.FloatField(
-        min_value=0.0, max_value=1000.0, default=selectors.DEFAULT_TOLERANCE_MS
+        min_value=0.0, max_value=1000.0, default=coding_review.DEFAULT_TOLERANCE_MS
     )
 
 

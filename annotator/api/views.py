@@ -24,13 +24,19 @@ from rest_framework.response import Response
 from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
-from annotator import media, selectors, services
+from annotator import media
 from annotator.api import filters, logins, tokens
 from annotator.api import serializers as s
 from annotator.api.errors import Conflict, Invalid, PayloadTooLarge
 from annotator.api.permissions import ActionPermissions, is_reviewer
 from annotator.coding import queue as coding_queue
+from annotator.coding import review as coding_review
+from annotator.coding import selectors as coding_selectors
+from annotator.coding import services as coding_services
+from annotator.corpus import selectors as corpus_selectors
+from annotator.corpus import services as corpus
 from annotator.exchange import services as exchange
+from annotator.jobs import selectors as jobs_selectors
 from annotator.learning import services as learning
 from annotator.models import Annotation, Clip, JobRun, ModelVersion, Proposal, Subject, TrainingRun
 
@@ -90,7 +96,7 @@ class DatasetViewSet(ReadViewSet):
     ordering = ["name"]
 
     def get_queryset(self):
-        return selectors.dataset_list_with_counts().prefetch_related("emotions")
+        return corpus_selectors.dataset_list_with_counts().prefetch_related("emotions")
 
     @extend_schema(
         request=s.DatasetCodingPlanInputSerializer,
@@ -100,7 +106,7 @@ class DatasetViewSet(ReadViewSet):
     def partial_update(self, request: Request, pk=None) -> Response:
         dataset = self.get_object()
         data = _parse(s.DatasetCodingPlanInputSerializer, request.data)
-        services.dataset_coding_plan_update(
+        coding_services.dataset_coding_plan_update(
             dataset=dataset,
             coding_mode=data.get("coding_mode", dataset.coding_mode),
             coders_per_clip=data.get("coders_per_clip", dataset.coders_per_clip),
@@ -116,7 +122,7 @@ class DatasetViewSet(ReadViewSet):
     def agreement(self, request: Request, pk=None) -> Response:
         dataset = self.get_object()
         query = _parse(s.AgreementQueryInputSerializer, request.query_params)
-        report = selectors.dataset_agreement_report(
+        report = coding_review.dataset_agreement_report(
             dataset=dataset, tolerance_ms=query["tolerance_ms"]
         )
         return Response(s.AgreementReportOutputSerializer(report).data)
@@ -170,7 +176,7 @@ class ClipViewSet(ReadViewSet):
         data = _parse(s.ClipUploadInputSerializer, request.data)
         upload = data["source"]
         try:
-            services.clip_upload_validate(upload=upload)
+            corpus.clip_upload_validate(upload=upload)
         except DjangoValidationError as error:
             if error.code == "too_large":
                 raise PayloadTooLarge(error.messages[0]) from None
@@ -179,7 +185,7 @@ class ClipViewSet(ReadViewSet):
         name = data.get("name") or upload.name.rsplit("/", 1)[-1].rsplit(".", 1)[0]
         subject, _ = Subject.objects.get_or_create(dataset=dataset, code=code)
         clip = Clip(subject=subject, name=name, fps=data.get("fps") or dataset.default_fps)
-        job_run = services.clip_upload(clip=clip, upload=upload, created_by=request.user)
+        job_run = corpus.clip_upload(clip=clip, upload=upload, created_by=request.user)
         return _accepted(
             s.ClipUploadOutputSerializer({"clip": clip, "job": job_run}).data,
             location=reverse("api-clip-detail", args=[clip.pk]),
@@ -199,12 +205,12 @@ class ClipViewSet(ReadViewSet):
         clip = self.get_object()
         if clip.source_location is None:
             raise Conflict(f"{clip} has no upload or frame folder.", code="no_source")
-        latest = selectors.clip_job_run_latest(clip=clip)
+        latest = corpus_selectors.clip_job_run_latest(clip=clip)
         if latest is not None and not latest.is_finished:
             raise Conflict(
                 f"{clip} is already being processed (job {latest.pk}).", code="already_processing"
             )
-        job_run = services.clip_preprocess_start(clip=clip, created_by=request.user)
+        job_run = corpus.clip_preprocess_start(clip=clip, created_by=request.user)
         return Response(s.JobRunOutputSerializer(job_run).data, status=status.HTTP_202_ACCEPTED)
 
     @extend_schema(
@@ -221,7 +227,7 @@ class ClipViewSet(ReadViewSet):
         if clip.ingest_status != Clip.IngestStatus.READY:
             raise Conflict(f"Clip {clip.pk} is {clip.ingest_status}.", code="not_ready")
         query = _parse(s.FramesQueryInputSerializer, request.query_params)
-        layers = selectors.clip_media_layers(clip=clip)
+        layers = corpus_selectors.clip_media_layers(clip=clip)
         if "layer" in query:
             if query["layer"] not in layers:
                 raise Invalid(
@@ -256,10 +262,12 @@ class ClipMediaView(APIView):
     )
     def get(self, request: Request, clip_id: int, version: int, layer: str, frame: int):
         try:
-            clip = selectors.clip_get(clip_id=clip_id)
+            clip = corpus_selectors.clip_get(clip_id=clip_id)
         except Clip.DoesNotExist:
             raise exceptions.NotFound("No such clip.") from None
-        path = selectors.clip_media_file(clip=clip, version=version, layer=layer, frame=frame)
+        path = corpus_selectors.clip_media_file(
+            clip=clip, version=version, layer=layer, frame=frame
+        )
         if path is None:
             raise exceptions.NotFound(f"Frame {frame} ({layer}, v{version}) is not in this clip.")
         response = FileResponse(path.open("rb"), content_type="image/jpeg")
@@ -311,8 +319,8 @@ class AnnotationViewSet(ReadViewSet):
     )
     def create(self, request: Request) -> Response:
         clip = _parse(s.AnnotationCreateInputSerializer, request.data)["clip"]
-        existed = selectors.annotation_of_coder(clip=clip, coder=request.user) is not None
-        draft = services.clip_claim(clip=clip, coder=request.user)
+        existed = coding_selectors.annotation_of_coder(clip=clip, coder=request.user) is not None
+        draft = coding_services.clip_claim(clip=clip, coder=request.user)
         return Response(
             s.AnnotationOutputSerializer(draft).data,
             status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
@@ -359,12 +367,14 @@ class AnnotationViewSet(ReadViewSet):
     def release(self, request: Request, pk=None) -> Response:
         annotation = self._own(pk)
         data = _parse(s.AnnotationReleaseInputSerializer, request.data)
-        services.annotation_release(annotation=annotation, discard_edits=data["discard"])
+        coding_services.annotation_release(annotation=annotation, discard_edits=data["discard"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
     def _own(self, pk) -> Annotation:
         try:
-            return selectors.annotation_get_own(annotation_id=int(pk), coder=self.request.user)
+            return coding_selectors.annotation_get_own(
+                annotation_id=int(pk), coder=self.request.user
+            )
         except (Annotation.DoesNotExist, ValueError, OverflowError):
             raise exceptions.NotFound("No such annotation of yours.") from None
 
@@ -378,7 +388,7 @@ class AnnotationViewSet(ReadViewSet):
         data = _parse(input_serializer, request.data)
         # A field the request leaves out keeps its stored value.
         coding = {field: data.get(field, value) for field, value in annotation.coding().items()}
-        saved = services.annotation_update(
+        saved = coding_services.annotation_update(
             annotation=annotation,
             revision=data["revision"],
             submit=submit,
@@ -404,7 +414,7 @@ class QueueViewSet(mixins.ListModelMixin, RoleViewSet):
     ordering = ["created_at"]
 
     def get_queryset(self):
-        return selectors.clip_queue_for_coder(coder=self.request.user)
+        return coding_selectors.clip_queue_for_coder(coder=self.request.user)
 
     @extend_schema(
         request=None,
@@ -439,18 +449,18 @@ class ReviewViewSet(ReadViewSet):
     ordering = ["created_at"]
 
     def get_queryset(self):
-        return selectors.clip_list_for_review()
+        return coding_review.clip_list_for_review()
 
     def _clip(self, pk) -> Clip:
         try:
-            return selectors.clip_get(clip_id=int(pk))
+            return corpus_selectors.clip_get(clip_id=int(pk))
         except (Clip.DoesNotExist, ValueError, OverflowError):
             raise exceptions.NotFound("No such clip.") from None
 
     @extend_schema(responses=s.ReviewOutputSerializer)
     def retrieve(self, request: Request, pk=None) -> Response:
         clip = self._clip(pk)
-        review = selectors.clip_review(clip=clip)
+        review = coding_review.clip_review(clip=clip)
         return Response(s.ReviewOutputSerializer({"clip": clip, **review}).data)
 
     @extend_schema(
@@ -475,8 +485,8 @@ class ReviewViewSet(ReadViewSet):
                 code="wrong_clip",
                 field="based_on",
             )
-        existed = selectors.annotation_adjudicated(clip=clip) is not None
-        final = services.annotation_adjudicate(
+        existed = coding_review.annotation_adjudicated(clip=clip) is not None
+        final = coding_services.annotation_adjudicate(
             clip=clip,
             reviewer=request.user,
             based_on=based_on,
@@ -508,7 +518,7 @@ class JobRunViewSet(ReadViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        return selectors.job_runs_visible_to(user=self.request.user)
+        return jobs_selectors.job_runs_visible_to(user=self.request.user)
 
 
 # --- Training and model versions (admins) ---------------------------------------------------------
@@ -665,7 +675,7 @@ class JobKindViewSet(ReadViewSet):
     ordering = ["-created_at"]
 
     def get_queryset(self):
-        return selectors.job_runs_visible_to(user=self.request.user).filter(kind=self.job_kind)
+        return jobs_selectors.job_runs_visible_to(user=self.request.user).filter(kind=self.job_kind)
 
     def _started(self, job_run: JobRun) -> Response:
         return _accepted(

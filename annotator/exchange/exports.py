@@ -15,7 +15,8 @@ from pathlib import Path
 import cv2
 
 import mlcore
-from annotator import media, selectors
+from annotator import media
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange.jobs import (
     MIN_STATUSES,
@@ -67,7 +68,7 @@ def _write_clip_images(
     for frame in clip.frame_indices:
         if not sample.onset <= frame <= sample.offset:
             continue
-        source = selectors.clip_media_file(
+        source = corpus_selectors.clip_media_file(
             clip=clip, version=clip.media_version, layer=layer, frame=frame
         )
         image = cv2.imread(str(source)) if source is not None else None
@@ -76,7 +77,7 @@ def _write_clip_images(
         if not cv2.imwrite(str(folder / crop_name(frame)), image):
             raise OSError(f"cannot write {folder / crop_name(frame)}")
     for frame in sorted({sample.onset, sample.offset} | ({apex} if apex is not None else set())):
-        source = selectors.clip_media_file(
+        source = corpus_selectors.clip_media_file(
             clip=clip, version=clip.media_version, layer="frame", frame=frame
         )
         if source is None:

@@ -12,7 +12,8 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from annotator import services
+from annotator.coding import services as coding_services
+from annotator.corpus import services as corpus
 from annotator.errors import InvalidRequestError
 from annotator.exchange.jobs import (
     DEFAULT_DATASET_NAMES,
@@ -173,7 +174,7 @@ def _import_row(
             if getattr(imported, field) != value
         }
         if changes:
-            services.annotation_update(
+            coding_services.annotation_update(
                 annotation=imported,
                 revision=imported.revision,
                 onset=row.onset,
@@ -196,7 +197,7 @@ def _import_row(
     needs_preprocessing = outcome["outcome"] == "created" or frames_changed
     needs_preprocessing |= clip.media_version == 0 and not _preprocess_pending(clip)
     if preprocess and needs_preprocessing:
-        services.clip_preprocess_start(clip=clip, created_by=user)
+        corpus.clip_preprocess_start(clip=clip, created_by=user)
         outcome["preprocess_queued"] = True
     return outcome
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from django.utils.text import slugify
 
-from annotator import selectors
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import InvalidRequestError
 from annotator.models import Annotation, Clip, Dataset
 from mlcore.composite import CompositeSample
@@ -189,7 +189,7 @@ def _unexportable(*, clip: Clip, annotation: Annotation, layer: str) -> str | No
     if annotation.onset is None or annotation.offset is None:
         return "no onset or offset"
     if clip.ingest_status != Clip.IngestStatus.READY or layer not in (
-        selectors.clip_media_layers(clip=clip)
+        corpus_selectors.clip_media_layers(clip=clip)
     ):
         return f"not preprocessed ({clip.ingest_status}, no {layer} crops)"
     if any(char in f"{clip.subject.code}{clip.name}" for char in _UNWRITABLE):

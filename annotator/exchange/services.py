@@ -9,7 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.utils.text import slugify
 
-from annotator import services
+from annotator.coding import services as coding_services
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange.jobs import IMPORT_FORMATS, MIN_STATUSES, job_run_create_with_options
 from annotator.import_roots import import_path_check
@@ -130,8 +130,8 @@ def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Anno
     ).mark_problems()
     if problems:
         raise ValidationError(problems)
-    draft = services.clip_claim(clip=clip, coder=coder)
-    return services.annotation_update(
+    draft = coding_services.clip_claim(clip=clip, coder=coder)
+    return coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
         onset=coding.onset,

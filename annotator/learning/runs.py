@@ -11,7 +11,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from annotator import media, selectors
+from annotator import media
+from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import ConflictError
 from annotator.exchange import exports
 from annotator.jobs import services as jobs
@@ -207,7 +208,7 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
         folder = root / sample.frames_dir
         folder.mkdir(parents=True, exist_ok=True)
         for frame in clip.frame_indices:
-            source = selectors.clip_media_file(
+            source = corpus_selectors.clip_media_file(
                 clip=clip,
                 version=clip.media_version,
                 layer=f"aligned-{INFER_CROP_SIZE}",

@@ -143,7 +143,8 @@ class Clip(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["subject", "name"], name="unique_clip_per_subject")
         ]
-        # The ranked queue reads ready clips from this index alone (selectors.clip_queue_ranked).
+        # The ranked queue reads ready clips from this index alone
+        # (coding_selectors.clip_queue_ranked).
         indexes = [
             models.Index(
                 fields=["id"],

@@ -19,7 +19,8 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotator import services, tasks
+from annotator import tasks
+from annotator.corpus import services as corpus
 from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 from mestudio.celery_app import app
@@ -263,7 +264,7 @@ def test_a_job_no_worker_takes_fails_at_the_deadline_and_its_clip_can_be_reproce
 ):
     subject = SubjectFactory(dataset=DatasetFactory(name="SAMM"), code="006")
     clip = Clip.objects.create(subject=subject, name="006_1_2", fps=200.0, source_path="/x")
-    job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
+    job_run = corpus.clip_preprocess_start(clip=clip, created_by=admin_user)
     assert fault_broker.client().llen("preprocess") == 1
     settings.MESTUDIO_JOB_REQUEUE_AFTER = 0
     settings.MESTUDIO_JOB_QUEUED_DEADLINE = 3600
@@ -318,7 +319,7 @@ def _wait_until_stuck(*, job_run: JobRun, clip: Clip) -> None:
 
 def _preprocessing_stuck_in_its_worker(*, folder: Path, admin_user) -> tuple[Clip, JobRun, Path]:
     clip, source = _clip_with_a_blocking_source(folder=folder)
-    job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
+    job_run = corpus.clip_preprocess_start(clip=clip, created_by=admin_user)
     _wait_until_stuck(job_run=job_run, clip=clip)
     return clip, job_run, source
 

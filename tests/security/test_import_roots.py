@@ -416,7 +416,7 @@ def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
 ):
     """Preprocessing reads the folder an import stored later: a clip imported before the roots
     were set, or a frame swapped for a link since the import, is refused and nothing is read."""
-    from annotator import services
+    from annotator.corpus import services as corpus
     from tests.factories import ClipFactory
 
     outside = tmp_path / "outside"
@@ -432,8 +432,8 @@ def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
         clip = ClipFactory(source_path=str(folder))
         served = clip.media_version
         with django_capture_on_commit_callbacks(execute=False):
-            job_run = services.clip_preprocess_start(clip=clip, created_by=admin_user)
-        _run_job(job_run.pk, services.clip_preprocess_run)
+            job_run = corpus.clip_preprocess_start(clip=clip, created_by=admin_user)
+        _run_job(job_run.pk, corpus.clip_preprocess_run)
         job_run.refresh_from_db()
         assert job_run.status == JobRun.Status.FAILED and message in job_run.error
         clip.refresh_from_db()

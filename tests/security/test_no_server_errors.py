@@ -12,8 +12,9 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotator import services
 from annotator.api.tokens import token_create
+from annotator.coding import services as coding_services
+from annotator.corpus import services as corpus
 from annotator.models import Clip, ModelVersion, Subject
 from tests.annotator.support.proposals import model_version
 from tests.clip_files import frames_zip_bytes
@@ -180,7 +181,7 @@ def test_names_that_would_break_a_header_or_a_path_are_refused_at_every_door(
 def test_the_upload_service_refuses_what_the_doors_would_trim(admin_user):
     """The page and the API trim whitespace; the service (admin, scripts) checks the raw name."""
     with pytest.raises(ValidationError, match="Use letters, digits"):
-        services.clip_upload(
+        corpus.clip_upload(
             clip=Clip(subject=SubjectFactory(), name="EP02_01f\n", fps=200.0),
             upload=SimpleUploadedFile("c.zip", frames_zip_bytes(count=2)),
             created_by=admin_user,
@@ -193,7 +194,7 @@ def test_a_stored_clip_name_with_a_newline_still_downloads_as_elan(client, admin
     """Names stored before they were validated (imports write them directly) still download."""
     dataset = DatasetFactory(name="CASME II", source_format="casme2")
     clip = ClipFactory(subject=SubjectFactory(dataset=dataset, code="01"), name="EP02\n01f")
-    final = services.annotation_adjudicate(
+    final = coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
         based_on=None,

@@ -9,8 +9,9 @@ from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
-from annotator import selectors, services
 from annotator.coding import queue as coding_queue
+from annotator.coding import selectors as coding_selectors
+from annotator.coding import services as coding_services
 from annotator.errors import ClaimError
 from annotator.models import (
     Annotation,
@@ -67,12 +68,22 @@ def names(clips):
 
 
 def test_most_uncertain_first_with_a_cap_per_subject(scored_clips, coder):
-    assert names(selectors.clip_queue_ranked(coder=coder)) == ["a_high", "a_mid", "b_mid", "a_low"]
+    assert names(coding_selectors.clip_queue_ranked(coder=coder)) == [
+        "a_high",
+        "a_mid",
+        "b_mid",
+        "a_low",
+    ]
     QueueSettings.objects.create(pk=1, subject_cap=1)
-    assert names(selectors.clip_queue_ranked(coder=coder)) == ["a_high", "b_mid", "a_mid", "a_low"]
+    assert names(coding_selectors.clip_queue_ranked(coder=coder)) == [
+        "a_high",
+        "b_mid",
+        "a_mid",
+        "a_low",
+    ]
     QueueSettings.objects.filter(pk=1).update(strategy=QueueSettings.Strategy.SEQUENTIAL)
     # The cap applies to every strategy: one clip per subject before the second.
-    queue = selectors.clip_queue_ranked(coder=coder)
+    queue = coding_selectors.clip_queue_ranked(coder=coder)
     assert names(queue) == ["a_low", "b_mid", "a_high", "a_mid"]
     # Whatever the order, each clip shows its uncertainty (the active proposal's entropy).
     assert [clip.uncertainty for clip in queue] == [0.1, 0.5, 1.0, 0.9]
@@ -83,17 +94,17 @@ def test_a_plan_of_two_serves_the_top_clip_to_two_coders_and_not_a_third(scored_
     assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
     assert coding_queue.coder_next_draft_claim(coder=second).clip.name == "a_high"
     assert coding_queue.coder_next_draft_claim(coder=third).clip.name == "a_mid"
-    assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
+    assert "a_high" not in names(coding_selectors.clip_queue_ranked(coder=third))
     with pytest.raises(ClaimError, match="already has the 2 coders") as refused:
-        services.clip_claim(clip=scored_clips["a_high"], coder=third)
+        coding_services.clip_claim(clip=scored_clips["a_high"], coder=third)
     assert refused.value.code == "plan_full"
     # The coder's own draft comes back first until it is submitted, and is then never served
     # to them again; the submitted annotation keeps its place in the plan.
     assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"
     Annotation.objects.filter(coder=coder).update(status=Annotation.Status.SUBMITTED)
     assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_mid"
-    assert "a_high" not in names(selectors.clip_queue_ranked(coder=coder))
-    assert "a_high" not in names(selectors.clip_queue_ranked(coder=third))
+    assert "a_high" not in names(coding_selectors.clip_queue_ranked(coder=coder))
+    assert "a_high" not in names(coding_selectors.clip_queue_ranked(coder=third))
 
 
 def test_a_plan_of_one_gives_each_clip_to_one_coder(scored_clips, coder):
@@ -107,22 +118,22 @@ def test_an_expired_claim_gives_the_clip_back_but_the_draft_stays_its_coders(sco
     Dataset.objects.update(coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
     draft = coding_queue.coder_next_draft_claim(coder=coder)
-    assert "a_high" not in names(selectors.clip_queue_ranked(coder=other))
-    minutes = selectors.queue_settings().claim_minutes
+    assert "a_high" not in names(coding_selectors.clip_queue_ranked(coder=other))
+    minutes = coding_selectors.queue_settings().claim_minutes
     Annotation.objects.filter(pk=draft.pk).update(
         updated_at=timezone.now() - timedelta(minutes=minutes + 1)
     )
     assert coding_queue.coder_next_draft_claim(coder=other).clip.name == "a_high"
     # The first coder still finds their draft first; the plan is full for nobody else.
     assert coding_queue.coder_next_draft_claim(coder=coder).pk == draft.pk
-    assert names(selectors.clip_queue_ranked(coder=coder))[0] == "a_high"
+    assert names(coding_selectors.clip_queue_ranked(coder=coder))[0] == "a_high"
 
 
 def test_a_released_draft_gives_the_clip_back(scored_clips, coder):
     Dataset.objects.update(coders_per_clip=1)
     other = UserFactory(username="coder2", role="coder")
     draft = coding_queue.coder_next_draft_claim(coder=coder)
-    services.annotation_release(annotation=draft, discard_edits=False)
+    coding_services.annotation_release(annotation=draft, discard_edits=False)
     assert not Annotation.objects.filter(pk=draft.pk).exists()
     assert coding_queue.coder_next_draft_claim(coder=other).clip.name == "a_high"
 
@@ -130,18 +141,18 @@ def test_a_released_draft_gives_the_clip_back(scored_clips, coder):
 def test_a_draft_with_saved_edits_is_released_only_when_its_coder_discards_them(
     scored_clips, coder
 ):
-    draft = services.clip_claim(clip=scored_clips["a_low"], coder=coder)
-    services.annotation_update(
+    draft = coding_services.clip_claim(clip=scored_clips["a_low"], coder=coder)
+    coding_services.annotation_update(
         annotation=draft,
         revision=1,
         **{**draft.coding(), "onset": 50},
         saved_by=coder,
     )
     with pytest.raises(ClaimError, match="has saved edits") as refused:
-        services.annotation_release(annotation=draft, discard_edits=False)
+        coding_services.annotation_release(annotation=draft, discard_edits=False)
     assert refused.value.code == "has_edits"
     assert Annotation.objects.get(pk=draft.pk).onset == 50
-    services.annotation_release(annotation=draft, discard_edits=True)
+    coding_services.annotation_release(annotation=draft, discard_edits=True)
     assert not Annotation.objects.filter(pk=draft.pk).exists()
 
 
@@ -151,18 +162,18 @@ def test_nobody_claims_an_adjudicated_clip_nor_one_they_submitted(scored_clips, 
         clip=clip, coder=coder, status=Annotation.Status.SUBMITTED, onset=46, offset=50
     )
     with pytest.raises(ClaimError, match="already submitted"):
-        services.clip_claim(clip=clip, coder=coder)
+        coding_services.clip_claim(clip=clip, coder=coder)
     Annotation.objects.create(
         clip=clip, coder=admin_user, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
     )
     other = UserFactory(username="coder2", role="coder")
     with pytest.raises(ClaimError, match="is adjudicated"):
-        services.clip_claim(clip=clip, coder=other)
+        coding_services.clip_claim(clip=clip, coder=other)
     assert Annotation.objects.filter(clip=clip, status=Annotation.Status.DRAFT).count() == 0
 
 
 def test_an_open_draft_comes_back_first_however_low_it_ranks(scored_clips, coder, admin_user):
-    services.clip_claim(clip=scored_clips["a_low"], coder=coder)
+    coding_services.clip_claim(clip=scored_clips["a_low"], coder=coder)
     assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_low"
     # Adjudicated meanwhile (by a reviewer, from other coders' work): the draft is moot.
     Annotation.objects.create(
@@ -183,7 +194,7 @@ def test_adjudicated_clips_leave_the_queue(scored_clips, coder, admin_user):
         onset=46,
         offset=50,
     )
-    assert "a_high" not in names(selectors.clip_queue_ranked(coder=coder))
+    assert "a_high" not in names(coding_selectors.clip_queue_ranked(coder=coder))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -198,7 +209,7 @@ def test_coders_racing_for_a_clip_on_postgresql_take_only_the_places_of_its_plan
     def claim(coder) -> None:
         try:
             start.wait()
-            services.clip_claim(clip=clip, coder=coder)
+            coding_services.clip_claim(clip=clip, coder=coder)
             outcomes[coder.username] = "claimed"
         except ClaimError as refusal:
             outcomes[coder.username] = refusal.code
@@ -220,22 +231,22 @@ def test_each_clip_follows_the_plan_of_its_own_dataset(coder):
     triple = ClipFactory(subject=SubjectFactory(dataset=DatasetFactory(coders_per_clip=3)))
     first, second = (UserFactory(username=name, role="coder") for name in ("ana", "ben"))
     for clip in (single, double, triple):
-        services.clip_claim(clip=clip, coder=first)
-    assert set(names(selectors.clip_queue_ranked(coder=coder))) == {double.name, triple.name}
-    services.clip_claim(clip=triple, coder=second)
-    services.clip_claim(clip=double, coder=second)
-    assert names(selectors.clip_queue_ranked(coder=coder)) == [triple.name]
+        coding_services.clip_claim(clip=clip, coder=first)
+    assert set(names(coding_selectors.clip_queue_ranked(coder=coder))) == {double.name, triple.name}
+    coding_services.clip_claim(clip=triple, coder=second)
+    coding_services.clip_claim(clip=double, coder=second)
+    assert names(coding_selectors.clip_queue_ranked(coder=coder)) == [triple.name]
     # Adjudicated: out of the queue whatever its plan says.
     Annotation.objects.create(
         clip=triple, coder=second, status=Annotation.Status.ADJUDICATED, onset=46, offset=50
     )
-    assert names(selectors.clip_queue_ranked(coder=coder)) == []
+    assert names(coding_selectors.clip_queue_ranked(coder=coder)) == []
 
 
 def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
     pending = ClipFactory(ingest_status="pending")
     with pytest.raises(ClaimError, match="is pending, not ready") as refused:
-        services.clip_claim(clip=pending, coder=coder)
+        coding_services.clip_claim(clip=pending, coder=coder)
     assert refused.value.code == "not_ready"
     reviewer = UserFactory(username="rita", role="reviewer")
     client.force_login(reviewer)
@@ -245,9 +256,9 @@ def test_a_clip_still_preprocessing_cannot_be_claimed(client, coder):
 
 
 def test_releasing_a_draft_submitted_in_another_tab_says_so(coder):
-    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
+    draft = coding_services.clip_claim(clip=ClipFactory(), coder=coder)
     Annotation.objects.filter(pk=draft.pk).update(status=Annotation.Status.SUBMITTED)
     with pytest.raises(ClaimError, match="no longer a draft") as refused:
-        services.annotation_release(annotation=draft, discard_edits=True)
+        coding_services.annotation_release(annotation=draft, discard_edits=True)
     assert refused.value.code == "not_a_draft"
     assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.SUBMITTED

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotator import selectors
+from annotator.coding import review as coding_review
 from annotator.models import Annotation, DatasetEmotion
 from mlcore.facs import format_au_string
 from tests.factories import AnnotationFactory, ClipFactory, UserFactory
@@ -61,7 +61,7 @@ def reviewer_client(client):
 
 def test_pair_agreement_in_frames_and_ms(two_codings):
     clip, a, b = two_codings
-    pair = selectors.annotation_pair_agreement(a, b, fps=clip.fps, tolerance_ms=10)
+    pair = coding_review.annotation_pair_agreement(a, b, fps=clip.fps, tolerance_ms=10)
     assert pair["emotion_match"] is True
     assert pair["au_agreement"] == pytest.approx(2 * 1 / 3)
     assert pair["aus_only_first"] == ["6B"]
@@ -146,7 +146,7 @@ def test_dataset_agreement_report_table_csv_and_plot(two_codings, reviewer_clien
     other = ClipFactory(subject=clip.subject)
     submitted(other, a.coder, onset=50, apex=55, offset=70, emotion="disgust", aus=[{"au": 4}])
     submitted(other, b.coder, onset=50, apex=56, offset=72, emotion="repression", aus=[{"au": 4}])
-    report = selectors.dataset_agreement_report(dataset=clip.subject.dataset)
+    report = coding_review.dataset_agreement_report(dataset=clip.subject.dataset)
     assert report["clips_with_two_or_more"] == 2
     assert report["frame_distances"]["apex"]["median"] == pytest.approx(2.0)
     assert report["emotion_alpha"] == pytest.approx(

@@ -1,7 +1,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from annotator import services
+from annotator.coding import services as coding_services
 from annotator.errors import StaleRevisionError
 from annotator.jobs import services as jobs
 from annotator.models import Annotation, DatasetEmotion, JobRun
@@ -13,11 +13,11 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def draft(coder):
-    return services.clip_claim(clip=ClipFactory(), coder=coder)
+    return coding_services.clip_claim(clip=ClipFactory(), coder=coder)
 
 
 def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", submit=False):
-    return services.annotation_update(
+    return coding_services.annotation_update(
         annotation=annotation,
         revision=revision,
         onset=onset,
@@ -34,7 +34,7 @@ def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", su
 
 
 def test_draft_is_created_once_per_coder_and_clip(draft, coder):
-    assert services.clip_claim(clip=draft.clip, coder=coder) == draft
+    assert coding_services.clip_claim(clip=draft.clip, coder=coder) == draft
 
 
 def test_save_bumps_the_revision(draft):
@@ -71,7 +71,7 @@ def test_a_draft_stores_marks_out_of_order_and_submit_refuses_them(draft):
 
 def test_submit_validates_and_changes_status(draft):
     with pytest.raises(ValidationError):
-        services.annotation_update(
+        coding_services.annotation_update(
             annotation=draft,
             revision=1,
             onset=None,

@@ -7,7 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from annotator import keymap, selectors, services
+from annotator import keymap
+from annotator.accounts import selectors as accounts_selectors
+from annotator.accounts import services as accounts
+from annotator.coding import services as coding_services
 from annotator.models import Annotation, Dataset
 from mlcore.labels import DATASET_EMOTIONS
 from tests.annotator.support.proposals import model_version, propose
@@ -128,9 +131,9 @@ def test_coding_blind_hides_the_proposed_aus(client, coder):
     propose(blind_dataset, version, action_units=HEAD_AUS, coding_mode=Dataset.CodingMode.BLIND)
     client.force_login(coder)
     assert 'data-testid="proposed-aus"' in workbench(client, by_choice)  # seen before hiding
-    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    accounts.coder_preferences_update(coder=coder, hide_proposals=True)
     pages = [workbench(client, by_choice), workbench(client, blind_dataset)]
-    services.coder_preferences_update(coder=coder, hide_proposals=False)
+    accounts.coder_preferences_update(coder=coder, hide_proposals=False)
     pages.append(workbench(client, blind_dataset))  # blind until submitted, whatever they ask
     for page in pages:
         assert "proposal-data" not in page
@@ -172,7 +175,7 @@ def test_showing_a_proposal_makes_the_draft_model_assisted_for_good(coder_client
 def test_coding_blind_shows_nothing_and_saves_stay_manual(coder_client, coder):
     clip = ClipFactory()
     propose(clip, model_version(), apex=93, interval=(88, 97), confidence=0.42)
-    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    accounts.coder_preferences_update(coder=coder, hide_proposals=True)
     page = workbench(coder_client, clip)
     assert "you are coding blind" in page
     assert "Show proposals" in page
@@ -212,7 +215,7 @@ def test_hiding_is_the_coders_own_choice_on_every_clip(client, coder):
     response = client.post(reverse("clip-code-proposals", args=[first.pk]), {"hide_proposals": "1"})
     assert response.status_code == 302
     assert response["Location"] == reverse("clip-code", args=[first.pk])
-    assert selectors.coder_preferences(coder=coder).hide_proposals
+    assert accounts_selectors.coder_preferences(coder=coder).hide_proposals
     assert "proposal-data" not in workbench(client, second)
 
     client.force_login(other)
@@ -223,7 +226,7 @@ def test_showing_again_over_htmx_returns_the_panel_and_marks_the_draft(coder_cli
     clip = ClipFactory()
     version = model_version()
     propose(clip, version)
-    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    accounts.coder_preferences_update(coder=coder, hide_proposals=True)
     workbench(coder_client, clip)
     assert Annotation.objects.get(clip=clip, coder=coder).provenance == "manual"
 
@@ -237,20 +240,20 @@ def test_showing_again_over_htmx_returns_the_panel_and_marks_the_draft(coder_cli
     assert panel.lstrip().startswith('<aside id="proposal-panel"')
     assert 'data-testid="proposed-apex">58<' in panel
     assert "Hide proposals" in panel
-    assert not selectors.coder_preferences(coder=coder).hide_proposals
+    assert not accounts_selectors.coder_preferences(coder=coder).hide_proposals
     draft = Annotation.objects.get(clip=clip, coder=coder)
     assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)
 
 
 def test_a_malformed_toggle_is_refused_and_changes_nothing(coder_client, coder):
     clip = ClipFactory()
-    services.coder_preferences_update(coder=coder, hide_proposals=True)
+    accounts.coder_preferences_update(coder=coder, hide_proposals=True)
     response = coder_client.post(
         reverse("clip-code-proposals", args=[clip.pk]), {"hide_proposals": "yes"}
     )
     assert response.status_code == 400
     assert "hide_proposals must be 0 or 1" in response.content.decode()
-    assert selectors.coder_preferences(coder=coder).hide_proposals
+    assert accounts_selectors.coder_preferences(coder=coder).hide_proposals
 
 
 def _without_csrf(page: str) -> str:
@@ -287,16 +290,16 @@ def test_a_submitted_annotation_keeps_its_provenance_and_offers_no_accept(coder_
 
 def test_a_proposal_marks_only_a_manual_draft_of_its_own_clip(coder):
     version = model_version()
-    draft = services.clip_claim(clip=ClipFactory(), coder=coder)
+    draft = coding_services.clip_claim(clip=ClipFactory(), coder=coder)
     other_clips_proposal = propose(ClipFactory(), version)
-    services.annotation_mark_model_assisted(annotation=draft, proposal=other_clips_proposal)
+    coding_services.annotation_mark_model_assisted(annotation=draft, proposal=other_clips_proposal)
     draft.refresh_from_db()
     assert draft.provenance == Annotation.Provenance.MANUAL
 
     first = propose(draft.clip, version)
-    services.annotation_mark_model_assisted(annotation=draft, proposal=first)
+    coding_services.annotation_mark_model_assisted(annotation=draft, proposal=first)
     later = propose(draft.clip, model_version(active=False))
-    services.annotation_mark_model_assisted(annotation=draft, proposal=later)
+    coding_services.annotation_mark_model_assisted(annotation=draft, proposal=later)
     draft.refresh_from_db()
     # The first proposal the coder saw stays on record.
     assert (draft.provenance, draft.proposal_version) == ("model_assisted", version)
@@ -338,7 +341,7 @@ def test_a_reviewer_looking_claims_nothing_until_code_this_clip(client):
 
 
 def test_the_proposal_buttons_name_the_coders_own_keys(coder_client, coder):
-    services.coder_key_map_update(
+    accounts.coder_key_map_update(
         coder=coder, overrides={"accept_apex": ["K"], "toggle_proposals": ["Y"]}
     )
     clip = ClipFactory()

@@ -4,7 +4,7 @@ names who saved and what differs; a field that cannot be stored never blocks the
 import pytest
 from django.urls import reverse
 
-from annotator import services
+from annotator.coding import services as coding_services
 from annotator.models import Annotation
 from mlcore.facs import UnparsedAU, format_au_string, parse_au_string
 from tests.factories import ClipFactory
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def draft(client, coder):
     client.force_login(coder)
-    return services.clip_claim(clip=ClipFactory(), coder=coder)  # frames 46..105
+    return coding_services.clip_claim(clip=ClipFactory(), coder=coder)  # frames 46..105
 
 
 def post(client, draft, *, submit=False, **fields):
@@ -25,7 +25,7 @@ def post(client, draft, *, submit=False, **fields):
 
 
 def test_a_stale_save_names_the_other_person_and_the_fields_that_differ(client, draft, admin_user):
-    services.annotation_update(
+    coding_services.annotation_update(
         annotation=draft,
         revision=1,
         onset=50,
@@ -69,7 +69,7 @@ def test_an_imported_sheets_non_codes_survive_a_workbench_save_but_none_can_be_t
 ):
     """An import stored `?` and `ref(7B)` beside AU4; the workbench shows them as AU chips and
     sends them back with every save, so editing the draft keeps them."""
-    services.annotation_update(
+    coding_services.annotation_update(
         annotation=draft,
         revision=1,
         onset=50,

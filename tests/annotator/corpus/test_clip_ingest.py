@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotator import services
+from annotator.corpus import services as corpus
 from annotator.models import Clip, JobRun
 from tests.clip_files import frames_zip_bytes, png_declaring, write_video
 from tests.factories import DatasetFactory, SubjectFactory
@@ -29,7 +29,7 @@ def run_preprocessing(job_run: JobRun) -> Clip:
     """The worker's service, called in-process; the real worker path is tested end to end."""
     from annotator.tasks import _run_job
 
-    _run_job(job_run.pk, services.clip_preprocess_run)
+    _run_job(job_run.pk, corpus.clip_preprocess_run)
     return Clip.objects.get(pk=job_run.clip_id)
 
 
@@ -43,9 +43,7 @@ def run_preprocessing(job_run: JobRun) -> Clip:
 )
 def test_wrong_files_are_refused_before_saving(name, content, message, admin_user):
     with pytest.raises(ValidationError, match=message):
-        services.clip_upload(
-            clip=new_clip(), upload=upload_of(name, content), created_by=admin_user
-        )
+        corpus.clip_upload(clip=new_clip(), upload=upload_of(name, content), created_by=admin_user)
     assert not Clip.objects.exists()
 
 
@@ -54,7 +52,7 @@ def test_zip_with_parent_paths_is_refused(admin_user):
     with zipfile.ZipFile(buffer, "w") as archive:
         archive.writestr("../../etc/img1.jpg", b"x")
     with pytest.raises(ValidationError, match="points outside the clip"):
-        services.clip_upload(
+        corpus.clip_upload(
             clip=new_clip(), upload=upload_of("c.zip", buffer.getvalue()), created_by=admin_user
         )
 
@@ -62,7 +60,7 @@ def test_zip_with_parent_paths_is_refused(admin_user):
 def test_huge_upload_is_refused(admin_user, settings):
     settings.MAX_UPLOAD_BYTES = 1024
     with pytest.raises(ValidationError, match="the limit is 0 MiB"):
-        services.clip_upload(
+        corpus.clip_upload(
             clip=new_clip(), upload=upload_of("c.zip", frames_zip_bytes()), created_by=admin_user
         )
 
@@ -71,7 +69,7 @@ def test_zip_of_frames_is_preprocessed_keeping_source_numbers(
     admin_user, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=False):
-        job_run = services.clip_upload(
+        job_run = corpus.clip_upload(
             clip=new_clip(),
             upload=upload_of("EP02_01f.zip", frames_zip_bytes()),
             created_by=admin_user,
@@ -90,7 +88,7 @@ def test_video_is_preprocessed_and_frames_are_served_with_caching(
 ):
     video = write_video(tmp_path / "clip.mp4", count=10, fps=200.0)
     with django_capture_on_commit_callbacks(execute=False):
-        job_run = services.clip_upload(
+        job_run = corpus.clip_upload(
             clip=new_clip(), upload=upload_of("clip.mp4", video.read_bytes()), created_by=admin_user
         )
     clip = run_preprocessing(job_run)
@@ -117,7 +115,7 @@ def test_failed_ingest_keeps_the_upload_and_shows_the_error(
 ):
     truncated = b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 2000
     with django_capture_on_commit_callbacks(execute=False):
-        job_run = services.clip_upload(
+        job_run = corpus.clip_upload(
             clip=new_clip(), upload=upload_of("broken.mp4", truncated), created_by=admin_user
         )
     clip = run_preprocessing(job_run)
@@ -178,7 +176,7 @@ def test_a_zip_of_frames_declaring_huge_images_fails_with_a_clear_message(
         for number in (1, 2):
             archive.writestr(f"img{number}.png", png_declaring(12000, 12000))
     with django_capture_on_commit_callbacks(execute=False):
-        job_run = services.clip_upload(
+        job_run = corpus.clip_upload(
             clip=new_clip(), upload=upload_of("bomb.zip", buffer.getvalue()), created_by=admin_user
         )
     clip = run_preprocessing(job_run)

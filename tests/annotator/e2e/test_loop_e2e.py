@@ -10,7 +10,8 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from annotator import services
+from annotator.coding import services as coding_services
+from annotator.corpus import services as corpus
 from annotator.exchange import services as exchange
 from annotator.models import Annotation, Clip, Dataset, JobRun, ModelVersion, Proposal, Subject
 from mlcore.facs import parse_au_string
@@ -60,7 +61,7 @@ def upload_unlabelled(*, dataset: Dataset, admin) -> list[Clip]:
     clips = []
     for number in range(UNLABELLED_CLIPS):
         name = f"new_{number:02d}"
-        job_run = services.clip_upload(
+        job_run = corpus.clip_upload(
             clip=Clip(subject=subjects[number % len(subjects)], name=name, fps=200.0),
             upload=SimpleUploadedFile(f"{name}.zip", frames_zip_bytes(count=12, folder=name)),
             created_by=admin,
@@ -75,9 +76,9 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
     frames = clip.frame_indices
     drafts = []
     for coder, apex in ((first, frames[5]), (second, frames[6])):
-        draft = services.clip_claim(clip=clip, coder=coder)
+        draft = coding_services.clip_claim(clip=clip, coder=coder)
         drafts.append(
-            services.annotation_update(
+            coding_services.annotation_update(
                 annotation=draft,
                 revision=draft.revision,
                 onset=frames[1],
@@ -90,7 +91,7 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
                 submit=True,
             )
         )
-    services.annotation_adjudicate(
+    coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=UserFactory(username="rita", role="reviewer"),
         based_on=drafts[0],

@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotator import services
+from annotator.coding import services as coding_services
 from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
 from annotator.models import Annotation
@@ -96,8 +96,8 @@ def test_clip_eaf_download_and_upload_round_trip(client, admin_user) -> None:
     # A coder who started the clip before it was adjudicated keeps their draft to upload into;
     # nobody else can start one on an adjudicated clip.
     coder = UserFactory(username="coder-x", role="coder")
-    services.clip_claim(clip=clip, coder=coder)
-    final = services.annotation_adjudicate(
+    coding_services.clip_claim(clip=clip, coder=coder)
+    final = coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
         based_on=None,
@@ -166,7 +166,7 @@ def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_use
     clip = ClipFactory(subject=SubjectFactory(dataset=dataset, code="p1"), name="take1")
     clip.source.name = "uploads/2026/12/take1.mp4"
     clip.save()
-    final = services.annotation_adjudicate(
+    final = coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
         based_on=None,
@@ -204,4 +204,4 @@ def test_an_eaf_upload_cannot_give_a_coder_a_second_annotation_of_a_clip(client,
     assert "You already submitted an annotation of" in refused.content.decode()
     assert Annotation.objects.filter(clip=clip, coder=coder).count() == 1
     with pytest.raises(ClaimError, match="already submitted"):
-        services.clip_claim(clip=clip, coder=coder)
+        coding_services.clip_claim(clip=clip, coder=coder)

@@ -14,7 +14,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from annotator import services
+from annotator.coding import services as coding_services
+from annotator.corpus import services as corpus
 from annotator.errors import InvalidRequestError
 from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
@@ -56,7 +57,7 @@ def imported(synth_sets, admin_user, django_capture_on_commit_callbacks) -> dict
                 user=admin_user,
             )
     for job_run in JobRun.objects.filter(kind=JobRun.Kind.PREPROCESS).order_by("pk"):
-        _run_job(job_run.pk, services.clip_preprocess_run)
+        _run_job(job_run.pk, corpus.clip_preprocess_run)
     assert set(Clip.objects.values_list("ingest_status", flat=True)) == {"ready"}
     return synth_sets
 
@@ -195,8 +196,8 @@ def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path
 
     clip = Clip.objects.filter(subject__dataset=casme2).first()
     Annotation.objects.filter(clip=clip).delete()
-    draft = services.clip_claim(clip=clip, coder=coder)
-    services.annotation_update(
+    draft = coding_services.clip_claim(clip=clip, coder=coder)
+    coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
         onset=clip.frame_indices[1],
@@ -287,7 +288,7 @@ def test_names_the_ground_truth_cannot_hold_are_left_out_with_a_reason(admin_use
 
     dataset = DatasetFactory(name="Lab study", source_format="generic")
     clip = ClipFactory(subject=SubjectFactory(dataset=dataset, code="p01"), name="take,3")
-    services.annotation_adjudicate(
+    coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
         based_on=None,

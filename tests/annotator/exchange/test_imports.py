@@ -181,7 +181,7 @@ def test_quirky_sheet_report_lists_every_row_not_taken_or_interpreted(client, tm
 
 
 def test_existing_adjudication_is_reported_not_overwritten(synth_sets, admin_user) -> None:
-    from annotator import services
+    from annotator.coding import services as coding_services
     from tests.factories import ClipFactory, DatasetFactory, SubjectFactory
 
     truth = load_truth(synth_sets["casme2"])["clips"][0]
@@ -192,7 +192,7 @@ def test_existing_adjudication_is_reported_not_overwritten(synth_sets, admin_use
         frame_indices=truth["frame_indices"],
         frame_count=len(truth["frame_indices"]),
     )
-    services.annotation_adjudicate(
+    coding_services.annotation_adjudicate(
         clip=clip,
         reviewer=admin_user,
         based_on=None,

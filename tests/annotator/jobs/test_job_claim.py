@@ -3,7 +3,8 @@ message, or a message for a job that has already ended, runs nothing and changes
 
 import pytest
 
-from annotator import services, tasks
+from annotator import tasks
+from annotator.corpus import services as corpus
 from annotator.jobs import services as jobs
 from annotator.models import Clip, JobRun
 
@@ -56,7 +57,7 @@ def test_a_redelivered_preprocessing_message_does_not_rerun_the_job(ready_clip):
 
 def test_a_failed_preprocessing_is_not_rerun_by_its_redelivered_message(ready_clip):
     clip = ready_clip()
-    job_run = services.clip_preprocess_start(clip=clip, created_by=None)
+    job_run = corpus.clip_preprocess_start(clip=clip, created_by=None)
     jobs.job_run_claim(job_run_id=job_run.pk)
     jobs.job_run_fail(job_run=job_run, error="the worker died")
 

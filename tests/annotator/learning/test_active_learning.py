@@ -14,7 +14,8 @@ import torch
 from django.conf import settings
 from django.db import connection
 
-from annotator import media, services
+from annotator import media
+from annotator.coding import services as coding_services
 from annotator.errors import ConflictError, InvalidRequestError, TrainingBusyError
 from annotator.jobs import services as jobs
 from annotator.learning import services as learning
@@ -83,9 +84,9 @@ def run_task(task, job_run: JobRun) -> JobRun:
 
 
 def submit(*, clip: Clip, coder) -> Annotation:
-    draft = services.clip_claim(clip=clip, coder=coder)
+    draft = coding_services.clip_claim(clip=clip, coder=coder)
     frames = clip.frame_indices
-    return services.annotation_update(
+    return coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
         onset=frames[1],
@@ -268,7 +269,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     edited = Annotation.objects.filter(
         clip__subject__dataset=dataset, status=Annotation.Status.ADJUDICATED
     ).first()
-    services.annotation_update(
+    coding_services.annotation_update(
         annotation=edited,
         revision=edited.revision,
         onset=edited.onset,
@@ -365,7 +366,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
 
     # A clip adjudicated since loses its proposal when a version scores again.
     adjudicated = unlabelled[1]
-    services.annotation_adjudicate(
+    coding_services.annotation_adjudicate(
         clip=adjudicated,
         reviewer=admin_user,
         based_on=None,
