@@ -1,5 +1,5 @@
 """One training of a run: a fold (train, predict its test clips, save its checkpoint and its
-JSON record) or, through `_train_one`, the final all-data model."""
+JSON record) or, through `train_model`, the final all-data model."""
 
 from collections.abc import Callable
 from dataclasses import replace
@@ -21,15 +21,15 @@ from mlcore.training.loop import (
     seed_everything,
 )
 from mlcore.training.protocols import Fold
-from mlcore.training.report import CLASS_NAMES, _write_json
-from mlcore.training.warm_start import _load_weights, _Start
+from mlcore.training.report import CLASS_NAMES, write_json
+from mlcore.training.warm_start import StartingWeights, load_weights
 
 # (fold, n_folds, epoch, n_epochs, loss); folds and epochs count from 1, and when a final
 # all-data model is trained it is the last "fold" (fold == n_folds).
 TrainProgress = Callable[[int, int, int, int, float], None]
 
 
-def _train_one(
+def train_model(
     *,
     model_name: str,
     model_options: dict[str, object],
@@ -41,13 +41,13 @@ def _train_one(
     device: torch.device,
     seed: int,
     on_epoch: Callable[[int, float], None] | None,
-    start: _Start,
+    start: StartingWeights,
     aus: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[MERModel, Normaliser, FitResult]:
     seed_everything(seed)
     model = create_model(model_name, **model_options)
     if start.path is not None:
-        _load_weights(model, start.path)
+        load_weights(model, start.path)
         settings = replace(settings, model_warmup=False)
     normaliser = Normaliser.fit(inputs[train], model.input_spec)
     val = None
@@ -67,7 +67,7 @@ def _train_one(
     return model, normaliser, history
 
 
-def _epoch_reporter(
+def epoch_reporter(
     progress: TrainProgress | None, stage: int, stages: int, epochs: int
 ) -> Callable[[int, float], None] | None:
     if progress is None:
@@ -75,7 +75,7 @@ def _epoch_reporter(
     return lambda epoch, loss: progress(stage, stages, epoch, epochs, loss)
 
 
-def _run_fold(
+def run_fold(
     *,
     fold: Fold,
     path: Path,
@@ -90,13 +90,13 @@ def _run_fold(
     seed: int,
     stages: int,
     progress: TrainProgress | None,
-    start: _Start,
+    start: StartingWeights,
     aus: tuple[np.ndarray, np.ndarray] | None,
 ) -> dict[str, object]:
     train, validation, test = (
         np.array(part, dtype=np.int64) for part in (fold.train, fold.validation, fold.test)
     )
-    model, normaliser, history = _train_one(
+    model, normaliser, history = train_model(
         model_name=model_name,
         model_options=model_options,
         inputs=inputs,
@@ -106,7 +106,7 @@ def _run_fold(
         settings=settings,
         device=device,
         seed=seed * 1000 + fold.index,
-        on_epoch=_epoch_reporter(progress, fold.index + 1, stages, settings.epochs),
+        on_epoch=epoch_reporter(progress, fold.index + 1, stages, settings.epochs),
         start=start,
         aus=aus,
     )
@@ -146,5 +146,5 @@ def _run_fold(
         record["au_probabilities"] = (
             predict_au_probabilities(model, test_inputs, device=device).round(5).tolist()
         )
-    _write_json(path, record)
+    write_json(path, record)
     return record

@@ -22,14 +22,14 @@ def clip_id(sample: CompositeSample) -> str:
     return f"{sample.dataset}/{sample.subject}/{sample.clip}"
 
 
-def _write_json(path: Path, payload: object) -> None:
+def write_json(path: Path, payload: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(payload, indent=1) + "\n", encoding="utf-8")
     temporary.replace(path)
 
 
-def _metrics(
+def run_metrics(
     *,
     spec: InputSpec,
     records: list[dict],
@@ -125,7 +125,7 @@ def _au_metrics(
     }
 
 
-def _plots(out_dir: Path, metrics: dict, records: list[dict]) -> None:
+def write_plots(out_dir: Path, metrics: dict, records: list[dict]) -> None:
     plots = out_dir / "plots"
     full = metrics["pooled"]["full"]
     plot_confusion(

@@ -39,11 +39,11 @@ from mlcore.presets import resolve_preset
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import save_checkpoint
 from mlcore.training.data import InputCache, load_inputs
-from mlcore.training.fold import TrainProgress, _epoch_reporter, _run_fold, _train_one
+from mlcore.training.fold import TrainProgress, epoch_reporter, run_fold, train_model
 from mlcore.training.loop import TrainSettings, resolve_device
 from mlcore.training.protocols import make_folds
-from mlcore.training.report import CLASS_NAMES, _metrics, _plots, _write_json, clip_id
-from mlcore.training.warm_start import _SCRATCH, _Start, load_warm_start
+from mlcore.training.report import CLASS_NAMES, clip_id, run_metrics, write_json, write_plots
+from mlcore.training.warm_start import SCRATCH, StartingWeights, load_warm_start
 
 APEX_POLICIES = ("skip", "propose")
 # SMIC-HS publishes no apex: skipping by default would drop its 164 clips from the composite.
@@ -103,7 +103,7 @@ def _check_run_settings(out_dir: Path, settings: dict[str, object]) -> None:
                 "use a new output folder"
             )
     else:
-        _write_json(path, settings)
+        write_json(path, settings)
 
 
 def train_run(
@@ -213,7 +213,7 @@ def train_run(
             resumed += 1
             continue
         records.append(
-            _run_fold(
+            run_fold(
                 fold=fold,
                 path=path,
                 out_dir=out_dir,
@@ -227,7 +227,7 @@ def train_run(
                 seed=seed,
                 stages=stages,
                 progress=progress,
-                start=_SCRATCH if warm is None else warm.start_for(fold.test_subjects),
+                start=SCRATCH if warm is None else warm.start_for(fold.test_subjects),
                 aus=aus,
             )
         )
@@ -241,9 +241,9 @@ def train_run(
             final_settings = TrainSettings(
                 epochs=final_epochs, batch_size=batch_size, learning_rate=learning_rate
             )
-            final_start = _SCRATCH if warm is None else _Start(warm.path, "warm start")
+            final_start = SCRATCH if warm is None else StartingWeights(warm.path, "warm start")
             every = np.arange(len(samples))
-            model, normaliser, history = _train_one(
+            model, normaliser, history = train_model(
                 model_name=model_name,
                 model_options=model_options,
                 inputs=inputs,
@@ -253,7 +253,7 @@ def train_run(
                 settings=final_settings,
                 device=torch_device,
                 seed=seed * 1000 + len(folds),
-                on_epoch=_epoch_reporter(progress, stages, stages, final_epochs),
+                on_epoch=epoch_reporter(progress, stages, stages, final_epochs),
                 start=final_start,
                 aus=aus,
             )
@@ -272,7 +272,7 @@ def train_run(
                 },
             )
 
-    metrics = _metrics(
+    metrics = run_metrics(
         spec=spec,
         records=records,
         samples=samples,
@@ -292,9 +292,9 @@ def train_run(
         device=str(torch_device),
         wall_time=time.perf_counter() - started,
     )
-    _plots(out_dir, metrics, records)
+    write_plots(out_dir, metrics, records)
     metrics_path = out_dir / "metrics.json"
-    _write_json(metrics_path, metrics)
+    write_json(metrics_path, metrics)
     return RunResult(
         out_dir=out_dir,
         metrics=metrics,

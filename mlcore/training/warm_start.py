@@ -23,14 +23,14 @@ class WarmStartError(ValueError):
 
 
 @dataclass(frozen=True, slots=True)
-class _Start:
+class StartingWeights:
     """Where one training begins: a checkpoint's weights (``path``) or scratch (None)."""
 
     path: Path | None
     label: str  # "scratch", "warm start" or "warm start fold NNN", recorded per fold
 
 
-_SCRATCH = _Start(None, "scratch")
+SCRATCH = StartingWeights(None, "scratch")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +43,16 @@ class WarmStart:
     subjects: frozenset[str] | None
     fold_checkpoints: tuple[tuple[frozenset[str], Path], ...]  # (test subjects, checkpoint)
 
-    def start_for(self, test_subjects: tuple[str, ...]) -> _Start:
+    def start_for(self, test_subjects: tuple[str, ...]) -> StartingWeights:
         """The weights a fold testing ``test_subjects`` may start from without having seen them."""
         tested = frozenset(test_subjects)
         if self.subjects is not None and not tested & self.subjects:
-            return _Start(self.path, "warm start")
+            return StartingWeights(self.path, "warm start")
         seen = tested if self.subjects is None else tested & self.subjects
         for held_out, path in self.fold_checkpoints:
             if seen <= held_out:
-                return _Start(path, f"warm start {path.stem.replace('_', ' ')}")
-        return _SCRATCH
+                return StartingWeights(path, f"warm start {path.stem.replace('_', ' ')}")
+        return SCRATCH
 
 
 def _read_checkpoint(path: Path, *, model_name: str, spec: InputSpec) -> dict:
@@ -95,7 +95,7 @@ def load_warm_start(path: Path, *, model_name: str, spec: InputSpec) -> WarmStar
     )
 
 
-def _load_weights(model: MERModel, path: Path) -> None:
+def load_weights(model: MERModel, path: Path) -> None:
     payload = torch.load(path, map_location="cpu", weights_only=True)
     try:
         model.load_state_dict(payload["state_dict"])
