@@ -53,12 +53,14 @@ from mlcore.training import make_folds, pooled_scores, score
 from mlcore.training.ablation import ABLATION_ROWS, row_options
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.data import InputCache, load_inputs
-from mlcore.training.loop import TrainSettings, resolve_device
 
 # `train_run`'s own fold (training, test predictions, checkpoint, the fold's JSON): the folds
 # run here in separate processes, which `train_run`'s loop over folds cannot do, and calling
 # the same function keeps every fold identical to `mlcore train`'s.
-from mlcore.training.run import _SCRATCH, CLASS_NAMES, _run_fold, clip_id
+from mlcore.training.fold import run_fold
+from mlcore.training.loop import TrainSettings, resolve_device
+from mlcore.training.report import CLASS_NAMES, clip_id
+from mlcore.training.warm_start import SCRATCH
 
 ROWS = {row_id: (model, change) for row_id, model, change in ABLATION_ROWS}
 # M9 first, alone on the GPU but for its last folds: its full-LOSO wall time is the goal.
@@ -164,7 +166,7 @@ def _worker(plan: dict, jobs, results) -> None:
             def epoch_done(*_: object, ends: list[float] = epoch_ends, t0: float = ready) -> None:
                 ends.append(time.perf_counter() - t0)
 
-            record = _run_fold(
+            record = run_fold(
                 fold=fold,
                 path=row.out_dir / "folds" / f"fold_{fold.index:03d}.json",
                 out_dir=row.out_dir,
@@ -178,7 +180,7 @@ def _worker(plan: dict, jobs, results) -> None:
                 seed=plan["seed"],
                 stages=len(row.folds),
                 progress=epoch_done,
-                start=_SCRATCH,
+                start=SCRATCH,
                 aus=None,
             )
         except Exception as error:  # reported per fold; the other folds go on

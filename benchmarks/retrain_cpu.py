@@ -9,8 +9,8 @@ uses. For each training seed:
 
 1. ``cold``: FRL-DGT trained from scratch (the lab's active version);
 2. ``warm``: a retrain on the same clips from the cold run's ``final.pt`` (see
-   `mlcore.training.run` for which weights each fold gets). A second cold run would repeat the
-   first to the bit (same seed, same clips), so it is not run.
+   `mlcore.training.warm_start` for which weights each fold gets). A second cold run would repeat
+   the first to the bit (same seed, same clips), so it is not run.
 
 Each run is LOSO with a final all-data model, as the training page runs it; the time is the
 whole `train_run` (inputs built from the crops, every fold, the final model), with the pooled

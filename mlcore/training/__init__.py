@@ -3,10 +3,11 @@ uncertainty for the models of `mlcore.models`."""
 
 from mlcore.training.apex import ApexEvaluation, ApexProposal, evaluate_apex, propose_apex
 from mlcore.training.checkpoints import LoadedModel, load_model, save_checkpoint
+from mlcore.training.fold import TrainProgress
 from mlcore.training.interval import IntervalProposal, propose_interval
 from mlcore.training.metrics import Scores, confusion_matrix, pooled_scores, score
 from mlcore.training.protocols import PROTOCOLS, Fold, make_folds
-from mlcore.training.run import RunResult, TrainProgress, train_run
+from mlcore.training.run import RunResult, train_run
 from mlcore.training.uncertainty import UncertaintyResult, predict_with_uncertainty
 
 __all__ = [

@@ -42,7 +42,7 @@ from mlcore.training.apex import propose_clip_apex
 from mlcore.training.data import InputCache, Normaliser, load_inputs
 from mlcore.training.loop import TrainSettings, fit, predict_logits, resolve_device, seed_everything
 from mlcore.training.metrics import score
-from mlcore.training.run import CLASS_NAMES, clip_id
+from mlcore.training.report import CLASS_NAMES, clip_id
 from mlcore.training.uncertainty import predict_with_uncertainty
 
 # Simulation strategy -> how rank_for_labelling is called. "platform" is the queue as shipped.

@@ -12,7 +12,7 @@ from mlcore.models import create_model
 from mlcore.presets import PRESETS, UnknownPresetError, resolve_preset
 from mlcore.training import train_run
 from mlcore.training.loop import TrainSettings, fit, seed_everything
-from mlcore.training.run import WarmStartError
+from mlcore.training.warm_start import WarmStartError
 from tests.mlcore.training_fixtures import TINY_FRL_DGT, make_blob_composite
 
 torch.set_num_threads(2)
