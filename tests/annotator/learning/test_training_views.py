@@ -221,6 +221,8 @@ def test_a_run_with_the_au_head_shows_the_f1_of_each_au_as_a_chart_and_a_table(
     per_au = run.metrics["au"]["per_au"]
     page = admin_client.get(reverse("training-run-detail", args=[run.pk])).content.decode()
     assert "pooled over the folds' 9 test clips coded with AUs" in page
+    trained_with = re.search(r"<th>Trained with</th><td><code>(.*?)</code>", page).group(1)
+    assert "&#x27;au_head&#x27;: True" in trained_with  # resolved on the AU-coded clips
     table = re.search(r'id="per-au-f1".*?</table>', page, re.S).group(0)
     rows = re.findall(
         r'<tr><td title="([^"]*)">(AU\d+)</td><td>([^<]*)</td><td>(\d+)</td><td>(\d+)</td></tr>',
