@@ -8,7 +8,9 @@ uses them, and an emotion's letter is never a letter some command uses in either
 
 A coder may give any action but AU entry keys of their own (`CoderPreferences.key_overrides`,
 set on the profile page); `key_map_check` holds those to the same rules, and the emotion letters
-are then chosen among the letters the coder's map leaves free.
+are then chosen among the letters the coder's map leaves free. Keys saved before a newer default
+took one of them (accept_au took Shift+G) break those rules too: `key_map` leaves such an
+override out, and the profile page shows the coder why.
 """
 
 from collections.abc import Mapping
@@ -95,7 +97,20 @@ KeyMap = list[dict]
 
 
 def key_map(*, overrides: Mapping[str, list[str]] | None = None) -> KeyMap:
-    """The workbench's keys with a coder's own keys for the actions they changed."""
+    """The workbench's keys with a coder's own keys for the actions they changed, those the
+    rules refuse today left out (the action keeps its standard keys), so no key runs two
+    actions. Refused is what `key_map_check` blames: the changed action, never the default."""
+    in_force = dict(overrides or {})
+    # Setting one aside gives that action its standard keys back, which another of the coder's
+    # keys may hold: check again until what is left passes (the defaults alone always do).
+    while refused := key_map_check(in_force).keys() & in_force.keys():
+        in_force = {action: keys for action, keys in in_force.items() if action not in refused}
+    return key_map_as_saved(overrides=in_force)
+
+
+def key_map_as_saved(*, overrides: Mapping[str, list[str]] | None = None) -> KeyMap:
+    """The workbench's keys with every one of the coder's keys in place, as they saved them
+    (clashes included): what the profile page shows them to edit."""
     overrides = overrides or {}
     return [
         {**entry, "keys": list(overrides[entry["action"]])}
@@ -136,7 +151,8 @@ def key_map_check(overrides: Mapping[str, list[str]]) -> dict[str, list[str]]:
                     problems.setdefault(action, []).append(problem + ".")
     unusable = set(problems)
     owners: dict[str, str] = {}
-    for entry in key_map(overrides={a: k for a, k in overrides.items() if a not in unusable}):
+    usable = {a: k for a, k in overrides.items() if a not in unusable}
+    for entry in key_map_as_saved(overrides=usable):
         for key in entry["keys"]:
             first = owners.setdefault(key, entry["action"])
             if first == entry["action"]:

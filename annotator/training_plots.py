@@ -1,7 +1,6 @@
-"""Figures comparing model versions on the training page: scores over time and a learning curve.
-
-Each takes the rows of `learning_selectors.model_version_scores` and returns PNG bytes
-(matplotlib's Agg backend: the web server has no display)."""
+"""Figures of the training pages: model versions compared (scores over time, a learning curve)
+from the rows of `learning_selectors.model_version_scores`, and a run's per-AU F1. Each returns
+PNG bytes (matplotlib's Agg backend: the web server has no display)."""
 
 import io
 
@@ -15,6 +14,9 @@ VERSION_PLOTS = {
     "learning-curve": "UF1 and UAR against the number of labelled clips (learning curve)",
 }
 
+
+# A run's per-AU F1 figure, by the name in its URL beside the figures mlcore draws.
+AU_F1_PLOT = ("au_f1", "F1 of each action unit (pooled over the folds' AU-coded test clips)")
 
 SIMULATION_STYLE = {
     "random": ("#667085", "simulated: random order"),
@@ -75,6 +77,52 @@ def version_plot_png(*, name: str, rows: list[dict], simulation: dict | None = N
     axes.set_title(VERSION_PLOTS[name], fontsize=9)
     axes.grid(alpha=0.3)
     axes.legend(fontsize=8, loc="lower right")
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def au_f1_plot_png(*, au_report: dict) -> bytes:
+    """One bar per AU of `learning.au_report.training_run_au_report`, labelled with how many
+    test clips were coded with it; an AU neither coded nor proposed has no F1 and no bar."""
+    rows = au_report["rows"]
+    plt = pyplot()
+    figure, axes = plt.subplots(figsize=(max(4.0, 0.45 * len(rows) + 1.5), 3.4), dpi=100)
+    x = list(range(len(rows)))
+    axes.bar(
+        [i for i, row in zip(x, rows, strict=True) if row["f1"] is not None],
+        [row["f1"] for row in rows if row["f1"] is not None],
+        color="#2463eb",
+    )
+    for i, row in zip(x, rows, strict=True):
+        if row["f1"] is None:
+            axes.annotate(
+                "n/a",
+                (i, 0),
+                xytext=(0, 3),
+                textcoords="offset points",
+                ha="center",
+                fontsize=7,
+                color="#667085",
+            )
+    ticks = [f"{row['au']}\n{row['support']}" for row in rows]
+    axes.set_xticks(x, ticks, fontsize=7)
+    axes.set_xlabel("action unit, and the test clips coded with it")
+    if au_report["mean_f1"] is not None:
+        axes.axhline(
+            au_report["mean_f1"],
+            linestyle="--",
+            color="#b54708",
+            linewidth=1,
+            label=f"mean F1 {au_report['mean_f1']:.3f}",
+        )
+        axes.legend(fontsize=8, loc="upper right")
+    axes.set_ylim(0, 1.15)
+    axes.set_ylabel("F1")
+    axes.set_title(AU_F1_PLOT[1], fontsize=9)
+    axes.grid(alpha=0.3, axis="y")
     figure.tight_layout()
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png")

@@ -23,7 +23,7 @@ def _key_rows(*, overrides: dict, typed: dict[str, str], problems: dict) -> list
             "changed": entry["action"] in overrides,
             "problems": problems.get(entry["action"], []),
         }
-        for entry in keymap.key_map(overrides=overrides)
+        for entry in keymap.key_map_as_saved(overrides=overrides)
         if entry["action"] not in keymap.FIXED_ACTIONS
     ]
 
@@ -59,13 +59,17 @@ def profile(request: HttpRequest) -> HttpResponse:
                     content_type="text/plain",
                 )
     overrides = accounts_selectors.coder_preferences(coder=request.user).key_overrides
+    # Keys saved before a newer default took one of them break the rules now: the workbench
+    # leaves them out, and the coder sees why beside them until they change them.
+    set_aside = {} if problems else keymap.key_map_check(overrides)
     context = {
         "token": tokens.token_get(user=request.user),
         "live_tokens": tokens.token_count(user=request.user),
         # The full key is shown once, right after it is made: the server keeps only its hash.
         "new_key": new_key,
         "roles": sorted(group.name for group in request.user.groups.all()),
-        "key_rows": _key_rows(overrides=overrides, typed=typed, problems=problems),
+        "key_rows": _key_rows(overrides=overrides, typed=typed, problems=problems or set_aside),
         "keys_refused": bool(problems),
+        "keys_set_aside": bool(set_aside),
     }
     return render(request, "annotator/profile.html", context, status=status)

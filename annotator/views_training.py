@@ -15,6 +15,7 @@ from annotator.errors import ConflictError, InvalidRequestError
 from annotator.forms import QueueSettingsForm, TrainingStartForm
 from annotator.learning import selectors as learning_selectors
 from annotator.learning import services as learning
+from annotator.learning.au_report import training_run_au_report
 from annotator.models import Dataset, ModelVersion, TrainingRun
 from annotator.roles import role_check, role_required
 
@@ -206,6 +207,8 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
         "run": training_run,
         "report": learning_selectors.training_run_report(training_run=training_run),
         "plots": learning_selectors.training_run_plots(training_run=training_run),
+        "au_report": training_run_au_report(training_run=training_run),
+        "au_plot": training_plots.AU_F1_PLOT,
     }
     template = (
         "annotator/training/partials/run_report.html"
@@ -217,8 +220,16 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
 
 @training_reader_required
 @require_GET
-def training_run_plot(request: HttpRequest, training_run_id: int, name: str) -> FileResponse:
+def training_run_plot(
+    request: HttpRequest, training_run_id: int, name: str
+) -> FileResponse | HttpResponse:
     training_run = _training_run_or_404(training_run_id)
+    if name == training_plots.AU_F1_PLOT[0]:  # drawn here from the metrics; mlcore draws none
+        au_report = training_run_au_report(training_run=training_run)
+        if au_report is None:
+            raise Http404("This run has no AU scores: it trained no AU head.")
+        png = training_plots.au_f1_plot_png(au_report=au_report)
+        return HttpResponse(png, content_type="image/png")
     path = learning_selectors.training_run_plot_file(training_run=training_run, name=name)
     if path is None:
         raise Http404(f"This run has no {name!r} figure.")

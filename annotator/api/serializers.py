@@ -332,7 +332,11 @@ class TrainingRunOutputSerializer(serializers.Serializer):
         allow_null=True, help_text="When the annotations were frozen (the first attempt)."
     )
     snapshot = serializers.JSONField(help_text="Counts of the frozen labels")
-    metrics = serializers.JSONField(help_text="LOSO scores once the run finished; {} before")
+    metrics = serializers.JSONField(
+        help_text="LOSO scores once the run finished; {} before. A run that trained the AU head "
+        "has au: per_au gives each AU's F1 (null: neither coded nor proposed), support (test "
+        "clips coded with it) and predicted, over its units; mean_f1 their mean"
+    )
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     created_at = serializers.DateTimeField()
     model_version = serializers.SerializerMethodField()

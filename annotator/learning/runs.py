@@ -107,8 +107,9 @@ def _run_model_options(*, training_run: TrainingRun, snapshot_dir: Path) -> dict
 
 
 def training_run_execute(*, job_run: JobRun) -> None:
-    """Freeze the snapshot (first attempt only), train with LOSO and a final model, register the
-    model version. The runner has claimed the attempt, so a redelivered message never gets here."""
+    """Freeze the snapshot and resolve the model options (first attempt only), train with LOSO
+    and a final model, register the model version. The runner has claimed the attempt, so a
+    redelivered message never gets here."""
     jobs.job_run_report_progress(job_run=job_run, progress=0.0, message="Freezing the snapshot")
     training_run = TrainingRun.objects.get(pk=job_run.training_run_id)
     root = media.training_root(training_run=training_run)
@@ -130,6 +131,15 @@ def training_run_execute(*, job_run: JobRun) -> None:
             },
         )
         training_run.refresh_from_db()
+    if training_run.trained_model_options is None:
+        # Resolved once: a retry after a change in how options resolve (the AU head came so)
+        # must still match the settings mlcore recorded in the run folder, or it cannot resume.
+        TrainingRun.objects.filter(pk=training_run.pk).update(
+            trained_model_options=_run_model_options(
+                training_run=training_run, snapshot_dir=snapshot_dir
+            )
+        )
+        training_run.refresh_from_db()
     warm_start = None
     if training_run.warm_start_from is not None:
         warm_start = media.checkpoint_path(version=training_run.warm_start_from)
@@ -138,7 +148,7 @@ def training_run_execute(*, job_run: JobRun) -> None:
             data_dir=snapshot_dir,
             out_dir=root / "run",
             model_name=training_run.model_name,
-            model_options=_run_model_options(training_run=training_run, snapshot_dir=snapshot_dir),
+            model_options=training_run.trained_model_options,
             protocol=training_run.protocol,
             preset=training_run.preset,
             warm_start=warm_start,

@@ -17,7 +17,7 @@ from annotator.models import (
     TrainingRun,
 )
 
-# The figures mlcore writes for a run (mlcore.training.run._plots), by the name in their URL.
+# The figures mlcore writes for a run (mlcore.training.report.write_plots), by their URL name.
 TRAINING_RUN_PLOTS = {
     "confusion": "Confusion matrix (pooled over the folds)",
     "per_fold": "Per-fold UF1 and accuracy",

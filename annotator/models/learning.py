@@ -54,6 +54,10 @@ class TrainingRun(models.Model):
         blank=True,
         related_name="warm_started_runs",
     )
+    # What the first attempt resolved model_options to (the AU head on where the frozen clips
+    # carry AU labels): every retry trains with them, since mlcore resumes a run folder only
+    # with the settings it was started with. Null until an attempt resolves them.
+    trained_model_options = models.JSONField(null=True, blank=True)
     snapshot_at = models.DateTimeField(null=True, blank=True)
     snapshot = models.JSONField(default=dict, blank=True, help_text="counts of the frozen labels")
     metrics = models.JSONField(default=dict, blank=True)

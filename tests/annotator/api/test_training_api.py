@@ -4,7 +4,10 @@ runs, activate versions and read proposals in uncertainty order; nobody else doe
 import pytest
 
 from annotator.models import JobRun, ModelVersion, Proposal, TrainingRun
+from mlcore.facs import AU_HEAD_UNITS
+from tests.annotator.support.training_runs import training_run_trained
 from tests.factories import ClipFactory, DatasetFactory, UserFactory, trainable_dataset
+from tests.mlcore.training_fixtures import TINY_FRL_DGT
 
 pytestmark = pytest.mark.django_db
 
@@ -183,6 +186,22 @@ def test_a_finished_run_is_not_retried(api_as, admin_user):
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "already_finished"
     assert not JobRun.objects.exists()
+
+
+def test_a_run_that_trained_the_au_head_gives_each_aus_f1(api_as, admin_user):
+    run = training_run_trained(
+        datasets=[trainable_dataset(name="CASME II")],
+        created_by=admin_user,
+        model_name="frl_dgt",
+        model_options=TINY_FRL_DGT,
+        au_coded={0: "4+L10", 1: "R12B", 2: "1+2"},
+    )
+    au = api_as(admin_user).get(f"{RUNS}{run.pk}/").json()["metrics"]["au"]
+    assert au["units"] == list(AU_HEAD_UNITS) and au["n_clips"] == 9
+    assert set(au["per_au"]) == {f"AU{unit}" for unit in AU_HEAD_UNITS}
+    assert au["per_au"]["AU12"]["support"] == 3 and au["per_au"]["AU26"]["support"] == 0
+    scored = [entry["f1"] for entry in au["per_au"].values() if entry["f1"] is not None]
+    assert au["mean_f1"] == pytest.approx(sum(scored) / len(scored))
 
 
 def test_model_versions_show_their_scores_and_activation_queues_scoring(

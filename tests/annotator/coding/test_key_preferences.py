@@ -10,6 +10,7 @@ from django.urls import reverse
 
 from annotator import keymap
 from annotator.models import CoderPreferences
+from tests.annotator.support.proposals import model_version, propose
 from tests.factories import ClipFactory
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +84,44 @@ def test_a_refused_key_map_is_shown_beside_its_field_and_nothing_is_saved(client
     client.post(reverse("profile"), typed_keys(mark_onset="b"))
     client.post(reverse("profile"), {"action": "keys-reset"})
     assert CoderPreferences.objects.get(coder=coder).key_overrides == {}
+
+
+# Saved before accept_au took Shift+G as its default, when no action had that key.
+SAVED_BEFORE_ACCEPT_AU = {"toggle_proposals": ["G"]}
+
+
+def test_a_key_saved_before_a_default_took_it_runs_one_action_and_the_profile_says_why(
+    client, coder
+):
+    CoderPreferences.objects.create(coder=coder, key_overrides=SAVED_BEFORE_ACCEPT_AU)
+    client.force_login(coder)
+    clip = ClipFactory()
+    propose(clip, model_version(), interval=(52, 64), action_units={"AU12": 0.9})
+    keys = {entry["action"]: entry["keys"] for entry in workbench_config(client, clip)["keys"]}
+    # As when a coder types a taken key, the action the coder changed is the one refused: the
+    # default keeps Shift+G, the coder's action its standard key until they change it.
+    assert [action for action, bound in keys.items() if "G" in bound] == ["accept_au"]
+    assert keys["toggle_proposals"] == ["P"]
+
+    page = client.get(reverse("profile")).content.decode()
+    assert "use their standard keys until you change theirs" in page
+    field = re.search(r'id="keys-toggle_proposals".*?</td>', page, re.S).group(0)
+    assert 'value="G"' in field  # what the coder saved, to change
+    assert (
+        "Shift+G is already the key for: add the likeliest AU the model proposes that you have"
+        " not coded (undo with u)." in field
+    )
+    assert client.post(reverse("profile"), typed_keys(toggle_proposals="G")).status_code == 400
+    client.post(reverse("profile"), typed_keys(toggle_proposals="Y"))
+    assert CoderPreferences.objects.get(coder=coder).key_overrides == {"toggle_proposals": ["Y"]}
+    assert "use their standard keys" not in client.get(reverse("profile")).content.decode()
+
+
+def test_an_override_set_aside_gives_back_a_key_another_override_took_and_that_one_yields():
+    # The coder moved mark_onset to Shift+G and gave its q to zoom; with mark_onset back on q,
+    # zoom's q clashes in turn and falls back to z.
+    saved = {"mark_onset": ["G"], "zoom": ["q"]}
+    keys = {entry["action"]: entry["keys"] for entry in keymap.key_map(overrides=saved)}
+    assert keys["accept_au"] == ["G"] and keys["mark_onset"] == ["q"] and keys["zoom"] == ["z"]
+    bound = [key for entry in keymap.key_map(overrides=saved) for key in entry["keys"]]
+    assert len(bound) == len(set(bound))

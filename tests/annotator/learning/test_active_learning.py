@@ -297,6 +297,37 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
         learning.training_run_retry(training_run=run, created_by=admin_user)
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_run_that_trained_without_the_au_head_resumes_without_it_on_au_coded_clips(
+    coded_set, admin_user
+):
+    dataset, _ = coded_set
+    run = train(dataset, admin_user, epochs=40)
+    # Its options as recorded for a run whose first attempt came before the AU head (migration
+    # 0099): the run's own, no head, although its clips carry AU labels.
+    TrainingRun.objects.filter(pk=run.pk).update(trained_model_options=TINY_FRL_DGT)
+    attempt = run.latest_job_run
+    with meanwhile(
+        attempt,
+        once=lambda message: (fold_in_progress(message) or 0) >= 2,
+        act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
+    ) as failed_at:
+        run_task(training_run_task, attempt)
+    assert failed_at, "the run finished before the worker could be restarted"
+    assert any(au_targets(sample.aus)[1] for sample in frozen_samples(run))
+    finished = finished_folds(run)
+    assert "folds/fold_000.json" in finished
+
+    retry = learning.training_run_retry(training_run=run, created_by=admin_user)
+    assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
+    after = finished_folds(run)
+    assert {name: after[name] for name in finished} == finished  # resumed, not retrained
+    run.refresh_from_db()
+    assert run.trained_model_options == TINY_FRL_DGT
+    assert "au_head" not in run.model_version.config["model_options"]
+    assert "au" not in run.metrics
+
+
 def test_a_retry_after_a_worker_died_while_freezing_freezes_anew(coded_set, admin_user):
     dataset, _ = coded_set
     run = train(dataset, admin_user)
@@ -405,6 +436,7 @@ def test_a_retrain_on_au_coded_clips_trains_the_au_head_and_proposes_aus(
     coded = [sample for sample in frozen_samples(run) if au_targets(sample.aus)[1]]
     assert coded and {sample.aus for sample in coded} != {""}
     assert version.config["model_options"]["au_head"] is True
+    assert run.trained_model_options == {**TINY_FRL_DGT, "au_head": True}  # for its retries
     assert run.metrics["au"]["n_clips"] == len(coded)
 
     units = {f"AU{unit}" for unit in AU_HEAD_UNITS}
@@ -424,6 +456,7 @@ def test_a_retrain_without_au_labels_has_no_au_head_and_proposes_no_aus(coded_se
     Annotation.objects.filter(clip__subject__dataset=dataset).update(action_units=[])
     version = trained_and_scored(dataset, admin_user)
     assert "au_head" not in version.config["model_options"]
+    assert version.training_run.trained_model_options == TINY_FRL_DGT
     assert "au" not in version.training_run.metrics
     proposals = Proposal.objects.filter(model_version=version)
     assert proposals.count() == len(unlabelled)

@@ -9,12 +9,14 @@ from django.urls import reverse
 from annotator.jobs import services as jobs
 from annotator.learning import services as learning
 from annotator.models import JobRun, ModelVersion, QueueSettings, TrainingRun
+from mlcore.facs import AU_HEAD_UNITS
 from tests.annotator.support.training_runs import (
     start_form,
     training_run_frozen,
     training_run_trained,
 )
 from tests.factories import trainable_dataset
+from tests.mlcore.training_fixtures import TINY_FRL_DGT
 
 pytestmark = pytest.mark.django_db
 
@@ -196,6 +198,51 @@ def test_detail_page_shows_the_scores_and_figures_of_a_real_run(admin_client, tr
         reverse("training-run-detail", args=[trained_run.pk]), HTTP_HX_REQUEST="true"
     ).content.decode()
     assert partial.startswith('<section class="card" id="run-report"') and "<h1>" not in partial
+    # A model without an AU head has no AU scores to show.
+    assert "au" not in metrics and 'id="per-au-f1"' not in page
+    au_plot = reverse("training-run-plot", args=[trained_run.pk, "au_f1"])
+    assert au_plot not in page and admin_client.get(au_plot).status_code == 404
+
+
+# The blob clips' AUs follow their class, as in mlcore's AU head tests.
+BLOB_AUS = {0: "4+L10", 1: "R12B", 2: "1+2"}
+
+
+def test_a_run_with_the_au_head_shows_the_f1_of_each_au_as_a_chart_and_a_table(
+    admin_client, admin_user
+):
+    run = training_run_trained(
+        datasets=[trainable_dataset(name="CASME II")],
+        created_by=admin_user,
+        model_name="frl_dgt",
+        model_options=TINY_FRL_DGT,
+        au_coded=BLOB_AUS,
+    )
+    per_au = run.metrics["au"]["per_au"]
+    page = admin_client.get(reverse("training-run-detail", args=[run.pk])).content.decode()
+    assert "pooled over the folds' 9 test clips coded with AUs" in page
+    trained_with = re.search(r"<th>Trained with</th><td><code>(.*?)</code>", page).group(1)
+    assert "&#x27;au_head&#x27;: True" in trained_with  # resolved on the AU-coded clips
+    table = re.search(r'id="per-au-f1".*?</table>', page, re.S).group(0)
+    rows = re.findall(
+        r'<tr><td title="([^"]*)">(AU\d+)</td><td>([^<]*)</td><td>(\d+)</td><td>(\d+)</td></tr>',
+        table,
+    )
+    assert [au for _, au, *_ in rows] == [f"AU{unit}" for unit in AU_HEAD_UNITS]  # head order
+    shown = {au: (name, f1, int(coded), int(proposed)) for name, au, f1, coded, proposed in rows}
+    assert shown["AU12"][0] == "Lip corner puller"
+    # Each coded AU is on the 3 test clips of its class (one per subject), the others on none.
+    assert {au for au, row in shown.items() if row[2]} == {"AU1", "AU2", "AU4", "AU10", "AU12"}
+    assert all(row[2] in (0, 3) for row in shown.values())
+    for au, (_, f1, coded, proposed) in shown.items():
+        scores = per_au[au]
+        assert (coded, proposed) == (scores["support"], scores["predicted"])
+        assert f1 == ("—" if scores["f1"] is None else f"{scores['f1']:.3f}")
+
+    url = reverse("training-run-plot", args=[run.pk, "au_f1"])
+    assert f'src="{url}"' in page
+    response = admin_client.get(url)
+    assert response["Content-Type"] == "image/png" and response.content.startswith(PNG_SIGNATURE)
 
 
 def test_versions_compare_and_one_is_activated_from_the_page(

@@ -3,6 +3,7 @@ it, its snapshot is the mlcore tests' tiny blob composite (frozen before the fir
 that attempt would have frozen the exported labels), and the attempt runs in this process."""
 
 from collections import Counter
+from dataclasses import replace
 
 from django.utils import timezone
 
@@ -11,20 +12,34 @@ from annotator.learning import runs
 from annotator.learning import services as learning
 from annotator.models import JobRun, TrainingRun
 from annotator.tasks import _run_job
+from mlcore.composite import write_manifest
 from tests.mlcore.training_fixtures import make_blob_composite
 
 CLASS_NAMES = ["negative", "positive", "surprise"]
 BLOB_SUBJECTS = {"casme2": 2, "samm": 1}
 
 
-def training_run_frozen(*, datasets, created_by, epochs: int = 2, **start) -> TrainingRun:
+def training_run_frozen(
+    *,
+    datasets,
+    created_by,
+    epochs: int = 2,
+    model_name: str = "flow_linear",
+    au_coded: dict[int, str] | None = None,
+    **start,
+) -> TrainingRun:
     """A run started as the page starts one (``start``: more of the service's options), its
-    snapshot frozen; its attempt is still queued."""
+    snapshot frozen; its attempt is still queued. ``au_coded`` (class label to AU code) codes
+    the frozen clips' AUs by their class, so that FRL-DGT trains its AU head; without it the
+    clips carry no AU coding."""
     training_run = learning.training_run_start(
-        datasets=datasets, model_name="flow_linear", epochs=epochs, created_by=created_by, **start
+        datasets=datasets, model_name=model_name, epochs=epochs, created_by=created_by, **start
     )
     snapshot_dir = media.training_root(training_run=training_run) / "snapshot"
     samples = make_blob_composite(snapshot_dir, subjects=BLOB_SUBJECTS, clips_per_class=1)
+    if au_coded:
+        samples = [replace(sample, aus=au_coded[sample.label]) for sample in samples]
+        write_manifest(snapshot_dir, samples)
     per_dataset: dict[str, Counter] = {}
     for sample in samples:
         per_dataset.setdefault(sample.dataset, Counter())[CLASS_NAMES[sample.label]] += 1
