@@ -60,7 +60,7 @@ def prepare(*, clients: int) -> list[dict]:
     from django.contrib.auth.models import Group
 
     from annotator import services
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
     from annotator.models import Clip, Dataset, DatasetEmotion, Subject
     from mlcore.labels import DATASET_EMOTIONS, default_mapping
 
