@@ -59,7 +59,7 @@ def prepare(*, clients: int) -> list[dict]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
     from annotator.coding import services as coding_services
     from annotator.models import Clip, Dataset, DatasetEmotion, Subject
     from mlcore.labels import DATASET_EMOTIONS, default_mapping

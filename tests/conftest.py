@@ -25,7 +25,7 @@ def api_as(db):
     """An API client sending the user's token, as a script would."""
     from rest_framework.test import APIClient
 
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
 
     def make(user) -> APIClient:
         client = APIClient()
