@@ -20,7 +20,7 @@ from annotator.api.viewsets import parse_input
 
 
 class TokenView(APIView):
-    """Your API tokens (annotator.api.tokens): creating one revokes all earlier keys."""
+    """Your API tokens (annotator.accounts.tokens): creating one revokes all earlier keys."""
 
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "tokens"
@@ -65,7 +65,7 @@ class TokenView(APIView):
 class LoginTokenView(APIView):
     """For scripts: trade a username and password for a new token of the user's own (earlier
     ones keep working until they expire or are revoked). Throttled per client,
-    and failed passwords count with the log-in page's (annotator.api.logins)."""
+    and failed passwords count with the log-in page's (annotator.accounts.logins)."""
 
     authentication_classes = []
     permission_classes = [AllowAny]
