@@ -3,19 +3,24 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/m3_dgm.py --data CLEAN_COMPOSITE \
         --seeds 0 1 2 --epochs 10 --arm baseline --arm out_init=normal \
         [--out benchmarks/results/m3_dgm.json] [--cache DIR]
+    .venv/bin/python benchmarks/m3_dgm.py --data CLEAN_COMPOSITE --summary   # markdown table
 
 The setting is the subject hold-out check of docs/frl-dgt.md: 20% of the subjects tested,
 SMIC-HS clips (no apex) skipped, FRL-DGT at 48 px (embed 32, patch stride 4, DGM width 8),
 10 epochs, the preset ``gpu`` training knobs (batch 16, AdamW lr 1e-3, no validation split).
 A split seed ``s`` is what ``python -m mlcore train --protocol holdout --seed s`` uses: the
 same subjects, the same model seed (``s * 1000``), and training goes through the same `fit`.
+An (arm, seed) already in ``--out`` is not measured again.
 
 What it records per arm and seed, besides the hold-out UF1/UAR:
-- per step (first ``--trace-steps``): the gradient norm of every DGM block (before clipping),
-  of the rest of the model, and the mean |D| of the batch;
+- per step (first ``--trace-steps``, warm-up steps included): the gradient norm of every DGM
+  block (before clipping), of the rest of the model, and the mean |D| of the batch;
 - per epoch: the mean |D| and the cosine of D with the backward TV-L1 field (-flow, the
   displacement a backward warp needs) on the moving pixels (|flow| >= 0.25 px at 48 px) of the
-  test clips, the predicted-class counts on the test clips, and the eval-mode training accuracy.
+  test clips, the predicted-class counts on the test clips, and the eval-mode training accuracy;
+- before training and after epochs 1, 5 and the last: which way the class loss and the
+  self-supervised loss push D on the training clips (`teaching_signal`);
+- after training: a linear probe on D and, for reference, on the TV-L1 field.
 
 An arm is ``name`` or ``name=value`` (several joined by ``,``):
 - ``baseline``: M3 as registered;
@@ -335,7 +340,7 @@ def main() -> None:
             )
             results.append(result)
             args.out.parent.mkdir(parents=True, exist_ok=True)
-            args.out.write_text(json.dumps(results, indent=1))
+            args.out.write_text(json.dumps(results, separators=(",", ":")) + "\n")
             last = result["epochs"][-1]
             print(
                 f"{text:24s} seed {seed}: UF1 {result['uf1']:.3f} UAR {result['uar']:.3f} "
