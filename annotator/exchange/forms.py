@@ -54,6 +54,23 @@ class DatasetImportForm(forms.Form):
         label="Frame rate", required=False, min_value=1.0, help_text="Required for generic CSV."
     )
     preprocess = forms.BooleanField(label="Queue preprocessing", required=False, initial=True)
+    coding_mode = forms.TypedChoiceField(
+        label="Coding plan",
+        choices=[
+            ("", "Keep the dataset's (new: blind double coding)"),
+            *Dataset.CodingMode.choices,
+        ],
+        required=False,
+        empty_value=None,
+    )
+    coders_per_clip = forms.TypedChoiceField(
+        label="Coders per clip",
+        choices=[("", "Keep the dataset's (new: 2)"), *((n, n) for n in range(1, 11))],
+        coerce=int,
+        required=False,
+        empty_value=None,
+        help_text="How many coders the queue gives each clip to.",
+    )
 
     def clean_frames(self) -> str:
         return str(_server_path(self.cleaned_data["frames"], folder=True))

@@ -19,6 +19,7 @@ from annotator.exchange.jobs import (
     DEFAULT_DATASET_NAMES,
     IMPORT_FORMATS,
     Progress,
+    import_coding_plan,
     job_options,
     no_progress,
 )
@@ -211,6 +212,8 @@ def dataset_import_run(
     dataset_name: str | None = None,
     default_fps: float | None = None,
     preprocess: bool = True,
+    coding_mode: str | None = None,
+    coders_per_clip: int | None = None,
     progress: Progress | None = None,
 ) -> dict:
     """Import a dataset; returns the validation report (JSON-ready).
@@ -219,12 +222,15 @@ def dataset_import_run(
     ``issues`` and never stop the good ones; a file or folder that cannot be read at all raises
     FileNotFoundError or ApplicationError naming it. Only files inside MESTUDIO_IMPORT_ROOTS (when
     set) are read, and only clip folders and frames inside ``frames`` (`mlcore.datasets`).
+    A coding plan given (``coding_mode``, ``coders_per_clip``) becomes the dataset's; what is
+    left out keeps an existing dataset's, and a new one gets the defaults.
     """
     if import_format not in IMPORT_FORMATS:
         raise InvalidRequestError(
             f"Unknown format {import_format!r}; choose from {', '.join(IMPORT_FORMATS)}."
         )
     source_format = IMPORT_FORMATS[import_format]
+    plan = import_coding_plan(coding_mode=coding_mode, coders_per_clip=coders_per_clip)
     report_progress = progress or no_progress
     frames, annotations = Path(frames), Path(annotations) if annotations else None
     # The start service checked these when the job was queued; the worker checks again, since
@@ -247,6 +253,12 @@ def dataset_import_run(
         source_format=source_format, frames=frames, annotations=annotations, default_fps=fps
     )
     dataset = _dataset_for_import(name=name, source_format=source_format, default_fps=fps)
+    if plan:
+        dataset = coding_services.dataset_coding_plan_update(
+            dataset=dataset,
+            coding_mode=plan.get("coding_mode", dataset.coding_mode),
+            coders_per_clip=plan.get("coders_per_clip", dataset.coders_per_clip),
+        )
     known = set(dataset.emotions.values_list("name", flat=True))
     emotions = _ensure_emotions(
         dataset=dataset, words=sheet.vocabulary + [row.emotion for row in sheet.rows]
@@ -280,6 +292,10 @@ def dataset_import_run(
         "format": import_format,
         "dataset": dataset.name,
         "dataset_id": dataset.pk,
+        "coding_plan": {
+            "coding_mode": dataset.coding_mode,
+            "coders_per_clip": dataset.coders_per_clip,
+        },
         "annotations": str(annotations) if annotations else None,
         "frames": str(frames),
         "rows_read": sheet.rows_read,
@@ -330,6 +346,8 @@ def dataset_import_job(*, job_run: JobRun) -> None:
         dataset_name=options.get("dataset_name") or None,
         default_fps=options.get("default_fps"),
         preprocess=bool(options.get("preprocess", True)),
+        coding_mode=options.get("coding_mode"),
+        coders_per_clip=options.get("coders_per_clip"),
         user=job_run.created_by,
         progress=jobs.job_run_progress_reporter(job_run=job_run),
     )

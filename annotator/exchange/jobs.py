@@ -5,10 +5,12 @@ choices they accept, and the options a job row carries (an export's files lie wh
 from collections.abc import Callable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from annotator.errors import InvalidRequestError
 from annotator.jobs import services as jobs
-from annotator.models import JobRun
+from annotator.models import Dataset, JobRun
 
 Progress = Callable[[float, str], None]
 
@@ -22,6 +24,24 @@ MIN_STATUS_LABELS = {
     "and not yet adjudicated are left out)",
 }
 MIN_STATUSES = tuple(MIN_STATUS_LABELS)
+
+
+def import_coding_plan(*, coding_mode: str | None, coders_per_clip: int | None) -> dict:
+    """The coding plan an import gives its dataset, checked by the Dataset fields' own rules:
+    only what was chosen (an existing dataset keeps the rest; a new one has the defaults)."""
+    plan = {
+        name: value
+        for name, value in (("coding_mode", coding_mode), ("coders_per_clip", coders_per_clip))
+        if value is not None
+    }
+    try:
+        Dataset(**plan).clean_fields(
+            exclude=[field.name for field in Dataset._meta.fields if field.name not in plan]
+        )
+    except ValidationError as invalid:
+        field, messages = next(iter(invalid.message_dict.items()))
+        raise InvalidRequestError(f"{field}: {' '.join(messages)}", field=field) from None
+    return plan
 
 
 def no_progress(fraction: float, message: str) -> None:

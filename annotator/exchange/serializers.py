@@ -38,6 +38,21 @@ class DatasetImportInputSerializer(serializers.Serializer):
         help_text="Required for generic CSV",
     )
     preprocess = serializers.BooleanField(default=True, help_text="Queue preprocessing")
+    coding_mode = serializers.ChoiceField(
+        choices=Dataset.CodingMode.choices,
+        required=False,
+        allow_null=True,
+        help_text="The dataset's coding plan; left out, an existing dataset keeps its own and a "
+        "new one is coded blind",
+    )
+    coders_per_clip = serializers.IntegerField(
+        min_value=1,
+        max_value=10,
+        required=False,
+        allow_null=True,
+        help_text="How many coders the queue gives each clip to; left out, an existing dataset "
+        "keeps its own and a new one gets 2",
+    )
 
     def validate(self, attrs: dict) -> dict:
         form = DatasetImportForm(data=attrs)

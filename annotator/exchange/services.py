@@ -11,7 +11,12 @@ from django.utils.text import slugify
 
 from annotator.coding import services as coding_services
 from annotator.errors import ConflictError, InvalidRequestError
-from annotator.exchange.jobs import IMPORT_FORMATS, MIN_STATUSES, job_run_create_with_options
+from annotator.exchange.jobs import (
+    IMPORT_FORMATS,
+    MIN_STATUSES,
+    import_coding_plan,
+    job_run_create_with_options,
+)
 from annotator.import_roots import import_path_check
 from annotator.jobs import services as jobs
 from annotator.models import Annotation, Clip, JobRun
@@ -28,10 +33,14 @@ def dataset_import_start(
     dataset_name: str | None = None,
     default_fps: float | None = None,
     preprocess: bool = True,
+    coding_mode: str | None = None,
+    coders_per_clip: int | None = None,
 ) -> JobRun:
-    """Queue an import on the preprocess queue; `dataset_import_job` runs it."""
+    """Queue an import on the preprocess queue; `dataset_import_job` runs it. A coding plan
+    left out keeps an existing dataset's (a new dataset gets the defaults)."""
     if import_format not in IMPORT_FORMATS:
         raise InvalidRequestError(f"Unknown format {import_format!r}.")
+    import_coding_plan(coding_mode=coding_mode, coders_per_clip=coders_per_clip)
     for path in (frames, annotations):
         if path:
             import_path_check(path=Path(path))
@@ -42,6 +51,8 @@ def dataset_import_start(
         "dataset_name": dataset_name,
         "default_fps": default_fps,
         "preprocess": preprocess,
+        "coding_mode": coding_mode,
+        "coders_per_clip": coders_per_clip,
     }
     return job_run_create_with_options(
         kind=JobRun.Kind.IMPORT,

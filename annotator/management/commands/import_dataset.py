@@ -20,6 +20,7 @@ from tqdm import tqdm
 from annotator.exchange.imports import dataset_import_run, import_summary
 from annotator.exchange.jobs import IMPORT_FORMATS
 from annotator.management.base import ServiceCommand
+from annotator.models import Dataset
 
 
 class Command(ServiceCommand):
@@ -38,6 +39,16 @@ class Command(ServiceCommand):
         )
         parser.add_argument(
             "--no-preprocess", action="store_true", help="store labels only; queue no preprocessing"
+        )
+        parser.add_argument(
+            "--coding-mode",
+            choices=Dataset.CodingMode.values,
+            help="the dataset's coding plan (default: an existing dataset's own; new: blind)",
+        )
+        parser.add_argument(
+            "--coders-per-clip",
+            type=int,
+            help="coders the queue gives each clip to, 1-10 (default: the dataset's own; new: 2)",
         )
         parser.add_argument("--report", type=Path, help="write the validation report here (JSON)")
 
@@ -60,6 +71,8 @@ class Command(ServiceCommand):
                     default_fps=options["fps"],
                     user=user,
                     preprocess=not options["no_preprocess"],
+                    coding_mode=options["coding_mode"],
+                    coders_per_clip=options["coders_per_clip"],
                     progress=progress,
                 )
             except (ValueError, FileNotFoundError) as error:  # mlcore's reading of the input

@@ -346,3 +346,89 @@ def test_imports_read_only_inside_the_configured_roots(client, admin_user, tmp_p
             created_by=admin_user, import_format="smic", frames=str(elsewhere), annotations=None
         )
     assert not JobRun.objects.exists()
+
+
+def test_an_import_sets_the_coding_plan_through_every_door(
+    client, synth_sets, admin_user, api_as, django_capture_on_commit_callbacks, capsys
+) -> None:
+    from annotator.tasks import _run_job
+
+    sheet, frames = NATIVE["casme2"]
+    paths = {
+        "annotations": str(synth_sets["casme2"] / sheet),
+        "frames": str(synth_sets["casme2"] / frames),
+    }
+    # The page: model-assisted single coding for a new dataset, shown on the report.
+    client.force_login(admin_user)
+    assert b"Coders per clip" in client.get(reverse("dataset-import")).content
+    with django_capture_on_commit_callbacks(execute=False):
+        client.post(
+            reverse("dataset-import"),
+            {
+                "import_format": "casme2",
+                **paths,
+                "dataset_name": "page",
+                "coding_mode": "model_assisted",
+                "coders_per_clip": "1",
+            },
+        )
+    job_run = JobRun.objects.get(kind=JobRun.Kind.IMPORT)
+    _run_job(job_run.pk, imports.dataset_import_job)
+    page = Dataset.objects.get(name="page")
+    assert (page.coding_mode, page.coders_per_clip) == ("model_assisted", 1)
+    report_page = client.get(reverse("dataset-import-report", args=[job_run.pk]))
+    assert b"Coding plan: model-assisted single coding, 1 coder per clip" in report_page.content
+
+    # Re-imported without a plan, the dataset keeps its own.
+    report = import_native(synth_sets["casme2"], "casme2", admin_user, dataset_name="page")
+    assert report["coding_plan"] == {"coding_mode": "model_assisted", "coders_per_clip": 1}
+
+    # The API: three coders for a new dataset; a plan outside the rules is refused at the door.
+    api = api_as(admin_user)
+    with django_capture_on_commit_callbacks(execute=False):
+        started = api.post(
+            "/api/v1/imports/",
+            {"import_format": "casme2", **paths, "dataset_name": "api", "coders_per_clip": 3},
+            format="json",
+        )
+    assert started.status_code == 202, started.json()
+    _run_job(started.json()["id"], imports.dataset_import_job)
+    assert Dataset.objects.get(name="api").coders_per_clip == 3
+    assert Dataset.objects.get(name="api").coding_mode == "blind"
+    refused = api.post(
+        "/api/v1/imports/",
+        {"import_format": "casme2", **paths, "coders_per_clip": 11},
+        format="json",
+    )
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["field"] == "coders_per_clip"
+
+    # The command line, and the service itself for a plan no door would send.
+    call_command(
+        "import_dataset",
+        "--format",
+        "casme2",
+        "--annotations",
+        paths["annotations"],
+        "--frames",
+        paths["frames"],
+        "--dataset",
+        "cli",
+        "--no-preprocess",
+        "--coding-mode",
+        "model_assisted",
+        verbosity=0,
+    )
+    cli = Dataset.objects.get(name="cli")
+    assert (cli.coding_mode, cli.coders_per_clip) == ("model_assisted", 2)
+    with pytest.raises(InvalidRequestError, match="coders_per_clip") as refusal:
+        imports.dataset_import_run(
+            import_format="casme2",
+            frames=Path(paths["frames"]),
+            annotations=Path(paths["annotations"]),
+            user=admin_user,
+            dataset_name="cli",
+            coders_per_clip=0,
+        )
+    assert refusal.value.field == "coders_per_clip"
+    assert Dataset.objects.get(name="cli").coders_per_clip == 2
