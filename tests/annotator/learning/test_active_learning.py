@@ -142,6 +142,18 @@ def meanwhile(job_run: JobRun, *, once, act):
         watcher.join()
 
 
+def run_until_its_worker_restarts_in_fold_2(attempt: JobRun) -> None:
+    """Run the attempt here while the worker running it restarts under its name during fold 2
+    or 3 (the worker's task records the machine's hostname when it runs in-process)."""
+    with meanwhile(
+        attempt,
+        once=lambda message: (fold_in_progress(message) or 0) >= 2,
+        act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
+    ) as failed_at:
+        run_task(training_run_task, attempt)
+    assert failed_at, "the run finished before the worker could be restarted"
+
+
 def test_start_refuses_bad_selections_and_a_second_run_on_the_same_datasets(admin_user):
     first = trainable_dataset(name="A")
     second = trainable_dataset(name="B", source_format="samm")
@@ -247,15 +259,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
 
     run = train(dataset, admin_user, epochs=40)
     attempt = run.latest_job_run
-    # The worker running it restarts under its name while this process is still in fold 2 or 3
-    # (the worker's task records the machine's hostname when it runs in-process).
-    with meanwhile(
-        attempt,
-        once=lambda message: (fold_in_progress(message) or 0) >= 2,
-        act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
-    ) as failed_at:
-        run_task(training_run_task, attempt)
-    assert failed_at, "the run finished before the worker could be restarted"
+    run_until_its_worker_restarts_in_fold_2(attempt)
     assert attempt.status == JobRun.Status.FAILED
     assert f"The worker {socket.gethostname()} stopped" in attempt.error
     assert "Retry to resume from the last finished fold" in attempt.error
@@ -304,16 +308,10 @@ def test_a_run_that_trained_without_the_au_head_resumes_without_it_on_au_coded_c
     dataset, _ = coded_set
     run = train(dataset, admin_user, epochs=40)
     # Its options as recorded for a run whose first attempt came before the AU head (migration
-    # 0099): the run's own, no head, although its clips carry AU labels.
+    # 0018): the run's own, no head, although its clips carry AU labels.
     TrainingRun.objects.filter(pk=run.pk).update(trained_model_options=TINY_FRL_DGT)
     attempt = run.latest_job_run
-    with meanwhile(
-        attempt,
-        once=lambda message: (fold_in_progress(message) or 0) >= 2,
-        act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
-    ) as failed_at:
-        run_task(training_run_task, attempt)
-    assert failed_at, "the run finished before the worker could be restarted"
+    run_until_its_worker_restarts_in_fold_2(attempt)
     assert any(au_targets(sample.aus)[1] for sample in frozen_samples(run))
     finished = finished_folds(run)
     assert "folds/fold_000.json" in finished
