@@ -6,16 +6,16 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from annotator import reports
+from annotator.coding import reports
 from annotator.coding import review as coding_review
 from annotator.coding import services as coding_services
+from annotator.coding.forms import AdjudicationForm
+from annotator.coding.views_workbench import coding_config, frame_player
 from annotator.corpus import selectors as corpus_selectors
+from annotator.corpus.views import clip_or_404
 from annotator.errors import StaleRevisionError
-from annotator.forms import AdjudicationForm
 from annotator.models import Annotation, Clip, Dataset
 from annotator.roles import role_required
-from annotator.views import clip_or_404
-from annotator.views_workbench import coding_config, frame_player
 from mlcore.facs import format_au_string
 
 

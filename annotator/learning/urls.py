@@ -1,45 +1,45 @@
 from django.urls import path
 
-from annotator import views_training
+from annotator.learning import views
 
 urlpatterns = [
-    path("training/", views_training.training_dashboard, name="training"),
-    path("training/queue/", views_training.queue_settings_save, name="training-queue-settings"),
-    path("training/preview/", views_training.training_preview, name="training-preview"),
+    path("training/", views.training_dashboard, name="training"),
+    path("training/queue/", views.queue_settings_save, name="training-queue-settings"),
+    path("training/preview/", views.training_preview, name="training-preview"),
     path(
         "training/<int:training_run_id>/",
-        views_training.training_run_detail,
+        views.training_run_detail,
         name="training-run-detail",
     ),
     path(
         "training/<int:training_run_id>/status/",
-        views_training.training_run_status,
+        views.training_run_status,
         name="training-run-status",
     ),
     path(
         "training/<int:training_run_id>/cancel/",
-        views_training.training_run_cancel,
+        views.training_run_cancel,
         name="training-run-cancel",
     ),
     path(
         "training/<int:training_run_id>/retry/",
-        views_training.training_run_retry,
+        views.training_run_retry,
         name="training-run-retry",
     ),
     path(
         "training/<int:training_run_id>/plots/<slug:name>.png",
-        views_training.training_run_plot,
+        views.training_run_plot,
         name="training-run-plot",
     ),
-    path("training/versions/", views_training.model_versions, name="model-versions"),
+    path("training/versions/", views.model_versions, name="model-versions"),
     path(
         "training/versions/<int:version_id>/activate/",
-        views_training.model_version_activate,
+        views.model_version_activate,
         name="model-version-activate",
     ),
     path(
         "training/versions/plots/<slug:name>.png",
-        views_training.model_version_plot,
+        views.model_version_plot,
         name="model-version-plot",
     ),
 ]

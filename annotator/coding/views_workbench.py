@@ -16,12 +16,12 @@ from annotator.coding import queue as coding_queue
 from annotator.coding import review as coding_review
 from annotator.coding import selectors as coding_selectors
 from annotator.coding import services as coding_services
+from annotator.coding.forms import AnnotationInputForm
 from annotator.corpus import selectors as corpus_selectors
+from annotator.corpus.views import clip_or_404
 from annotator.errors import ClaimError, StaleRevisionError
-from annotator.forms import AnnotationInputForm
 from annotator.models import Annotation, Clip, Dataset, DatasetEmotion
 from annotator.roles import role_required
-from annotator.views import clip_or_404
 from mlcore.facs import AU_NAMES
 
 

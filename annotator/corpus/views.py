@@ -1,20 +1,20 @@
-"""Thin views: parse the request, call a selector or service, render a page or an htmx partial."""
+"""The home page (datasets, recent clips, the user's jobs) and a clip's pages: upload, detail
+and its frames."""
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from annotator import media
 from annotator.corpus import selectors as corpus_selectors
 from annotator.corpus import services as corpus
-from annotator.forms import ClipUploadForm
+from annotator.corpus.forms import ClipUploadForm
 from annotator.jobs import selectors as jobs_selectors
 from annotator.jobs import services as jobs
-from annotator.models import Clip, JobRun
+from annotator.models import Clip
 from annotator.roles import role_required
 
 
@@ -40,29 +40,6 @@ def home(request: HttpRequest) -> HttpResponse:
             "queues": jobs.QUEUES,
         },
     )
-
-
-@login_required
-@require_GET
-def job_run_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
-    try:
-        job_run = jobs_selectors.job_run_get(job_run_id=job_run_id, user=request.user)
-    except JobRun.DoesNotExist:
-        raise Http404("No such job.") from None
-    template = "annotator/partials/job_run.html" if request.htmx else "annotator/job_run.html"
-    return render(request, template, {"job_run": job_run})
-
-
-@staff_member_required
-@require_POST
-def worker_check(request: HttpRequest) -> HttpResponse:
-    queue = request.POST.get("queue", "")
-    if queue not in jobs.QUEUES:
-        return HttpResponse(f"Unknown queue {queue!r}.", status=400)
-    job_run = jobs.worker_check_start(queue=queue, created_by=request.user)
-    if request.htmx:
-        return render(request, "annotator/partials/job_run.html", {"job_run": job_run})
-    return redirect("job-run-detail", job_run_id=job_run.pk)
 
 
 @role_required("annotator.add_clip")
@@ -120,6 +97,3 @@ def clip_media(request: HttpRequest, clip_id: int, version: int, layer: str, fra
     response = FileResponse(path.open("rb"), content_type="image/jpeg")
     response["Cache-Control"] = media.FRAME_CACHE_CONTROL
     return response
-
-
-# --- Coding -------------------------------------------------------------------------------------

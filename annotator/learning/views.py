@@ -12,10 +12,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotator import training_plots
 from annotator.coding import selectors as coding_selectors
 from annotator.errors import ConflictError, InvalidRequestError
-from annotator.forms import QueueSettingsForm, TrainingStartForm
 from annotator.learning import selectors as learning_selectors
 from annotator.learning import services as learning
 from annotator.learning.au_report import training_run_au_report
+from annotator.learning.forms import QueueSettingsForm, TrainingStartForm
 from annotator.models import Dataset, ModelVersion, TrainingRun
 from annotator.roles import role_check, role_required
 
