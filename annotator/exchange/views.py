@@ -7,7 +7,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import media
-from annotator.corpus import selectors as corpus_selectors
+from annotator.corpus.views import clip_or_404
 from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
 from annotator.exchange.forms import CompositeExportForm, DatasetImportForm
@@ -130,17 +130,10 @@ def _eaf_annotations(*, clip: Clip, user) -> list[Annotation]:
     return list(annotations.filter(coder=user))
 
 
-def _clip_or_404(clip_id: int) -> Clip:
-    try:
-        return corpus_selectors.clip_get(clip_id=clip_id)
-    except Clip.DoesNotExist:
-        raise Http404("No such clip.") from None
-
-
 @role_required("annotator.change_annotation")
 @require_GET
 def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
-    clip = _clip_or_404(clip_id)
+    clip = clip_or_404(clip_id)
     return render(
         request,
         "annotator/datasets/clip_eaf.html",
@@ -151,7 +144,7 @@ def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
 @role_required("annotator.change_annotation")
 @require_GET
 def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) -> HttpResponse:
-    clip = _clip_or_404(clip_id)
+    clip = clip_or_404(clip_id)
     annotation = next(
         (a for a in _eaf_annotations(clip=clip, user=request.user) if a.pk == annotation_id), None
     )
@@ -167,7 +160,7 @@ def clip_eaf_download(request: HttpRequest, clip_id: int, annotation_id: int) ->
 @role_required("annotator.change_annotation")
 @require_POST
 def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
-    clip = _clip_or_404(clip_id)
+    clip = clip_or_404(clip_id)
     upload = request.FILES.get("eaf")
     error, status = None, 400
     if upload is None:
