@@ -72,4 +72,4 @@ def profile(request: HttpRequest) -> HttpResponse:
         "keys_refused": bool(problems),
         "keys_set_aside": bool(set_aside),
     }
-    return render(request, "annotator/profile.html", context, status=status)
+    return render(request, "annotator/accounts/profile.html", context, status=status)

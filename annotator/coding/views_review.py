@@ -24,7 +24,7 @@ from mlcore.facs import format_au_string
 def review_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "annotator/review_list.html",
+        "annotator/coding/review_list.html",
         {
             "clips": coding_review.clip_list_for_review(),
             "datasets": Dataset.objects.order_by("name"),
@@ -114,7 +114,7 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
     }
     if clip.ingest_status == Clip.IngestStatus.READY:
         context.update(_review_player(request, clip=clip, form=form, rows=rows))
-    return render(request, "annotator/review.html", context, status=status)
+    return render(request, "annotator/coding/review.html", context, status=status)
 
 
 def _review_player(request, *, clip: Clip, form: AdjudicationForm, rows: list[dict]) -> dict:
@@ -204,7 +204,9 @@ def dataset_agreement(request: HttpRequest, dataset_id: int) -> HttpResponse:
         }
         for mark in coding_review.MARKS
     ]
-    return render(request, "annotator/agreement.html", {"report": report, "mark_rows": mark_rows})
+    return render(
+        request, "annotator/coding/agreement.html", {"report": report, "mark_rows": mark_rows}
+    )
 
 
 def _tolerance_ms(request: HttpRequest) -> float:

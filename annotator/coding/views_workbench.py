@@ -30,7 +30,7 @@ from mlcore.facs import AU_NAMES
 def coder_queue(request: HttpRequest) -> HttpResponse:
     return render(
         request,
-        "annotator/queue.html",
+        "annotator/coding/queue.html",
         {
             "next_clips": coding_selectors.clip_queue_ranked(coder=request.user, limit=50),
             "clips": coding_selectors.clip_queue_for_coder(coder=request.user),
@@ -241,7 +241,7 @@ def _workbench(request: HttpRequest, *, clip: Clip, claim: bool) -> HttpResponse
     )
     return render(
         request,
-        "annotator/workbench.html",
+        "annotator/coding/workbench.html",
         {
             "clip": clip,
             "annotation": annotation,
@@ -280,7 +280,7 @@ def clip_code_proposals(request: HttpRequest, clip_id: int) -> HttpResponse:
         "key_labels": keymap.key_labels(keys=keys),
         **_proposal_panel(clip=clip, annotation=annotation, coder=request.user),
     }
-    return render(request, "annotator/partials/proposal_panel.html", context)
+    return render(request, "annotator/coding/partials/proposal_panel.html", context)
 
 
 ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")
@@ -299,7 +299,7 @@ def _save_status(
         "conflict": conflict,
         "field_errors": [(field, errors.get(field, [])) for field in ANNOTATION_FIELDS],
     }
-    return render(request, "annotator/partials/save_status.html", context, status=status)
+    return render(request, "annotator/coding/partials/save_status.html", context, status=status)
 
 
 def _content_shown(content: dict) -> dict:

@@ -32,7 +32,7 @@ def home(request: HttpRequest) -> HttpResponse:
     sees_corpus = request.user.has_perm("annotator.view_clip")
     return render(
         request,
-        "annotator/home.html",
+        "annotator/corpus/home.html",
         {
             "datasets": corpus_selectors.dataset_list_with_counts() if sees_corpus else [],
             "clips": corpus_selectors.clip_list_recent() if sees_corpus else [],
@@ -68,7 +68,7 @@ def clip_upload(request: HttpRequest) -> HttpResponse:
     else:
         form = ClipUploadForm()
     context = {"form": form, "refusal": refusal}
-    return render(request, "annotator/clip_upload.html", context, status=status)
+    return render(request, "annotator/corpus/clip_upload.html", context, status=status)
 
 
 @role_required("annotator.view_clip")
@@ -82,7 +82,9 @@ def clip_detail(request: HttpRequest, clip_id: int) -> HttpResponse:
         "preview_frames": clip.frame_indices[:: max(1, len(clip.frame_indices) // 8)][:8],
     }
     template = (
-        "annotator/partials/clip_status.html" if request.htmx else "annotator/clip_detail.html"
+        "annotator/corpus/partials/clip_status.html"
+        if request.htmx
+        else "annotator/corpus/clip_detail.html"
     )
     return render(request, template, context)
 

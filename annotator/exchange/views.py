@@ -40,7 +40,7 @@ def dataset_import(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = DatasetImportForm()
-    return render(request, "annotator/datasets/import.html", {"form": form}, status=status)
+    return render(request, "annotator/exchange/import.html", {"form": form}, status=status)
 
 
 @role_required("annotator.add_dataset")
@@ -49,7 +49,7 @@ def dataset_import_report(request: HttpRequest, job_run_id: int) -> HttpResponse
     job_run = _job_of_kind(request, job_run_id, JobRun.Kind.IMPORT)
     report = job_run.result if job_run.status == JobRun.Status.SUCCEEDED else None
     return render(
-        request, "annotator/datasets/import_report.html", {"job_run": job_run, "report": report}
+        request, "annotator/exchange/import_report.html", {"job_run": job_run, "report": report}
     )
 
 
@@ -85,7 +85,7 @@ def composite_export(request: HttpRequest) -> HttpResponse:
         status = 400
     else:
         form = CompositeExportForm()
-    return render(request, "annotator/datasets/export.html", {"form": form}, status=status)
+    return render(request, "annotator/exchange/export.html", {"form": form}, status=status)
 
 
 @role_required("annotator.export_dataset")
@@ -98,7 +98,7 @@ def composite_export_detail(request: HttpRequest, job_run_id: int) -> HttpRespon
     )
     return render(
         request,
-        "annotator/datasets/export_detail.html",
+        "annotator/exchange/export_detail.html",
         {"job_run": job_run, "summary": job_run.result if ready else None, "ready": ready},
     )
 
@@ -136,7 +136,7 @@ def clip_eaf(request: HttpRequest, clip_id: int) -> HttpResponse:
     clip = clip_or_404(clip_id)
     return render(
         request,
-        "annotator/datasets/clip_eaf.html",
+        "annotator/exchange/clip_eaf.html",
         {"clip": clip, "annotations": _eaf_annotations(clip=clip, user=request.user)},
     )
 
@@ -181,4 +181,4 @@ def clip_eaf_upload(request: HttpRequest, clip_id: int) -> HttpResponse:
         "annotations": _eaf_annotations(clip=clip, user=request.user),
         "error": error,
     }
-    return render(request, "annotator/datasets/clip_eaf.html", context, status=status)
+    return render(request, "annotator/exchange/clip_eaf.html", context, status=status)

@@ -18,7 +18,9 @@ def job_run_detail(request: HttpRequest, job_run_id: int) -> HttpResponse:
         job_run = jobs_selectors.job_run_get(job_run_id=job_run_id, user=request.user)
     except JobRun.DoesNotExist:
         raise Http404("No such job.") from None
-    template = "annotator/partials/job_run.html" if request.htmx else "annotator/job_run.html"
+    template = (
+        "annotator/jobs/partials/job_run.html" if request.htmx else "annotator/jobs/job_run.html"
+    )
     return render(request, template, {"job_run": job_run})
 
 
@@ -30,5 +32,5 @@ def worker_check(request: HttpRequest) -> HttpResponse:
         return HttpResponse(f"Unknown queue {queue!r}.", status=400)
     job_run = jobs.worker_check_start(queue=queue, created_by=request.user)
     if request.htmx:
-        return render(request, "annotator/partials/job_run.html", {"job_run": job_run})
+        return render(request, "annotator/jobs/partials/job_run.html", {"job_run": job_run})
     return redirect("job-run-detail", job_run_id=job_run.pk)

@@ -68,7 +68,7 @@ def _dashboard(
         "runs": learning_selectors.training_run_list(),
         **_versions_context(),
     }
-    return render(request, "annotator/training/dashboard.html", context, status=status)
+    return render(request, "annotator/learning/dashboard.html", context, status=status)
 
 
 @training_reader_required
@@ -126,7 +126,7 @@ def training_preview(request: HttpRequest) -> HttpResponse:
     chosen = [value for value in request.GET.getlist("datasets") if value.isdigit()]
     datasets = list(Dataset.objects.filter(pk__in=chosen).order_by("name"))
     context = _preview_context(datasets=datasets, min_status=min_status)
-    return render(request, "annotator/training/partials/preview.html", context)
+    return render(request, "annotator/learning/partials/preview.html", context)
 
 
 @training_admin_required
@@ -144,7 +144,7 @@ def _run_partial(request: HttpRequest, training_run_id: int, *, action_error: st
     training_run = _training_run_or_404(training_run_id)
     response = render(
         request,
-        "annotator/training/partials/run.html",
+        "annotator/learning/partials/run.html",
         {"run": training_run, "action_error": action_error},
     )
     attempt = training_run.attempts[0] if training_run.attempts else None
@@ -211,9 +211,9 @@ def training_run_detail(request: HttpRequest, training_run_id: int) -> HttpRespo
         "au_plot": training_plots.AU_F1_PLOT,
     }
     template = (
-        "annotator/training/partials/run_report.html"
+        "annotator/learning/partials/run_report.html"
         if request.htmx
-        else "annotator/training/run_detail.html"
+        else "annotator/learning/run_detail.html"
     )
     return render(request, template, context)
 
@@ -241,7 +241,7 @@ def training_run_plot(
 def model_versions(request: HttpRequest) -> HttpResponse:
     if not request.htmx:
         return redirect(f"{reverse('training')}#model-versions")
-    return render(request, "annotator/training/partials/versions.html", _versions_context())
+    return render(request, "annotator/learning/partials/versions.html", _versions_context())
 
 
 @training_admin_required
@@ -253,7 +253,7 @@ def model_version_activate(request: HttpRequest, version_id: int) -> HttpRespons
         raise Http404("No such model version.") from None
     job_run = learning.model_version_activate(version=version, activated_by=request.user)
     if request.htmx:
-        return render(request, "annotator/training/partials/versions.html", _versions_context())
+        return render(request, "annotator/learning/partials/versions.html", _versions_context())
     messages.success(
         request, f"{version} is active; scoring the unlabelled clips (job #{job_run.pk})."
     )
