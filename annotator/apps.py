@@ -10,7 +10,7 @@ class AnnotatorConfig(AppConfig):
     def ready(self) -> None:
         # Not a cycle: Django imports this module before any model is loaded, so what touches
         # models (auth's, ours) may only be imported here, where the docs connect signals.
-        from annotator.api.logins import forget_failures_on_log_in
+        from annotator.accounts.logins import forget_failures_on_log_in
         from annotator.roles import roles_ensure
 
         # Runs after auth has created the permissions the groups are given.

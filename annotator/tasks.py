@@ -12,7 +12,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerUnreachableError
 
-from annotator.corpus import services as corpus
+from annotator.corpus import preprocessing
 from annotator.errors import ApplicationError
 from annotator.exchange import exports, imports
 from annotator.jobs import services as jobs
@@ -58,7 +58,7 @@ def worker_check(job_run_id: int) -> None:
 
 @shared_task(name="annotator.clip_preprocess", soft_time_limit=1800, time_limit=1900)
 def clip_preprocess(job_run_id: int) -> None:
-    _run_job(job_run_id, corpus.clip_preprocess_run)
+    _run_job(job_run_id, preprocessing.clip_preprocess_run)
 
 
 @shared_task(name="annotator.dataset_import", soft_time_limit=3600, time_limit=3700)

@@ -59,8 +59,8 @@ def prepare(*, clients: int) -> list[dict]:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from annotator import services
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
+    from annotator.coding import services as coding_services
     from annotator.models import Clip, Dataset, DatasetEmotion, Subject
     from mlcore.labels import DATASET_EMOTIONS, default_mapping
 
@@ -88,7 +88,7 @@ def prepare(*, clients: int) -> list[dict]:
     for i in range(clients):
         user = get_user_model().objects.create_user(f"coder{i}", password="bench-pw-1")
         user.groups.add(coder_group)
-        draft = services.clip_claim(clip=clips[i], coder=user)
+        draft = coding_services.clip_claim(clip=clips[i], coder=user)
         users.append(
             {
                 "token": token_create(user=user).key,

@@ -53,7 +53,7 @@ def timed(function, /, **kwargs) -> tuple[float, object]:
 
 def run_queued_preprocessing() -> int:
     """What one worker does with the import's jobs: run them in turn, in this process."""
-    from annotator import services
+    from annotator.corpus import preprocessing
     from annotator.models import JobRun
     from annotator.tasks import _run_job
 
@@ -63,7 +63,7 @@ def run_queued_preprocessing() -> int:
         .values_list("pk", flat=True)
     )
     for pk in jobs:
-        _run_job(pk, services.clip_preprocess_run)
+        _run_job(pk, preprocessing.clip_preprocess_run)
     return len(jobs)
 
 

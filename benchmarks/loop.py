@@ -6,7 +6,7 @@
   version, and scoring every unlabelled clip;
 - proposals per second: `--proposal-clips` unlabelled clips (short ones) scored by the version;
 - next clip: with `--queue-clips` more clips and their proposals in the database, the ranked queue
-  (`selectors.clip_queue_ranked`) and the claim a coder's "next clip" makes
+  (`coding_selectors.clip_queue_ranked`) and the claim a coder's "next clip" makes
   (`coding_queue.coder_next_draft_claim`), p50/p95 over `--calls` calls. Goal: p95 < 50 ms.
 
 Jobs run in this process through their Celery tasks, as a worker runs them (no broker round
@@ -282,8 +282,8 @@ def bench_next_clip(*, args, version) -> dict:
     from django.contrib.auth.models import Group
     from django.db import connection
 
-    from annotator import selectors
     from annotator.coding import queue as coding_queue
+    from annotator.coding import selectors as coding_selectors
     from annotator.models import Annotation
 
     coder_group = Group.objects.get(name="coder")
@@ -300,7 +300,7 @@ def bench_next_clip(*, args, version) -> dict:
     ranked, claims = [], []
     for _ in range(args.calls):
         started = time.perf_counter()
-        queue = selectors.clip_queue_ranked(coder=coder, limit=50)  # as the queue page asks
+        queue = coding_selectors.clip_queue_ranked(coder=coder, limit=50)  # as the queue page asks
         ranked.append(time.perf_counter() - started)
         assert queue
         started = time.perf_counter()

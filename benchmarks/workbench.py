@@ -51,7 +51,8 @@ def prepare_clip(*, frames: int, work: Path) -> int:
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
 
-    from annotator import services
+    from annotator.corpus import preprocessing
+    from annotator.corpus import services as corpus
     from annotator.models import Clip, Dataset, DatasetEmotion, Subject
     from mlcore.labels import DATASET_EMOTIONS, default_mapping
     from mlcore.synth import generate, load_truth
@@ -75,8 +76,8 @@ def prepare_clip(*, frames: int, work: Path) -> int:
         fps=200,
         source_path=str(work / "synth" / item["frames_dir"]),
     )
-    job_run = services.clip_preprocess_start(clip=clip, created_by=None)
-    services.clip_preprocess_run(job_run=job_run)
+    job_run = corpus.clip_preprocess_start(clip=clip, created_by=None)
+    preprocessing.clip_preprocess_run(job_run=job_run)
     user = get_user_model().objects.create_user("bench", password=PASSWORD)
     user.groups.add(Group.objects.get(name="coder"))
     return clip.pk

@@ -25,7 +25,7 @@ def api_as(db):
     """An API client sending the user's token, as a script would."""
     from rest_framework.test import APIClient
 
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
 
     def make(user) -> APIClient:
         client = APIClient()
@@ -192,6 +192,7 @@ def ready_clip(db, django_capture_on_commit_callbacks):
     by the worker's service, called in-process."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
+    from annotator.corpus import preprocessing
     from annotator.corpus import services as corpus
     from annotator.models import Clip
     from annotator.tasks import _run_job
@@ -206,7 +207,7 @@ def ready_clip(db, django_capture_on_commit_callbacks):
                 upload=SimpleUploadedFile(f"{name}.zip", frames_zip_bytes(count=frames)),
                 created_by=UserFactory(username="uploader"),
             )
-        _run_job(job_run.pk, corpus.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
         clip = Clip.objects.get(pk=job_run.clip_id)
         assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
         return clip

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 from annotator import keymap
 from annotator.accounts import selectors as accounts_selectors
 from annotator.accounts import services as accounts
-from annotator.api import tokens
+from annotator.accounts import tokens
 
 
 def _key_rows(*, overrides: dict, typed: dict[str, str], problems: dict) -> list[dict]:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from annotator.models import (
     Annotation,
     Clip,
+    ClipRelease,
     Dataset,
     ModelVersion,
     Proposal,
@@ -115,7 +116,7 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
     by the queue's strategy with the active model version's proposals
     (`mlcore.ranking.rank_for_labelling`, which the active-learning simulation measures); no
     subject gets more than `subject_cap` places ahead of the others. The coder's own drafts in
-    progress always come first."""
+    progress always come first, and the clips they released (`ClipRelease`) last."""
     options = queue_settings()
     # Each condition is a NOT EXISTS that the database runs as one anti-join over all clips, the
     # proposal is one join, and only ids and scores are read: the clips shown are loaded
@@ -209,6 +210,12 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
             if row[0] in subject_of  # a clip deleted between the two reads is left out
         ]
 
+    # Clips the coder gave back wait behind every other clip, the longest released first.
+    released_ids = list(
+        ClipRelease.objects.filter(coder=coder)
+        .order_by("released_at", "pk")
+        .values_list("clip_id", flat=True)
+    )
     # The coder's own drafts neither count towards their subject's cap nor wait behind it.
     own_drafts = rank_for_labelling(
         candidates=as_candidates(candidates.filter(pk__in=own_draft_ids).order_by(*ordering))
@@ -216,7 +223,7 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         else [],
         **{**ranking, "subject_cap": None},
     )
-    others = candidates.exclude(pk__in=own_draft_ids).order_by(*ordering)
+    others = candidates.exclude(pk__in=[*own_draft_ids, *released_ids]).order_by(*ordering)
     ranked = [
         *own_drafts,
         *rank_top_for_labelling(
@@ -224,6 +231,11 @@ def clip_queue_ranked(*, coder, limit: int = 200) -> list[Clip]:
         ),
     ][:limit]
     ranked_ids = [candidate.clip_id for candidate in ranked]
+    if len(ranked_ids) < limit and released_ids:
+        still_offered = set(candidates.filter(pk__in=released_ids).values_list("pk", flat=True))
+        ranked_ids += [
+            pk for pk in released_ids if pk in still_offered and pk not in own_draft_ids
+        ][: limit - len(ranked_ids)]
     by_id = clip_queue_for_coder(coder=coder).in_bulk(ranked_ids)
     # The queue page shows each clip's uncertainty (the active proposal's entropy), whatever
     # the strategy ranked by.

@@ -16,6 +16,7 @@ from annotator.errors import (
 from annotator.models import (
     Annotation,
     Clip,
+    ClipRelease,
     Dataset,
     DatasetEmotion,
     Proposal,
@@ -94,25 +95,31 @@ def clip_claim(*, clip: Clip, coder: AbstractBaseUser) -> Annotation:
                 "take the next clip in your queue.",
                 code="plan_full",
             )
+        ClipRelease.objects.filter(clip=locked, coder=coder).delete()
         return Annotation.objects.create(clip=locked, coder=coder)
 
 
 def annotation_release(*, annotation: Annotation, discard_edits: bool) -> None:
     """Give the draft's clip back to the queue by deleting the draft. A draft nobody has saved
     (revision 1) holds nothing of the coder's; one with saved edits is deleted only when the
-    coder said to discard them, so no marks go without a choice."""
+    coder said to discard them, so no marks go without a choice. The release is recorded, so
+    the coder's "next clip" offers the clip again only after everything else."""
     if annotation.status != Annotation.Status.DRAFT:
         raise ClaimError(
             f"Annotation {annotation.pk} is {annotation.status}; only a draft can be released.",
             code="not_a_draft",
         )
-    deleted, _ = Annotation.objects.filter(
-        pk=annotation.pk,
-        status=Annotation.Status.DRAFT,
-        **({} if discard_edits else {"revision": 1}),
-    ).delete()
-    if deleted:
-        return
+    with transaction.atomic():
+        deleted, _ = Annotation.objects.filter(
+            pk=annotation.pk,
+            status=Annotation.Status.DRAFT,
+            **({} if discard_edits else {"revision": 1}),
+        ).delete()
+        if deleted:
+            ClipRelease.objects.update_or_create(
+                clip_id=annotation.clip_id, coder_id=annotation.coder_id
+            )
+            return
     if discard_edits:  # the row was submitted or released in another tab meanwhile
         raise ClaimError(
             f"Annotation {annotation.pk} is no longer a draft to release.", code="not_a_draft"

@@ -3,7 +3,7 @@ annotations (coding), job status rows (jobs), the model in the loop (learning) a
 (accounts). Django finds an app's models through this package, so it names each of them."""
 
 from annotator.models.accounts import Role
-from annotator.models.coding import Annotation, CoderPreferences
+from annotator.models.coding import Annotation, ClipRelease, CoderPreferences
 from annotator.models.corpus import (
     Clip,
     Dataset,
@@ -18,6 +18,7 @@ from annotator.models.learning import ModelVersion, Proposal, QueueSettings, Tra
 __all__ = [
     "Annotation",
     "Clip",
+    "ClipRelease",
     "CoderPreferences",
     "Dataset",
     "DatasetEmotion",

@@ -1,4 +1,5 @@
-"""Coders' annotations of clips, and each coder's workbench preferences."""
+"""Coders' annotations of clips, the clips each coder gave back, and each coder's workbench
+preferences."""
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -188,6 +189,26 @@ class Annotation(models.Model):
             if (code.number, code.laterality) in seen:
                 errors.setdefault("action_units", []).append(f"AU{code.number} is listed twice.")
             seen.add((code.number, code.laterality))
+
+
+class ClipRelease(models.Model):
+    """A coder gave the clip back to the queue (released their draft): their "next clip" offers
+    it again only after every other clip it can offer, as Label Studio's skip does, so a clip
+    a coder passed on does not come straight back. Claiming the clip again ends the release."""
+
+    clip = models.ForeignKey(Clip, on_delete=models.CASCADE, related_name="releases")
+    coder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="clip_releases"
+    )
+    released_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["clip", "coder"], name="one_release_per_coder_and_clip")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clip} released by {self.coder}"
 
 
 class CoderPreferences(models.Model):

@@ -20,7 +20,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("api/v1/", include("annotator.api.urls")),
+    path("api/v1/", include("annotator.api_router")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # Swagger UI's script is served as a file of its own (the split view): no inline script.
     # Both docs renderers set styles inline and Redoc runs a worker from a blob.

@@ -14,7 +14,7 @@ import gc, sys
 import mestudio.wsgi
 gc.collect()
 print(gc.get_freeze_count(), len(gc.get_objects()),
-      "annotator.api.views" in sys.modules,
+      "annotator.api_router" in sys.modules,
       *(name in sys.modules for name in ("torch", "cv2", "matplotlib", "sklearn")))
 """
 

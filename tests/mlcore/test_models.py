@@ -10,14 +10,8 @@ import torch
 
 from mlcore.models import UnknownModelError, create_model, describe_model, list_models, registry
 from mlcore.models.catalogue import CATALOGUE
-from mlcore.models.frl_dgt import (
-    ABLATION_VARIANTS,
-    DisplacementGenerator,
-    FRLDGTConfig,
-    au_region_boxes,
-    self_supervised_loss,
-    warp,
-)
+from mlcore.models.dgm import DisplacementGenerator, self_supervised_loss, warp
+from mlcore.models.frl_dgt import ABLATION_VARIANTS, FRLDGTConfig, au_region_boxes
 from tests.mlcore.training_fixtures import TINY_FRL_DGT
 
 torch.set_num_threads(2)

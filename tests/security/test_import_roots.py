@@ -416,6 +416,7 @@ def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
 ):
     """Preprocessing reads the folder an import stored later: a clip imported before the roots
     were set, or a frame swapped for a link since the import, is refused and nothing is read."""
+    from annotator.corpus import preprocessing
     from annotator.corpus import services as corpus
     from tests.factories import ClipFactory
 
@@ -433,7 +434,7 @@ def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
         served = clip.media_version
         with django_capture_on_commit_callbacks(execute=False):
             job_run = corpus.clip_preprocess_start(clip=clip, created_by=admin_user)
-        _run_job(job_run.pk, corpus.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
         job_run.refresh_from_db()
         assert job_run.status == JobRun.Status.FAILED and message in job_run.error
         clip.refresh_from_db()

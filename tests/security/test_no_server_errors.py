@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotator.api.tokens import token_create
+from annotator.accounts.tokens import token_create
 from annotator.coding import services as coding_services
 from annotator.corpus import services as corpus
 from annotator.models import Clip, ModelVersion, Subject

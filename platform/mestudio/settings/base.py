@@ -187,15 +187,15 @@ REST_FRAMEWORK = {
 
 CACHES = {"default": env_cache("CACHE_URL")}
 
-# Failed password checks on every log-in door, kept by django-axes (annotator.api.logins): per
+# Failed password checks on every log-in door, kept by django-axes (annotator.accounts.logins): per
 # username, and per client address, which an office behind one address shares.
 LOGIN_FAILURE_LIMIT = 5
 LOGIN_CLIENT_FAILURE_LIMIT = 20
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_FAILURE_LIMIT = "annotator.api.logins.failure_limit"
+AXES_FAILURE_LIMIT = "annotator.accounts.logins.failure_limit"
 AXES_COOLOFF_TIME = timedelta(minutes=5)
-AXES_CLIENT_IP_CALLABLE = "annotator.api.logins.client_address"
-AXES_LOCKOUT_CALLABLE = "annotator.api.logins.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "annotator.accounts.logins.client_address"
+AXES_LOCKOUT_CALLABLE = "annotator.accounts.logins.lockout_response"
 
 # The API schema and its docs pages need a log-in unless this opens them to anyone.
 API_DOCS_PUBLIC = env_bool("MESTUDIO_API_DOCS_PUBLIC", default=False)

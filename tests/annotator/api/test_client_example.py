@@ -18,7 +18,7 @@ pytestmark = pytest.mark.worker
 def test_client_example_uploads_waits_and_annotates(
     live_server, celery_worker_process, admin_user, tmp_path
 ):
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
     from tests.factories import DatasetFactory
 
     dataset = DatasetFactory(name="CASME II")

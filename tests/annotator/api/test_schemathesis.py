@@ -28,7 +28,7 @@ MAX_EXAMPLES = 8
 def populated(ready_clip):
     """Rows for the fuzzer to find: a preprocessed clip, drafts, submitted and final codings,
     a finished and a failed training run, the active model version and its proposal."""
-    from annotator.api.tokens import token_create
+    from annotator.accounts.tokens import token_create
     from annotator.models import (
         Annotation,
         DatasetEmotion,

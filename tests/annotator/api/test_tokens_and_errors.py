@@ -10,7 +10,7 @@ from knox.crypto import hash_token
 from knox.models import AuthToken
 from rest_framework.test import APIClient
 
-from annotator.api.tokens import token_create
+from annotator.accounts.tokens import token_create
 from annotator.models import Annotation
 from tests.factories import AnnotationFactory, ClipFactory
 

@@ -15,6 +15,7 @@ from annotator.coding import services as coding_services
 from annotator.errors import ClaimError
 from annotator.models import (
     Annotation,
+    ClipRelease,
     Dataset,
     ModelVersion,
     Proposal,
@@ -262,3 +263,40 @@ def test_releasing_a_draft_submitted_in_another_tab_says_so(coder):
         coding_services.annotation_release(annotation=draft, discard_edits=True)
     assert refused.value.code == "not_a_draft"
     assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.SUBMITTED
+
+
+def test_a_released_clip_comes_back_to_its_coder_only_after_every_other(scored_clips, coder):
+    draft = coding_queue.coder_next_draft_claim(coder=coder)
+    assert draft.clip.name == "a_high"
+    coding_services.annotation_release(annotation=draft, discard_edits=False)
+    # Passed on: the next clip is another one, and the released one waits at the end.
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_mid"
+    assert names(coding_selectors.clip_queue_ranked(coder=coder)) == [
+        "a_mid",
+        "b_mid",
+        "a_low",
+        "a_high",
+    ]
+    # Other coders' queues do not change.
+    other = UserFactory(username="coder2", role="coder")
+    assert names(coding_selectors.clip_queue_ranked(coder=other))[0] == "a_high"
+
+
+def test_claiming_a_released_clip_again_ends_its_release(scored_clips, coder):
+    draft = coding_services.clip_claim(clip=scored_clips["a_high"], coder=coder)
+    coding_services.annotation_release(annotation=draft, discard_edits=False)
+    assert ClipRelease.objects.filter(coder=coder).count() == 1
+    coding_services.clip_claim(clip=scored_clips["a_high"], coder=coder)
+    assert not ClipRelease.objects.exists()
+    assert names(coding_selectors.clip_queue_ranked(coder=coder))[0] == "a_high"
+
+
+def test_the_last_clip_left_is_offered_even_when_its_coder_released_it(scored_clips, coder):
+    for name in ("a_mid", "a_low", "b_mid"):
+        Annotation.objects.create(
+            clip=scored_clips[name], coder=coder, status=Annotation.Status.SUBMITTED
+        )
+    draft = coding_queue.coder_next_draft_claim(coder=coder)
+    assert draft.clip.name == "a_high"
+    coding_services.annotation_release(annotation=draft, discard_edits=False)
+    assert coding_queue.coder_next_draft_claim(coder=coder).clip.name == "a_high"

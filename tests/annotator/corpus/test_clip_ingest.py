@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from annotator.corpus import preprocessing
 from annotator.corpus import services as corpus
 from annotator.models import Clip, JobRun
 from tests.clip_files import frames_zip_bytes, png_declaring, write_video
@@ -29,7 +30,7 @@ def run_preprocessing(job_run: JobRun) -> Clip:
     """The worker's service, called in-process; the real worker path is tested end to end."""
     from annotator.tasks import _run_job
 
-    _run_job(job_run.pk, corpus.clip_preprocess_run)
+    _run_job(job_run.pk, preprocessing.clip_preprocess_run)
     return Clip.objects.get(pk=job_run.clip_id)
 
 

@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.urls import reverse
 
 from annotator.coding import services as coding_services
-from annotator.corpus import services as corpus
+from annotator.corpus import preprocessing
 from annotator.errors import InvalidRequestError
 from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
@@ -57,7 +57,7 @@ def imported(synth_sets, admin_user, django_capture_on_commit_callbacks) -> dict
                 user=admin_user,
             )
     for job_run in JobRun.objects.filter(kind=JobRun.Kind.PREPROCESS).order_by("pk"):
-        _run_job(job_run.pk, corpus.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
     assert set(Clip.objects.values_list("ingest_status", flat=True)) == {"ready"}
     return synth_sets
 

@@ -3,7 +3,7 @@ each clip's published label becomes an adjudicated annotation and preprocessing 
 
 from pathlib import Path
 
-from annotator.corpus import services as corpus
+from annotator.corpus import preprocessing
 from annotator.exchange import imports
 from annotator.models import Dataset, JobRun
 from annotator.tasks import _run_job
@@ -48,5 +48,5 @@ def preprocessing_run_queued() -> int:
     ).order_by("pk")
     jobs = list(queued.values_list("pk", flat=True))
     for pk in jobs:
-        _run_job(pk, corpus.clip_preprocess_run)
+        _run_job(pk, preprocessing.clip_preprocess_run)
     return len(jobs)
