@@ -74,8 +74,8 @@ def demo_coded(*, work: Path):
 
 
 def retrain(*, dataset, user, seed: int) -> dict:
-    from annotator.forms import TrainingStartForm
     from annotator.learning import services as learning
+    from annotator.learning.forms import TrainingStartForm
     from annotator.tasks import training_run_task
 
     form = TrainingStartForm()

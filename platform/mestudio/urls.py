@@ -8,7 +8,6 @@ from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitV
 
 from annotator.api.errors import api_not_found
 from annotator.api.schema import SchemaView, api_docs_page
-from annotator.views_profile import profile
 
 docs_styles = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": ["blob:"]})
 
@@ -21,7 +20,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("profile/", profile, name="profile"),
     path("api/v1/", include("annotator.api_router")),
     path("api/schema/", SchemaView.as_view(), name="api-schema"),
     # Swagger UI's script is served as a file of its own (the split view): no inline script.
