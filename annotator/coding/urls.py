@@ -1,6 +1,6 @@
 from django.urls import path
 
-from annotator.coding import views_review, views_workbench
+from annotator.coding import views_drafts, views_review, views_workbench
 
 urlpatterns = [
     path("queue/", views_workbench.coder_queue, name="coder-queue"),
@@ -16,17 +16,17 @@ urlpatterns = [
     ),
     path(
         "annotations/<int:annotation_id>/save/",
-        views_workbench.annotation_save,
+        views_drafts.annotation_save,
         name="annotation-save",
     ),
     path(
         "annotations/<int:annotation_id>/release/",
-        views_workbench.annotation_release,
+        views_drafts.annotation_release,
         name="annotation-release",
     ),
     path(
         "annotations/<int:annotation_id>/submit/",
-        views_workbench.annotation_submit,
+        views_drafts.annotation_submit,
         name="annotation-submit",
     ),
     path("review/", views_review.review_list, name="review-list"),
