@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator import training_plots
+from annotator.learning import plots as training_plots
 from annotator.coding import selectors as coding_selectors
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.learning import selectors as learning_selectors
