@@ -1,13 +1,25 @@
 """The architecture contracts in pyproject.toml ([tool.importlinter]), checked on every run:
 mlcore imports no Django and nothing of the platform, neither mlcore's packages nor annotator's
 modules import a cycle, and annotator's domains import only downward, in the documented order.
+No module hides an import of our own code inside a function, and none outgrows about 500 lines.
 And the platform's tests mirror its domains."""
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+OUR_PACKAGES = ("annotator", "mlcore")
+MAX_MODULE_LINES = 500
+
+
+def our_modules():
+    for package in OUR_PACKAGES:
+        for module in sorted((REPO / package).rglob("*.py")):
+            if "migrations" not in module.parts:
+                yield module
+
 
 # The folders of tests/annotator/: one per domain of annotator/ (the target tree in
 # ../shared/design/architecture.md), plus the API's, the browser's, the whole product's (e2e)
@@ -58,3 +70,41 @@ def test_every_annotator_test_module_lives_in_a_domain_folder():
         f"tests/annotator/ mirrors the domains; move these into one of "
         f"{sorted(ANNOTATOR_TEST_FOLDERS)}: {misplaced}"
     )
+
+
+def test_no_module_imports_our_code_inside_a_function():
+    """An import inside a function is how a cycle hides; the floors make none necessary. Django
+    asks for one exception: an app's signal handlers and roles load in `ready()`, once every
+    model exists. (Heavy third-party libraries may load lazily: matplotlib for a plot.)"""
+    hidden = []
+    for module in our_modules():
+        for function in ast.walk(ast.parse(module.read_text())):
+            if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(function):
+                names = (
+                    [node.module or ""]
+                    if isinstance(node, ast.ImportFrom)
+                    else [alias.name for alias in node.names]
+                    if isinstance(node, ast.Import)
+                    else []
+                )
+                hidden += [
+                    f"{module.relative_to(REPO)}:{node.lineno} {function.name}() imports {name}"
+                    for name in names
+                    if name.split(".")[0] in OUR_PACKAGES
+                ]
+    allowed = [
+        line for line in hidden if line.startswith("annotator/apps.py:") and "ready()" in line
+    ]
+    assert len(allowed) == 2, hidden
+    assert sorted(set(hidden) - set(allowed)) == []
+
+
+def test_no_module_outgrows_about_500_lines():
+    too_long = {
+        str(module.relative_to(REPO)): lines
+        for module in our_modules()
+        if (lines := len(module.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert too_long == {}, f"split these by what they do (migrations aside): {too_long}"
