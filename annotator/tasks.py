@@ -1,4 +1,9 @@
-"""Celery tasks: each loads its row and calls one service; failures land on the JobRun."""
+"""Celery tasks: each loads its row and calls one service; failures land on the JobRun.
+
+Names follow one pattern: the task is named as the thing (`training_run`, `dataset_import`),
+the body it runs is `<thing>_job(job_run=)` in the domain's worker module, a core that commands
+call without a job row is `<thing>_run`, and the web half that queues it is `<thing>_start`
+(proposals are queued by the act that needs them, `model_version_activate`)."""
 
 import logging
 import traceback
@@ -53,12 +58,12 @@ def _run_job(job_run_id: int, service) -> None:
 
 @shared_task(name="annotator.worker_check", soft_time_limit=120, time_limit=180)
 def worker_check(job_run_id: int) -> None:
-    _run_job(job_run_id, jobs.worker_check_run)
+    _run_job(job_run_id, jobs.worker_check_job)
 
 
 @shared_task(name="annotator.clip_preprocess", soft_time_limit=1800, time_limit=1900)
 def clip_preprocess(job_run_id: int) -> None:
-    _run_job(job_run_id, preprocessing.clip_preprocess_run)
+    _run_job(job_run_id, preprocessing.clip_preprocess_job)
 
 
 @shared_task(name="annotator.dataset_import", soft_time_limit=3600, time_limit=3700)
@@ -72,13 +77,13 @@ def composite_export(job_run_id: int) -> None:
 
 
 @shared_task(name="annotator.training_run", soft_time_limit=6 * 3600, time_limit=6 * 3600 + 300)
-def training_run_task(job_run_id: int) -> None:
-    _run_job(job_run_id, runs.training_run_execute)
+def training_run(job_run_id: int) -> None:
+    _run_job(job_run_id, runs.training_run_job)
 
 
 @shared_task(name="annotator.proposals", soft_time_limit=3600, time_limit=3700)
-def proposals_task(job_run_id: int) -> None:
-    _run_job(job_run_id, runs.proposals_compute)
+def proposals(job_run_id: int) -> None:
+    _run_job(job_run_id, runs.proposals_job)
 
 
 # The task that runs each kind of job, for the reconciler's second sending of a lost message.
@@ -87,8 +92,8 @@ TASK_OF_KIND = {
     JobRun.Kind.PREPROCESS: clip_preprocess,
     JobRun.Kind.IMPORT: dataset_import,
     JobRun.Kind.EXPORT: composite_export,
-    JobRun.Kind.TRAIN: training_run_task,
-    JobRun.Kind.INFER: proposals_task,
+    JobRun.Kind.TRAIN: training_run,
+    JobRun.Kind.INFER: proposals,
 }
 JOB_TASK_NAMES = {task.name for task in TASK_OF_KIND.values()}
 

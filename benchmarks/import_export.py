@@ -63,7 +63,7 @@ def run_queued_preprocessing() -> int:
         .values_list("pk", flat=True)
     )
     for pk in jobs:
-        _run_job(pk, preprocessing.clip_preprocess_run)
+        _run_job(pk, preprocessing.clip_preprocess_job)
     return len(jobs)
 
 

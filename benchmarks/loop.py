@@ -119,9 +119,9 @@ def run_task(task, job_run):
 
 
 def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict, object]:
+    from annotator import tasks
     from annotator.learning import services as learning
     from annotator.models import JobRun
-    from annotator.tasks import proposals_task, training_run_task
 
     subjects = max(3, args.clips // 20)
     started = time.perf_counter()
@@ -144,12 +144,12 @@ def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict,
         epochs=args.epochs,
         created_by=user,
     )
-    training = run_task(training_run_task, run.latest_job_run)
+    training = run_task(tasks.training_run, run.latest_job_run)
     trained = time.perf_counter()
     run.refresh_from_db()
     version = run.model_version
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=version, activated_by=user)
+        tasks.proposals, learning.model_version_activate(version=version, activated_by=user)
     )
     total = seconds_since(started)
     snapshot_seconds = (
@@ -179,8 +179,8 @@ def bench_retrain(*, work: Path, user, args, model_options: dict) -> tuple[dict,
 
 
 def bench_proposals(*, work: Path, user, args, version) -> dict:
+    from annotator import tasks
     from annotator.learning import services as learning
-    from annotator.tasks import proposals_task
 
     subjects = max(1, args.proposal_clips // 50)
     started = time.perf_counter()
@@ -195,7 +195,7 @@ def bench_proposals(*, work: Path, user, args, version) -> dict:
     setup_seconds = seconds_since(started)
     started = time.perf_counter()
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=version, activated_by=user)
+        tasks.proposals, learning.model_version_activate(version=version, activated_by=user)
     )
     seconds = time.perf_counter() - started
     scored = scoring.result["clips"]

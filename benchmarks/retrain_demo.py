@@ -74,9 +74,9 @@ def demo_coded(*, work: Path):
 
 
 def retrain(*, dataset, user, seed: int) -> dict:
+    from annotator import tasks
     from annotator.learning import services as learning
     from annotator.learning.forms import TrainingStartForm
-    from annotator.tasks import training_run_task
 
     form = TrainingStartForm()
     # What the page submits untouched: each field's initial value, else its first choice.
@@ -96,7 +96,7 @@ def retrain(*, dataset, user, seed: int) -> dict:
         created_by=user,
     )
     job_run = run.latest_job_run
-    training_run_task.apply(args=[job_run.pk], throw=True)
+    tasks.training_run.apply(args=[job_run.pk], throw=True)
     job_run.refresh_from_db()
     assert job_run.status == "succeeded", job_run.error
     run.refresh_from_db()

@@ -77,7 +77,7 @@ def prepare_clip(*, frames: int, work: Path) -> int:
         source_path=str(work / "synth" / item["frames_dir"]),
     )
     job_run = corpus.clip_preprocess_start(clip=clip, created_by=None)
-    preprocessing.clip_preprocess_run(job_run=job_run)
+    preprocessing.clip_preprocess_job(job_run=job_run)
     user = get_user_model().objects.create_user("bench", password=PASSWORD)
     user.groups.add(Group.objects.get(name="coder"))
     return clip.pk

@@ -207,7 +207,7 @@ def ready_clip(db, django_capture_on_commit_callbacks):
                 upload=SimpleUploadedFile(f"{name}.zip", frames_zip_bytes(count=frames)),
                 created_by=UserFactory(username="uploader"),
             )
-        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_job)
         clip = Clip.objects.get(pk=job_run.clip_id)
         assert clip.ingest_status == Clip.IngestStatus.READY, clip.ingest_error
         return clip

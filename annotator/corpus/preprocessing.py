@@ -22,7 +22,7 @@ from mlcore.faces.factory import create_detector
 from mlcore.preprocess import preprocess_clip
 
 
-def clip_preprocess_run(*, job_run: JobRun) -> None:
+def clip_preprocess_job(*, job_run: JobRun) -> None:
     """Extract frames, find and align the face, compute motion previews, mark the clip ready.
 
     Bad input (a corrupt video, an unsafe archive, no face) fails the clip with a message for the

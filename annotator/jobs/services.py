@@ -270,7 +270,7 @@ def worker_check_start(*, queue: str, created_by: AbstractBaseUser | None) -> Jo
     )
 
 
-def worker_check_run(*, job_run: JobRun) -> None:
+def worker_check_job(*, job_run: JobRun) -> None:
     """Report what the worker that took this job can do: which machine, Python, torch, device."""
     job_run_report_progress(
         job_run=job_run, progress=0.0, message=f"Checking the worker on {job_run.queue}"

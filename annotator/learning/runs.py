@@ -106,7 +106,7 @@ def _run_model_options(*, training_run: TrainingRun, snapshot_dir: Path) -> dict
     return {**options, "au_head": True} if head else options
 
 
-def training_run_execute(*, job_run: JobRun) -> None:
+def training_run_job(*, job_run: JobRun) -> None:
     """Freeze the snapshot and resolve the model options (first attempt only), train with LOSO
     and a final model, register the model version. The runner has claimed the attempt, so a
     redelivered message never gets here."""
@@ -233,7 +233,7 @@ def _inference_set(*, clips: list[Clip], root: Path) -> list[CompositeSample]:
     return samples
 
 
-def proposals_compute(*, job_run: JobRun) -> None:
+def proposals_job(*, job_run: JobRun) -> None:
     """Score every ready clip without an adjudicated annotation with the version's model."""
     jobs.job_run_report_progress(job_run=job_run, progress=0.0, message="Loading the model")
     version = ModelVersion.objects.get(pk=job_run.model_version_id)

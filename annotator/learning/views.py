@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotator.learning import plots as training_plots
 from annotator.coding import selectors as coding_selectors
 from annotator.errors import ConflictError, InvalidRequestError
+from annotator.learning import plots as training_plots
 from annotator.learning import selectors as learning_selectors
 from annotator.learning import services as learning
 from annotator.learning.au_report import training_run_au_report

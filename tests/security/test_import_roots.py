@@ -434,7 +434,7 @@ def test_preprocessing_reads_an_imported_folder_only_inside_the_roots(
         served = clip.media_version
         with django_capture_on_commit_callbacks(execute=False):
             job_run = corpus.clip_preprocess_start(clip=clip, created_by=admin_user)
-        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_job)
         job_run.refresh_from_db()
         assert job_run.status == JobRun.Status.FAILED and message in job_run.error
         clip.refresh_from_db()

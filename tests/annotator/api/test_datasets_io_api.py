@@ -66,7 +66,7 @@ def test_an_admin_imports_exports_and_downloads_the_zip(
     assert finished["result"]["issues"] == []
     assert [row["id"] for row in api.get(IMPORTS).json()["results"]] == [job["id"]]
     for preprocess in JobRun.objects.filter(kind=JobRun.Kind.PREPROCESS).order_by("pk"):
-        _run_job(preprocess.pk, preprocessing.clip_preprocess_run)
+        _run_job(preprocess.pk, preprocessing.clip_preprocess_job)
     assert set(Clip.objects.values_list("ingest_status", flat=True)) == {"ready"}
 
     with django_capture_on_commit_callbacks(execute=False):

@@ -30,7 +30,7 @@ def run_preprocessing(job_run: JobRun) -> Clip:
     """The worker's service, called in-process; the real worker path is tested end to end."""
     from annotator.tasks import _run_job
 
-    _run_job(job_run.pk, preprocessing.clip_preprocess_run)
+    _run_job(job_run.pk, preprocessing.clip_preprocess_job)
     return Clip.objects.get(pk=job_run.clip_id)
 
 

@@ -57,7 +57,7 @@ def imported(synth_sets, admin_user, django_capture_on_commit_callbacks) -> dict
                 user=admin_user,
             )
     for job_run in JobRun.objects.filter(kind=JobRun.Kind.PREPROCESS).order_by("pk"):
-        _run_job(job_run.pk, preprocessing.clip_preprocess_run)
+        _run_job(job_run.pk, preprocessing.clip_preprocess_job)
     assert set(Clip.objects.values_list("ingest_status", flat=True)) == {"ready"}
     return synth_sets
 

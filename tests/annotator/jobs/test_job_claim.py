@@ -13,8 +13,8 @@ TASK_OF_KIND = {
     JobRun.Kind.PREPROCESS: tasks.clip_preprocess,
     JobRun.Kind.IMPORT: tasks.dataset_import,
     JobRun.Kind.EXPORT: tasks.composite_export,
-    JobRun.Kind.TRAIN: tasks.training_run_task,
-    JobRun.Kind.INFER: tasks.proposals_task,
+    JobRun.Kind.TRAIN: tasks.training_run,
+    JobRun.Kind.INFER: tasks.proposals,
 }
 
 

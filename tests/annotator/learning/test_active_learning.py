@@ -14,7 +14,7 @@ import torch
 from django.conf import settings
 from django.db import connection
 
-from annotator import media
+from annotator import media, tasks
 from annotator.coding import services as coding_services
 from annotator.errors import ConflictError, InvalidRequestError, TrainingBusyError
 from annotator.jobs import services as jobs
@@ -29,7 +29,6 @@ from annotator.models import (
     Proposal,
     TrainingRun,
 )
-from annotator.tasks import proposals_task, training_run_task
 from mlcore.checksums import file_sha256
 from mlcore.composite import CompositeSample, read_manifest
 from mlcore.facs import AU_HEAD_UNITS, au_targets, parse_au_string
@@ -150,7 +149,7 @@ def run_until_its_worker_restarts_in_fold_2(attempt: JobRun) -> None:
         once=lambda message: (fold_in_progress(message) or 0) >= 2,
         act=lambda: jobs.job_runs_fail_orphaned(worker=socket.gethostname()),
     ) as failed_at:
-        run_task(training_run_task, attempt)
+        run_task(tasks.training_run, attempt)
     assert failed_at, "the run finished before the worker could be restarted"
 
 
@@ -191,7 +190,7 @@ def test_a_run_freezes_the_chosen_labels_and_registers_its_checkpoint(coded_set,
     submitted = submit(clip=unlabelled[0], coder=coder)
 
     adjudicated_only = train(dataset, admin_user)
-    job_run = run_task(training_run_task, adjudicated_only.latest_job_run)
+    job_run = run_task(tasks.training_run, adjudicated_only.latest_job_run)
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     adjudicated_only.refresh_from_db()
     snapshot = adjudicated_only.snapshot
@@ -215,7 +214,7 @@ def test_a_run_freezes_the_chosen_labels_and_registers_its_checkpoint(coded_set,
     assert job_run.message == f"UF1 {full['uf1']:.3f}, UAR {full['uar']:.3f}"
 
     with_submitted = train(dataset, admin_user, min_status=TrainingRun.MinStatus.SUBMITTED)
-    job_run = run_task(training_run_task, with_submitted.latest_job_run)
+    job_run = run_task(tasks.training_run, with_submitted.latest_job_run)
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     with_submitted.refresh_from_db()
     assert with_submitted.snapshot["clips"] == snapshot["clips"] + 1
@@ -239,7 +238,7 @@ def test_cancelling_during_training_stops_the_run_without_a_version(coded_set, a
         once=lambda message: "epoch" in message,
         act=lambda: learning.training_run_cancel(training_run=run),
     ) as cancelled_at:
-        run_task(training_run_task, job_run)
+        run_task(tasks.training_run, job_run)
     assert cancelled_at and fold_in_progress(cancelled_at[0]) == 1
     assert job_run.status == JobRun.Status.CANCELLED
     assert job_run.message == "Cancelled"
@@ -254,7 +253,7 @@ def test_cancelling_during_training_stops_the_run_without_a_version(coded_set, a
 def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(coded_set, admin_user):
     dataset, _ = coded_set
     uninterrupted = train(dataset, admin_user, epochs=40)
-    assert run_task(training_run_task, uninterrupted.latest_job_run).status == "succeeded"
+    assert run_task(tasks.training_run, uninterrupted.latest_job_run).status == "succeeded"
     uninterrupted.refresh_from_db()
 
     run = train(dataset, admin_user, epochs=40)
@@ -288,7 +287,7 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     retry = learning.training_run_retry(training_run=run, created_by=admin_user)
     with pytest.raises(TrainingBusyError, match="still queued or running"):
         learning.training_run_retry(training_run=run, created_by=admin_user)
-    assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
+    assert run_task(tasks.training_run, retry).status == JobRun.Status.SUCCEEDED, retry.error
     after = finished_folds(run)
     assert {name: after[name] for name in finished} == finished  # not retrained
     assert len(after) == 2 * uninterrupted.metrics["n_folds"]
@@ -317,7 +316,7 @@ def test_a_run_that_trained_without_the_au_head_resumes_without_it_on_au_coded_c
     assert "folds/fold_000.json" in finished
 
     retry = learning.training_run_retry(training_run=run, created_by=admin_user)
-    assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
+    assert run_task(tasks.training_run, retry).status == JobRun.Status.SUCCEEDED, retry.error
     after = finished_folds(run)
     assert {name: after[name] for name in finished} == finished  # resumed, not retrained
     run.refresh_from_db()
@@ -336,7 +335,7 @@ def test_a_retry_after_a_worker_died_while_freezing_freezes_anew(coded_set, admi
     JobRun.objects.filter(pk=run.latest_job_run.pk).update(status=JobRun.Status.FAILED)
 
     retry = learning.training_run_retry(training_run=run, created_by=admin_user)
-    assert run_task(training_run_task, retry).status == JobRun.Status.SUCCEEDED, retry.error
+    assert run_task(tasks.training_run, retry).status == JobRun.Status.SUCCEEDED, retry.error
     assert not (partial / "half_written.png").exists()
     run.refresh_from_db()
     assert run.snapshot["clips"] == composite_labels(dataset)
@@ -373,13 +372,13 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
     dataset, unlabelled = coded_set
     submit(clip=unlabelled[0], coder=coder)  # submitted, not adjudicated: still scored
     first_run = train(dataset, admin_user)
-    run_task(training_run_task, first_run.latest_job_run)
+    run_task(tasks.training_run, first_run.latest_job_run)
     second_run = train(dataset, admin_user, seed=1)
-    run_task(training_run_task, second_run.latest_job_run)
+    run_task(tasks.training_run, second_run.latest_job_run)
     first, second = first_run.model_version, second_run.model_version
 
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=first, activated_by=None)
+        tasks.proposals, learning.model_version_activate(version=first, activated_by=None)
     )
     assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
     assert scoring.message == "3 clips scored" and scoring.model_version == first
@@ -387,7 +386,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
     assert_sound_proposals(first, unlabelled)
 
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=second, activated_by=None)
+        tasks.proposals, learning.model_version_activate(version=second, activated_by=None)
     )
     assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
     assert list(ModelVersion.objects.filter(is_active=True)) == [second]
@@ -407,7 +406,7 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
         action_units=parse_au_string("4"),
         comment="",
     )
-    run_task(proposals_task, learning.model_version_activate(version=first, activated_by=None))
+    run_task(tasks.proposals, learning.model_version_activate(version=first, activated_by=None))
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
     assert_sound_proposals(first, [unlabelled[0], unlabelled[2]])
 
@@ -415,10 +414,10 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
 def trained_and_scored(dataset: Dataset, user) -> ModelVersion:
     """A retrain of the dataset, activated: its proposals are stored."""
     run = train(dataset, user)
-    assert run_task(training_run_task, run.latest_job_run).status == JobRun.Status.SUCCEEDED
+    assert run_task(tasks.training_run, run.latest_job_run).status == JobRun.Status.SUCCEEDED
     version = ModelVersion.objects.get(training_run=run)
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=version, activated_by=None)
+        tasks.proposals, learning.model_version_activate(version=version, activated_by=None)
     )
     assert scoring.status == JobRun.Status.SUCCEEDED, scoring.error
     return version
@@ -464,14 +463,14 @@ def test_a_retrain_without_au_labels_has_no_au_head_and_proposes_no_aus(coded_se
 def test_a_checkpoint_that_changed_on_disk_is_refused(coded_set, admin_user):
     dataset, _ = coded_set
     run = train(dataset, admin_user)
-    run_task(training_run_task, run.latest_job_run)
+    run_task(tasks.training_run, run.latest_job_run)
     version = run.model_version
     checkpoint = Path(settings.MEDIA_ROOT) / version.checkpoint
     with checkpoint.open("ab") as file:
         file.write(b"tampered")
 
     scoring = run_task(
-        proposals_task, learning.model_version_activate(version=version, activated_by=None)
+        tasks.proposals, learning.model_version_activate(version=version, activated_by=None)
     )
     assert scoring.status == JobRun.Status.FAILED
     assert scoring.error == (f"{checkpoint} does not match the checksum recorded for {version}")

@@ -48,5 +48,5 @@ def preprocessing_run_queued() -> int:
     ).order_by("pk")
     jobs = list(queued.values_list("pk", flat=True))
     for pk in jobs:
-        _run_job(pk, preprocessing.clip_preprocess_run)
+        _run_job(pk, preprocessing.clip_preprocess_job)
     return len(jobs)

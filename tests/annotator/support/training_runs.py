@@ -64,7 +64,7 @@ def training_run_trained(*, datasets, created_by, epochs: int = 2, **start) -> T
         datasets=datasets, created_by=created_by, epochs=epochs, **start
     )
     job_run = training_run.job_runs.get()
-    _run_job(job_run.pk, runs.training_run_execute)
+    _run_job(job_run.pk, runs.training_run_job)
     job_run.refresh_from_db()
     assert job_run.status == JobRun.Status.SUCCEEDED, job_run.error
     return TrainingRun.objects.get(pk=training_run.pk)
