@@ -30,7 +30,3 @@ class ActionPermissions(BasePermission):
             key = request.method.lower()
         required = view.required_perms.get(key)
         return required is not None and user.has_perms(required)
-
-
-def is_reviewer(user) -> bool:
-    return user.has_perm("annotator.adjudicate_annotation")

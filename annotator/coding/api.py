@@ -1,7 +1,6 @@
 """/api/v1/annotations/, queue/ and reviews/, and the datasets' coding plan and agreement: coding
 a clip, claiming the next one, reviewing and adjudicating."""
 
-from django.db.models import Q
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -9,7 +8,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from annotator.api.errors import Conflict, Invalid
-from annotator.api.permissions import is_reviewer
 from annotator.api.viewsets import ReadViewSet, RoleViewSet, parse_input
 from annotator.coding import queue as coding_queue
 from annotator.coding import review as coding_review
@@ -100,11 +98,9 @@ class AnnotationViewSet(ReadViewSet):
     ordering = ["-updated_at"]
 
     def get_queryset(self):
-        user = self.request.user
-        visible = Q(coder=user)
-        if is_reviewer(user):
-            visible |= Q(status__in=[Annotation.Status.SUBMITTED, Annotation.Status.ADJUDICATED])
-        return Annotation.objects.filter(visible).select_related("coder", "emotion")
+        return coding_selectors.annotations_visible_to(user=self.request.user).select_related(
+            "coder", "emotion"
+        )
 
     @extend_schema(
         request=AnnotationCreateInputSerializer,

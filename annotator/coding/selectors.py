@@ -259,6 +259,16 @@ def proposal_for_clip(*, clip: Clip) -> Proposal | None:
     return Proposal.objects.filter(clip=clip, model_version=active).first()
 
 
+def annotations_visible_to(*, user) -> QuerySet[Annotation]:
+    """The annotations `user` may see, the one rule every door reads through (the API, the ELAN
+    pages): their own, drafts included, and for reviewers every coder's submitted and
+    adjudicated ones. Coding is blind, so a coder never sees another coder's work."""
+    visible = Q(coder=user)
+    if user.has_perm("annotator.adjudicate_annotation"):
+        visible |= Q(status__in=[Annotation.Status.SUBMITTED, Annotation.Status.ADJUDICATED])
+    return Annotation.objects.filter(visible)
+
+
 def annotation_get_own(*, annotation_id: int, coder) -> Annotation:
     """The coder's own annotation; anyone else's is reported as missing, never shown."""
     annotation = Annotation.objects.select_related("clip__subject__dataset", "emotion").get(

@@ -7,6 +7,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotator import media
+from annotator.coding import selectors as coding_selectors
 from annotator.corpus.views import clip_or_404
 from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
@@ -122,12 +123,13 @@ def composite_export_download(request: HttpRequest, job_run_id: int) -> FileResp
 
 
 def _eaf_annotations(*, clip: Clip, user) -> list[Annotation]:
-    """Reviewers see every coder's submitted work and the final one; a coder only their own,
-    because coding is blind."""
-    annotations = clip.annotations.select_related("coder", "emotion").order_by("status", "pk")
-    if user.has_perm("annotator.adjudicate_annotation"):
-        return list(annotations.exclude(status=Annotation.Status.DRAFT))
-    return list(annotations.filter(coder=user))
+    """The clip's annotations the user may see (`coding_selectors.annotations_visible_to`)."""
+    return list(
+        coding_selectors.annotations_visible_to(user=user)
+        .filter(clip=clip)
+        .select_related("coder", "emotion")
+        .order_by("status", "pk")
+    )
 
 
 @role_required("annotator.change_annotation")
