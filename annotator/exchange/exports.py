@@ -5,14 +5,9 @@ never by the clock, so the same data exports to the same bytes.
 """
 
 import json
-import os
 import shutil
-import zipfile
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-
-import cv2
 
 import mlcore
 from annotator import media
@@ -27,23 +22,25 @@ from annotator.exchange.jobs import (
 from annotator.exchange.selection import composite_selection
 from annotator.jobs import services as jobs
 from annotator.models import Clip, Dataset, JobRun
-from mlcore.checksums import file_sha256
-from mlcore.composite import CompositeSample, crop_name, loso_folds, write_folds, write_manifest
+from mlcore.composite import CompositeSample, loso_folds, write_folds, write_manifest
+from mlcore.composite_layout import (
+    compute_flow_samples,
+    layout_checksums,
+    layout_zip,
+    write_clip_frames,
+)
 from mlcore.datasets.megc import (
     GT_NAME,
     PUBLISHED_COUNTS,
     GroundTruthRow,
     ground_truth_bytes,
 )
-from mlcore.datasets.ststnet import FlowSample, flow_image, ststnet_subject, write_ststnet
+from mlcore.datasets.ststnet import ststnet_subject, write_ststnet
 from mlcore.labels import MEGC2019_RULE, composite_label, megc2019_class
 
 EXPORT_JSON = "export.json"
 README_NAME = "README.md"
 STSTNET_DIR = "ststnet"
-KEY_FRAMES_DIR = "full"  # onset, apex and offset frames as recorded, inside each clip's folder
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
-_FLOW_WORKERS = min(8, os.cpu_count() or 1)
 
 
 def _prepare_out_dir(out_dir: Path) -> None:
@@ -63,26 +60,28 @@ def _prepare_out_dir(out_dir: Path) -> None:
 def _write_clip_images(
     *, clip: Clip, sample: CompositeSample, out_dir: Path, layer: str, apex: int | None
 ) -> None:
-    folder = out_dir / sample.frames_dir
-    (folder / KEY_FRAMES_DIR).mkdir(parents=True, exist_ok=True)
-    for frame in clip.frame_indices:
-        if not sample.onset <= frame <= sample.offset:
-            continue
-        source = corpus_selectors.clip_media_file(
+    """The clip's folder from its preprocessed media: crops of `layer` from onset to offset,
+    and the onset, apex and offset frames as recorded."""
+
+    def source(frame: int, layer: str) -> Path | None:
+        return corpus_selectors.clip_media_file(
             clip=clip, version=clip.media_version, layer=layer, frame=frame
         )
-        image = cv2.imread(str(source)) if source is not None else None
-        if image is None:
-            raise ConflictError(f"{clip}: aligned crop of frame {frame} ({layer}) is missing")
-        if not cv2.imwrite(str(folder / crop_name(frame)), image):
-            raise OSError(f"cannot write {folder / crop_name(frame)}")
-    for frame in sorted({sample.onset, sample.offset} | ({apex} if apex is not None else set())):
-        source = corpus_selectors.clip_media_file(
-            clip=clip, version=clip.media_version, layer="frame", frame=frame
+
+    key_frames = {sample.onset, sample.offset} | ({apex} if apex is not None else set())
+    try:
+        write_clip_frames(
+            out_dir=out_dir,
+            sample=sample,
+            crops={
+                frame: source(frame, layer)
+                for frame in clip.frame_indices
+                if sample.onset <= frame <= sample.offset
+            },
+            key_frames={frame: source(frame, "frame") for frame in key_frames},
         )
-        if source is None:
-            raise ConflictError(f"{clip}: frame {frame} is missing from the preprocessed media")
-        shutil.copyfile(source, folder / KEY_FRAMES_DIR / f"{frame:06d}{source.suffix}")
+    except FileNotFoundError as missing:  # the clip's media changed under the export
+        raise ConflictError(f"{clip} ({layer}): {missing}") from None
 
 
 def _flow_apex(clip: Clip, sample: CompositeSample) -> tuple[int, bool]:
@@ -162,22 +161,16 @@ def composite_export_run(
             if estimated
         ]
 
-        def compute(index: int) -> FlowSample:
-            sample, (apex, _) = samples[index][2], apexes[index]
-            onset_image = cv2.imread(str(sample.frame_path(out_dir, sample.onset)))
-            apex_image = cv2.imread(str(sample.frame_path(out_dir, apex)))
-            return FlowSample(
-                subject=subject_folders[sample.subject_key],
-                label=sample.label,
-                name=f"{subject_folders[sample.subject_key]}_{sample.clip}",
-                image=flow_image(onset=onset_image, apex=apex_image),
-            )
-
-        # TV-L1 dominates the export (~0.3 s a clip on one core); OpenCV releases the GIL.
-        with ThreadPoolExecutor(max_workers=_FLOW_WORKERS) as pool:
-            for number, flow_sample in enumerate(pool.map(compute, range(len(samples))), 1):
-                flow_samples.append(flow_sample)
-                report_progress(0.45 + 0.45 * number / total, f"flow {number}/{len(samples)}")
+        flow_samples = compute_flow_samples(
+            out_dir=out_dir,
+            clips=[
+                (sample, apex, subject_folders[sample.subject_key])
+                for (_, _, sample), (apex, _) in zip(samples, apexes, strict=True)
+            ],
+            on_each=lambda number: report_progress(
+                0.45 + 0.45 * number / total, f"flow {number}/{len(samples)}"
+            ),
+        )
 
     composite = [sample for _, _, sample in samples]
     write_manifest(out_dir, composite)
@@ -197,11 +190,7 @@ def composite_export_run(
         _readme_text(megc2019=megc2019, flows=flows), encoding="utf-8"
     )
     report_progress(0.95, "checksums")
-    files = {
-        path.relative_to(out_dir).as_posix(): file_sha256(path)
-        for path in sorted(out_dir.rglob("*"))
-        if path.is_file()
-    }
+    files = layout_checksums(out_dir)
     summary = {
         "platform_version": mlcore.__version__,
         "annotation_snapshot": snapshot.isoformat() if snapshot else None,
@@ -306,23 +295,6 @@ def _ststnet_subject_folders(source_subjects: dict[str, str]) -> dict[str, str]:
     }
 
 
-def export_zip(*, out_dir: Path, zip_path: Path) -> Path:
-    """Zip an export with fixed timestamps and sorted entries: same files, same zip bytes."""
-    zip_path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = zip_path.with_name(zip_path.name + ".tmp")
-    with zipfile.ZipFile(temporary, "w") as archive:
-        for path in sorted(out_dir.rglob("*")):
-            if path.is_file():
-                entry = zipfile.ZipInfo(
-                    f"{out_dir.name}/{path.relative_to(out_dir).as_posix()}", date_time=ZIP_DATE
-                )
-                # PNG and JPEG are compressed already; the CSV and JSON files are small.
-                entry.compress_type = zipfile.ZIP_STORED
-                archive.writestr(entry, path.read_bytes())
-    temporary.replace(zip_path)
-    return zip_path
-
-
 def composite_export_job(*, job_run: JobRun) -> None:
     """The export task's service: export, zip for download, keep the summary on the job."""
     options = job_options(job_run=job_run)
@@ -338,7 +310,7 @@ def composite_export_job(*, job_run: JobRun) -> None:
         megc2019=bool(options.get("megc2019")),
         progress=jobs.job_run_progress_reporter(job_run=job_run, end=0.95),
     )
-    export_zip(out_dir=folder / "composite", zip_path=media.export_zip_path(job_run=job_run))
+    layout_zip(out_dir=folder / "composite", zip_path=media.export_zip_path(job_run=job_run))
     shutil.rmtree(folder / "composite")
     result = {key: value for key, value in summary.items() if key != "files"}
     result["file_count"] = len(summary["files"])

@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from annotator.coding import services as coding_services
 from annotator.corpus import preprocessing
-from annotator.errors import InvalidRequestError
+from annotator.corpus import selectors as corpus_selectors
+from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange import exports, imports
 from annotator.models import Annotation, Clip, Dataset, JobRun
 from annotator.tasks import _run_job
@@ -149,6 +150,17 @@ def test_re_export_gives_identical_bytes(imported, tmp_path) -> None:
     with pytest.raises(InvalidRequestError, match="not empty"):
         exports.composite_export_run(out_dir=tmp_path / "c")
     assert (tmp_path / "c" / "thesis.tex").read_text() == "precious"
+
+
+def test_an_export_whose_clip_lost_a_crop_fails_naming_the_clip_and_frame(imported, tmp_path):
+    clip = Clip.objects.filter(subject__dataset__source_format="samm").order_by("pk").first()
+    onset = Annotation.objects.get(clip=clip, status=Annotation.Status.ADJUDICATED).onset
+    crop = corpus_selectors.clip_media_file(
+        clip=clip, version=clip.media_version, layer="aligned-112", frame=onset
+    )
+    crop.unlink()  # the media changed under the export (a re-preprocessing, a disk problem)
+    with pytest.raises(ConflictError, match=rf"{clip.name}.*frame {onset} is missing"):
+        exports.composite_export_run(out_dir=tmp_path / "out", datasets=[clip.subject.dataset])
 
 
 def _ststnet_spelling(sample) -> str:
