@@ -102,9 +102,15 @@ def test_no_module_imports_our_code_inside_a_function():
 
 
 def test_no_module_outgrows_about_500_lines():
+    modules = [
+        module
+        for folder in (*OUR_PACKAGES, "platform", "tests", "benchmarks")
+        for module in sorted((REPO / folder).rglob("*.py"))
+        if "migrations" not in module.parts
+    ]
     too_long = {
         str(module.relative_to(REPO)): lines
-        for module in our_modules()
+        for module in modules
         if (lines := len(module.read_text().splitlines())) > MAX_MODULE_LINES
     }
     assert too_long == {}, f"split these by what they do (migrations aside): {too_long}"
