@@ -13,6 +13,7 @@ from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
     Clip,
+    Coding,
     Dataset,
     DatasetEmotion,
     JobRun,
@@ -166,13 +167,15 @@ class AnnotationAdmin(admin.ModelAdmin):
         coding_services.annotation_update(
             annotation=obj,
             revision=form.cleaned_data["opened_revision"],
-            onset=obj.onset,
-            apex=obj.apex,
-            offset=obj.offset,
-            emotion=obj.emotion,
-            action_units=obj.au_entries,
-            notes=obj.notes,
             saved_by=request.user,
+            coding=Coding(
+                onset=obj.onset,
+                apex=obj.apex,
+                offset=obj.offset,
+                emotion=obj.emotion,
+                action_units=obj.au_entries,
+                notes=obj.notes,
+            ),
         )
 
 

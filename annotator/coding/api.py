@@ -1,6 +1,8 @@
 """/api/v1/annotations/, queue/ and reviews/, and the datasets' coding plan and agreement: coding
 a clip, claiming the next one, reviewing and adjudicating."""
 
+from dataclasses import replace
+
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, status
 from rest_framework.decorators import action
@@ -33,7 +35,7 @@ from annotator.corpus import api as corpus_api
 from annotator.corpus import selectors as corpus_selectors
 from annotator.corpus.filters import ClipFilter
 from annotator.corpus.serializers import DatasetOutputSerializer
-from annotator.models import Annotation, Clip
+from annotator.models import Annotation, Clip, Coding
 
 # --- Datasets: coding plan and agreement ----------------------------------------------------------
 
@@ -186,13 +188,14 @@ class AnnotationViewSet(ReadViewSet):
             )
         data = parse_input(input_serializer, request.data)
         # A field the request leaves out keeps its stored value.
-        coding = {field: data.get(field, value) for field, value in annotation.coding().items()}
+        stored = annotation.coding()
+        coding = replace(stored, **{f: data[f] for f in stored.as_dict() if f in data})
         saved = coding_services.annotation_update(
             annotation=annotation,
             revision=data["revision"],
+            coding=coding,
             submit=submit,
             saved_by=request.user,
-            **coding,
         )
         return Response(AnnotationOutputSerializer(saved).data)
 
@@ -288,12 +291,14 @@ class ReviewViewSet(ReadViewSet):
             reviewer=request.user,
             based_on=based_on,
             revision=data.get("revision"),
-            onset=data.get("onset"),
-            apex=data.get("apex"),
-            offset=data.get("offset"),
-            emotion=data.get("emotion"),
-            action_units=data.get("action_units", []),
-            comment=data.get("comment", ""),
+            coding=Coding(
+                onset=data.get("onset"),
+                apex=data.get("apex"),
+                offset=data.get("offset"),
+                emotion=data.get("emotion"),
+                action_units=data.get("action_units", []),
+                notes=data.get("comment", ""),
+            ),
         )
         return Response(
             AnnotationOutputSerializer(final).data,

@@ -17,11 +17,10 @@ from annotator.models import (
     Annotation,
     Clip,
     ClipRelease,
+    Coding,
     Dataset,
-    DatasetEmotion,
     Proposal,
 )
-from mlcore.facs import AUCode, AUEntry
 
 _EDITABLE_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes")
 
@@ -135,12 +134,7 @@ def annotation_update(
     *,
     annotation: Annotation,
     revision: int,
-    onset: int | None,
-    apex: int | None,
-    offset: int | None,
-    emotion: DatasetEmotion | None,
-    action_units: list[AUEntry],
-    notes: str,
+    coding: Coding,
     saved_by: AbstractBaseUser | None,
     submit: bool = False,
 ) -> Annotation:
@@ -156,10 +150,10 @@ def annotation_update(
     if annotation.revision != revision:
         raise StaleRevisionError(current_revision=annotation.revision)
     candidate = copy.copy(annotation)
-    candidate.onset, candidate.apex, candidate.offset = onset, apex, offset
-    candidate.emotion = emotion
-    candidate.action_units = [code.as_dict() for code in action_units]
-    candidate.notes = notes
+    candidate.onset, candidate.apex, candidate.offset = coding.onset, coding.apex, coding.offset
+    candidate.emotion = coding.emotion
+    candidate.action_units = [code.as_dict() for code in coding.action_units]
+    candidate.notes = coding.notes
     if submit:
         candidate.status = Annotation.Status.SUBMITTED
     # The row's own references do not change here: checking that they still exist would cost a
@@ -213,15 +207,11 @@ def annotation_adjudicate(
     reviewer: AbstractBaseUser,
     based_on: Annotation | None,
     revision: int | None,
-    onset: int | None,
-    apex: int | None,
-    offset: int | None,
-    emotion: DatasetEmotion | None,
-    action_units: list[AUCode],
-    comment: str,
+    coding: Coding,
 ) -> Annotation:
-    """Record the clip's final annotation. A second adjudication edits the first, from the
-    revision the reviewer read, so two reviewers never silently overwrite each other."""
+    """Record the clip's final annotation (its notes are the reviewer's comment). A second
+    adjudication edits the first, from the revision the reviewer read, so two reviewers never
+    silently overwrite each other."""
     existing = Annotation.objects.filter(clip=clip, status=Annotation.Status.ADJUDICATED).first()
     if existing is not None:
         if revision is None:
@@ -229,12 +219,7 @@ def annotation_adjudicate(
         final = annotation_update(
             annotation=existing,
             revision=revision,
-            onset=onset,
-            apex=apex,
-            offset=offset,
-            emotion=emotion,
-            action_units=action_units,
-            notes=comment,
+            coding=coding,
             saved_by=reviewer,
         )
         Annotation.objects.filter(pk=final.pk).update(based_on=based_on, coder=reviewer)
@@ -245,12 +230,12 @@ def annotation_adjudicate(
         coder=reviewer,
         based_on=based_on,
         status=Annotation.Status.ADJUDICATED,
-        onset=onset,
-        apex=apex,
-        offset=offset,
-        emotion=emotion,
-        action_units=[code.as_dict() for code in action_units],
-        notes=comment,
+        onset=coding.onset,
+        apex=coding.apex,
+        offset=coding.offset,
+        emotion=coding.emotion,
+        action_units=[code.as_dict() for code in coding.action_units],
+        notes=coding.notes,
     )
     final.full_clean(validate_constraints=False)
     try:

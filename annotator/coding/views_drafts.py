@@ -12,7 +12,7 @@ from annotator.coding import selectors as coding_selectors
 from annotator.coding import services as coding_services
 from annotator.coding.forms import AnnotationInputForm
 from annotator.errors import ClaimError, StaleRevisionError
-from annotator.models import Annotation
+from annotator.models import Annotation, Coding
 from annotator.roles import role_required
 
 ANNOTATION_FIELDS = ("onset", "apex", "offset", "emotion", "action_units", "notes", "__all__")
@@ -34,20 +34,19 @@ def _save_status(
     return render(request, "annotator/coding/partials/save_status.html", context, status=status)
 
 
-def _content_shown(content: dict) -> dict:
+def _content_shown(coding: Coding) -> dict:
     """The editable fields as the coder reads them, for comparing two versions."""
-    emotion = content["emotion"]
     return {
-        **content,
-        "emotion": emotion.name if emotion else None,
-        "action_units": "+".join(map(str, content["action_units"])),
+        **coding.as_dict(),
+        "emotion": coding.emotion.name if coding.emotion else None,
+        "action_units": "+".join(map(str, coding.action_units)),
     }
 
 
-def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[dict, dict]:
+def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[Coding, dict]:
     """What the coder sent, field by field; a field that cannot be stored at all (a negative
     frame, an unknown AU) keeps its stored value, so one bad field never blocks the others."""
-    stored = annotation.coding()
+    stored = annotation.coding().as_dict()
     unsaved = {
         field: [f"Not saved, kept the stored value: {message}" for message in messages]
         for field, messages in form.errors.items()
@@ -55,11 +54,11 @@ def _draft_content(form: AnnotationInputForm, annotation: Annotation) -> tuple[d
     content = {field: form.cleaned_data.get(field, stored[field]) for field in stored}
     for field in unsaved:
         content[field] = stored[field]
-    return content, unsaved
+    return Coding(**content), unsaved
 
 
 def _stale_save_status(
-    request: HttpRequest, *, annotation_id: int, mine: dict, revision: int
+    request: HttpRequest, *, annotation_id: int, mine: Coding, revision: int
 ) -> HttpResponse:
     """A save refused because the draft moved on: who saved it and when, the fields where the
     two versions differ, and the saved version for the page to take if the coder chooses it.
@@ -140,7 +139,7 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
     revision = form.cleaned_data["revision"]
     try:
         saved = coding_services.annotation_update(
-            annotation=annotation, revision=revision, saved_by=request.user, **content
+            annotation=annotation, revision=revision, coding=content, saved_by=request.user
         )
     except StaleRevisionError:
         return _stale_save_status(
@@ -154,7 +153,7 @@ def _annotation_save(request: HttpRequest, annotation_id: int, *, submit: bool) 
                 revision=saved.revision,
                 saved_by=request.user,
                 submit=True,
-                **content,
+                coding=content,
             )
         except ValidationError as error:
             problems = error.message_dict

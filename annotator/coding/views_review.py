@@ -14,7 +14,7 @@ from annotator.coding.views_workbench import coding_config, frame_player
 from annotator.corpus import selectors as corpus_selectors
 from annotator.corpus.views import clip_or_404
 from annotator.errors import StaleRevisionError
-from annotator.models import Annotation, Clip, Dataset
+from annotator.models import Annotation, Clip, Coding, Dataset
 from annotator.roles import role_required
 from mlcore.facs import format_au_string
 
@@ -69,12 +69,14 @@ def clip_review(request: HttpRequest, clip_id: int) -> HttpResponse:
                     reviewer=request.user,
                     based_on=data["based_on"],
                     revision=data["revision"],
-                    onset=data["onset"],
-                    apex=data["apex"],
-                    offset=data["offset"],
-                    emotion=data["emotion"],
-                    action_units=data["action_units"],
-                    comment=data["notes"],
+                    coding=Coding(
+                        onset=data["onset"],
+                        apex=data["apex"],
+                        offset=data["offset"],
+                        emotion=data["emotion"],
+                        action_units=data["action_units"],
+                        notes=data["notes"],
+                    ),
                 )
             except StaleRevisionError as error:
                 form.add_error(None, str(error))

@@ -25,7 +25,7 @@ from annotator.exchange.jobs import (
 )
 from annotator.import_roots import import_path_check
 from annotator.jobs import services as jobs
-from annotator.models import Annotation, Clip, Dataset, DatasetEmotion, JobRun, Subject
+from annotator.models import Annotation, Clip, Coding, Dataset, DatasetEmotion, JobRun, Subject
 from mlcore.datasets import DEFAULT_FPS, ImportIssue, ImportRow, read_dataset
 from mlcore.datasets.common import ERROR, OUTSIDE_ROOT_MESSAGE
 from mlcore.facs import au_entry_from_dict, format_au_string
@@ -178,13 +178,15 @@ def _import_row(
             coding_services.annotation_update(
                 annotation=imported,
                 revision=imported.revision,
-                onset=row.onset,
-                apex=row.apex,
-                offset=row.offset,
-                emotion=emotions[row.emotion],
-                action_units=list(row.action_units),
-                notes=row.notes,
                 saved_by=user,
+                coding=Coding(
+                    onset=row.onset,
+                    apex=row.apex,
+                    offset=row.offset,
+                    emotion=emotions[row.emotion],
+                    action_units=list(row.action_units),
+                    notes=row.notes,
+                ),
             )
             outcome["outcome"] = "updated"
             outcome["changes"] = changes

@@ -19,7 +19,7 @@ from annotator.exchange.jobs import (
 )
 from annotator.import_roots import import_path_check
 from annotator.jobs import services as jobs
-from annotator.models import Annotation, Clip, JobRun
+from annotator.models import Annotation, Clip, Coding, JobRun
 from mlcore.elan import ElanCoding, eaf_text, read_eaf
 from mlcore.frame_files import VIDEO_SUFFIXES
 
@@ -145,11 +145,13 @@ def clip_eaf_import(*, clip: Clip, coder: AbstractBaseUser, data: bytes) -> Anno
     return coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
-        onset=coding.onset,
-        apex=coding.apex,
-        offset=coding.offset,
-        emotion=emotion,
-        action_units=list(coding.action_units),
-        notes=coding.notes,
         saved_by=coder,
+        coding=Coding(
+            onset=coding.onset,
+            apex=coding.apex,
+            offset=coding.offset,
+            emotion=emotion,
+            action_units=list(coding.action_units),
+            notes=coding.notes,
+        ),
     )

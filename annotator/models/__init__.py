@@ -3,7 +3,7 @@ annotations (coding), job status rows (jobs), the model in the loop (learning) a
 (accounts). Django finds an app's models through this package, so it names each of them."""
 
 from annotator.models.accounts import Role
-from annotator.models.coding import Annotation, ClipRelease, CoderPreferences
+from annotator.models.coding import Annotation, ClipRelease, CoderPreferences, Coding
 from annotator.models.corpus import (
     Clip,
     Dataset,
@@ -20,6 +20,7 @@ __all__ = [
     "Clip",
     "ClipRelease",
     "CoderPreferences",
+    "Coding",
     "Dataset",
     "DatasetEmotion",
     "JobRun",

@@ -1,6 +1,8 @@
 """Coders' annotations of clips, the clips each coder gave back, and each coder's workbench
 preferences."""
 
+import dataclasses
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
@@ -9,6 +11,22 @@ from django.db.models import F, Q
 
 from annotator.models.corpus import Clip, DatasetEmotion
 from mlcore.facs import AUCode, AUCodeError, AUEntry, UnparsedAU, au_entry_from_dict
+
+
+@dataclasses.dataclass(frozen=True)
+class Coding:
+    """What a coder marks on a clip: the six fields every door reads and writes together. Action
+    units are FACS entries (`mlcore.facs`); imported non-codes stay among them."""
+
+    onset: int | None = None
+    apex: int | None = None
+    offset: int | None = None
+    emotion: DatasetEmotion | None = None
+    action_units: list[AUEntry] = dataclasses.field(default_factory=list)
+    notes: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {name.name: getattr(self, name.name) for name in dataclasses.fields(self)}
 
 
 class Annotation(models.Model):
@@ -109,17 +127,17 @@ class Annotation(models.Model):
             UnparsedAU(text=item["verbatim"]) for item in self.action_units if "verbatim" in item
         ]
 
-    def coding(self) -> dict[str, object]:
-        """The coder's editable fields, as `services.annotation_update` takes them; imported
+    def coding(self) -> Coding:
+        """The coder's marks as `coding_services.annotation_update` takes them; imported
         non-codes stay among the action units, so a save that does not touch them keeps them."""
-        return {
-            "onset": self.onset,
-            "apex": self.apex,
-            "offset": self.offset,
-            "emotion": self.emotion,
-            "action_units": self.au_entries,
-            "notes": self.notes,
-        }
+        return Coding(
+            onset=self.onset,
+            apex=self.apex,
+            offset=self.offset,
+            emotion=self.emotion,
+            action_units=self.au_entries,
+            notes=self.notes,
+        )
 
     def mark_problems(self) -> dict[str, list[str]]:
         """Marks outside the clip or out of order: stored in a draft, refused at submit."""

@@ -15,7 +15,7 @@ from django.urls import reverse
 from annotator.accounts.tokens import token_create
 from annotator.coding import services as coding_services
 from annotator.corpus import services as corpus
-from annotator.models import Clip, ModelVersion, Subject
+from annotator.models import Clip, Coding, ModelVersion, Subject
 from tests.annotator.support.proposals import model_version
 from tests.clip_files import frames_zip_bytes
 from tests.factories import ClipFactory, DatasetFactory, SubjectFactory
@@ -199,12 +199,14 @@ def test_a_stored_clip_name_with_a_newline_still_downloads_as_elan(client, admin
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=50,
-        apex=61,
-        offset=90,
-        emotion=dataset.emotions.get(name="repression"),
-        action_units=[],
-        comment="",
+        coding=Coding(
+            onset=50,
+            apex=61,
+            offset=90,
+            emotion=dataset.emotions.get(name="repression"),
+            action_units=[],
+            notes="",
+        ),
     )
     client.force_login(admin_user)
     download = client.get(reverse("clip-eaf-download", args=[clip.pk, final.pk]))

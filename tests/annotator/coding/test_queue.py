@@ -2,6 +2,7 @@
 clip to as many coders as its dataset's coding plan asks for."""
 
 import threading
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -146,7 +147,7 @@ def test_a_draft_with_saved_edits_is_released_only_when_its_coder_discards_them(
     coding_services.annotation_update(
         annotation=draft,
         revision=1,
-        **{**draft.coding(), "onset": 50},
+        coding=replace(draft.coding(), onset=50),
         saved_by=coder,
     )
     with pytest.raises(ClaimError, match="has saved edits") as refused:

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError
 from annotator.coding import services as coding_services
 from annotator.errors import StaleRevisionError
 from annotator.jobs import services as jobs
-from annotator.models import Annotation, DatasetEmotion, JobRun
+from annotator.models import Annotation, Coding, DatasetEmotion, JobRun
 from mlcore.facs import parse_au_string
 from tests.factories import ClipFactory
 
@@ -20,16 +20,18 @@ def save(annotation, *, revision, onset=50, apex=60, offset=80, aus="R12B+6", su
     return coding_services.annotation_update(
         annotation=annotation,
         revision=revision,
-        onset=onset,
-        apex=apex,
-        offset=offset,
-        emotion=DatasetEmotion.objects.get(
-            dataset=annotation.clip.subject.dataset, name="happiness"
-        ),
-        action_units=parse_au_string(aus),
-        notes="",
         saved_by=annotation.coder,
         submit=submit,
+        coding=Coding(
+            onset=onset,
+            apex=apex,
+            offset=offset,
+            emotion=DatasetEmotion.objects.get(
+                dataset=annotation.clip.subject.dataset, name="happiness"
+            ),
+            action_units=parse_au_string(aus),
+            notes="",
+        ),
     )
 
 
@@ -74,14 +76,11 @@ def test_submit_validates_and_changes_status(draft):
         coding_services.annotation_update(
             annotation=draft,
             revision=1,
-            onset=None,
-            apex=None,
-            offset=None,
-            emotion=None,
-            action_units=[],
-            notes="",
             saved_by=draft.coder,
             submit=True,
+            coding=Coding(
+                onset=None, apex=None, offset=None, emotion=None, action_units=[], notes=""
+            ),
         )
     assert Annotation.objects.get(pk=draft.pk).status == Annotation.Status.DRAFT
     submitted = save(draft, revision=1, submit=True)

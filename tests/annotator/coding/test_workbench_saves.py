@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from annotator.coding import services as coding_services
-from annotator.models import Annotation
+from annotator.models import Annotation, Coding
 from mlcore.facs import UnparsedAU, format_au_string, parse_au_string
 from tests.factories import ClipFactory
 
@@ -28,13 +28,15 @@ def test_a_stale_save_names_the_other_person_and_the_fields_that_differ(client, 
     coding_services.annotation_update(
         annotation=draft,
         revision=1,
-        onset=50,
-        apex=None,
-        offset=None,
-        emotion=None,
-        action_units=[],
-        notes="fixed by the admin",
         saved_by=admin_user,
+        coding=Coding(
+            onset=50,
+            apex=None,
+            offset=None,
+            emotion=None,
+            action_units=[],
+            notes="fixed by the admin",
+        ),
     )
     response = post(client, draft, onset="60", notes="fixed by the admin")
     page = response.content.decode()
@@ -72,13 +74,15 @@ def test_an_imported_sheets_non_codes_survive_a_workbench_save_but_none_can_be_t
     coding_services.annotation_update(
         annotation=draft,
         revision=1,
-        onset=50,
-        apex=None,
-        offset=60,
-        emotion=None,
-        action_units=[*parse_au_string("4"), UnparsedAU("?"), UnparsedAU("ref(7B)")],
-        notes="",
         saved_by=coder,
+        coding=Coding(
+            onset=50,
+            apex=None,
+            offset=60,
+            emotion=None,
+            action_units=[*parse_au_string("4"), UnparsedAU("?"), UnparsedAU("ref(7B)")],
+            notes="",
+        ),
     )
     page = client.get(reverse("clip-code", args=[draft.clip_id])).content.decode()
     assert '"actionUnits": ["4", "?", "ref(7B)"]' in page

@@ -13,7 +13,16 @@ from playwright.sync_api import expect
 from annotator.coding import services as coding_services
 from annotator.corpus import services as corpus
 from annotator.exchange import services as exchange
-from annotator.models import Annotation, Clip, Dataset, JobRun, ModelVersion, Proposal, Subject
+from annotator.models import (
+    Annotation,
+    Clip,
+    Coding,
+    Dataset,
+    JobRun,
+    ModelVersion,
+    Proposal,
+    Subject,
+)
 from mlcore.facs import parse_au_string
 from mlcore.synth import generate
 from tests.clip_files import frames_zip_bytes
@@ -81,14 +90,16 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
             coding_services.annotation_update(
                 annotation=draft,
                 revision=draft.revision,
-                onset=frames[1],
-                apex=apex,
-                offset=frames[10],
-                emotion=emotion,
-                action_units=parse_au_string("12"),
-                notes="",
                 saved_by=draft.coder,
                 submit=True,
+                coding=Coding(
+                    onset=frames[1],
+                    apex=apex,
+                    offset=frames[10],
+                    emotion=emotion,
+                    action_units=parse_au_string("12"),
+                    notes="",
+                ),
             )
         )
     coding_services.annotation_adjudicate(
@@ -96,12 +107,14 @@ def code_twice_and_adjudicate(*, clip: Clip, dataset: Dataset) -> None:
         reviewer=UserFactory(username="rita", role="reviewer"),
         based_on=drafts[0],
         revision=None,
-        onset=frames[1],
-        apex=frames[5],
-        offset=frames[10],
-        emotion=emotion,
-        action_units=parse_au_string("12"),
-        comment="Ana's apex: the lip corners peak at frame 5.",
+        coding=Coding(
+            onset=frames[1],
+            apex=frames[5],
+            offset=frames[10],
+            emotion=emotion,
+            action_units=parse_au_string("12"),
+            notes="Ana's apex: the lip corners peak at frame 5.",
+        ),
     )
 
 

@@ -12,7 +12,7 @@ from django.urls import reverse
 from annotator.coding import services as coding_services
 from annotator.errors import ClaimError
 from annotator.exchange import services as exchange
-from annotator.models import Annotation
+from annotator.models import Annotation, Coding
 from mlcore.elan import ElanCoding, ElanFormatError, eaf_text, read_eaf
 from mlcore.facs import UnparsedAU, parse_au_string
 from tests.factories import ClipFactory, DatasetFactory, SubjectFactory, UserFactory
@@ -102,12 +102,14 @@ def test_clip_eaf_download_and_upload_round_trip(client, admin_user) -> None:
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=50,
-        apex=61,
-        offset=90,
-        emotion=dataset.emotions.get(name="repression"),
-        action_units=parse_au_string("R12B+14"),
-        comment="subtle",
+        coding=Coding(
+            onset=50,
+            apex=61,
+            offset=90,
+            emotion=dataset.emotions.get(name="repression"),
+            action_units=parse_au_string("R12B+14"),
+            notes="subtle",
+        ),
     )
     reviewer = UserFactory(username="rev", role="reviewer")
     client.force_login(reviewer)
@@ -171,12 +173,14 @@ def test_an_eaf_links_the_clips_video_so_elan_opens_it_beside_the_file(admin_use
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=50,
-        apex=None,
-        offset=60,
-        emotion=dataset.emotions.first(),
-        action_units=[],
-        comment="",
+        coding=Coding(
+            onset=50,
+            apex=None,
+            offset=60,
+            emotion=dataset.emotions.first(),
+            action_units=[],
+            notes="",
+        ),
     )
     _, data = exchange.clip_eaf_export(annotation=final)
     [media] = ET.fromstring(data).iter("MEDIA_DESCRIPTOR")

@@ -19,7 +19,7 @@ from annotator.corpus import preprocessing
 from annotator.corpus import selectors as corpus_selectors
 from annotator.errors import ConflictError, InvalidRequestError
 from annotator.exchange import exports, imports
-from annotator.models import Annotation, Clip, Dataset, JobRun
+from annotator.models import Annotation, Clip, Coding, Dataset, JobRun
 from annotator.tasks import _run_job
 from mlcore.composite import read_manifest
 from mlcore.datasets.megc import GT_NAME, read_ground_truth
@@ -212,14 +212,16 @@ def test_mapping_edits_and_min_status_change_what_is_exported(imported, tmp_path
     coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
-        onset=clip.frame_indices[1],
-        apex=clip.frame_indices[3],
-        offset=clip.frame_indices[6],
-        emotion=casme2.emotions.get(name="happiness"),
-        action_units=[],
-        notes="",
         saved_by=draft.coder,
         submit=True,
+        coding=Coding(
+            onset=clip.frame_indices[1],
+            apex=clip.frame_indices[3],
+            offset=clip.frame_indices[6],
+            emotion=casme2.emotions.get(name="happiness"),
+            action_units=[],
+            notes="",
+        ),
     )
     strict = exports.composite_export_run(out_dir=tmp_path / "strict")
     assert strict["clips"] == after["clips"] - 1
@@ -305,12 +307,14 @@ def test_names_the_ground_truth_cannot_hold_are_left_out_with_a_reason(admin_use
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=50,
-        apex=55,
-        offset=60,
-        emotion=dataset.emotions.get(name="positive"),
-        action_units=[],
-        comment="",
+        coding=Coding(
+            onset=50,
+            apex=55,
+            offset=60,
+            emotion=dataset.emotions.get(name="positive"),
+            action_units=[],
+            notes="",
+        ),
     )
     summary = exports.composite_export_run(out_dir=tmp_path / "out")
     assert summary["clips"] == 0

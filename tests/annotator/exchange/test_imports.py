@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 from annotator.errors import InvalidRequestError
 from annotator.exchange import imports
 from annotator.exchange import services as exchange
-from annotator.models import Annotation, Clip, Dataset, JobRun
+from annotator.models import Annotation, Clip, Coding, Dataset, JobRun
 from mlcore.facs import parse_au_string
 from mlcore.synth import generate, load_truth
 from tests.factories import UserFactory
@@ -197,12 +197,14 @@ def test_existing_adjudication_is_reported_not_overwritten(synth_sets, admin_use
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=truth["onset"],
-        apex=None,
-        offset=truth["offset"],
-        emotion=dataset.emotions.get(name="others"),
-        action_units=[],
-        comment="ours",
+        coding=Coding(
+            onset=truth["onset"],
+            apex=None,
+            offset=truth["offset"],
+            emotion=dataset.emotions.get(name="others"),
+            action_units=[],
+            notes="ours",
+        ),
     )
     report = import_native(synth_sets["casme2"], "casme2", admin_user)
     (issue,) = [i for i in report["issues"] if i["clip"] == truth["clip"]]

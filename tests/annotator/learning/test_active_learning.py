@@ -22,6 +22,7 @@ from annotator.learning import services as learning
 from annotator.models import (
     Annotation,
     Clip,
+    Coding,
     Dataset,
     DatasetEmotion,
     JobRun,
@@ -88,14 +89,16 @@ def submit(*, clip: Clip, coder) -> Annotation:
     return coding_services.annotation_update(
         annotation=draft,
         revision=draft.revision,
-        onset=frames[1],
-        apex=frames[5],
-        offset=frames[9],
-        emotion=clip.subject.dataset.emotions.get(name="happiness"),
-        action_units=parse_au_string("R12B"),
-        notes="",
         saved_by=draft.coder,
         submit=True,
+        coding=Coding(
+            onset=frames[1],
+            apex=frames[5],
+            offset=frames[9],
+            emotion=clip.subject.dataset.emotions.get(name="happiness"),
+            action_units=parse_au_string("R12B"),
+            notes="",
+        ),
     )
 
 
@@ -275,13 +278,15 @@ def test_a_failed_run_resumes_after_its_finished_folds_with_the_same_metrics(cod
     coding_services.annotation_update(
         annotation=edited,
         revision=edited.revision,
-        onset=edited.onset,
-        apex=edited.offset,
-        offset=edited.offset,
-        emotion=dataset.emotions.get(name="surprise"),
-        action_units=[],
-        notes="changed after the snapshot",
         saved_by=edited.coder,
+        coding=Coding(
+            onset=edited.onset,
+            apex=edited.offset,
+            offset=edited.offset,
+            emotion=dataset.emotions.get(name="surprise"),
+            action_units=[],
+            notes="changed after the snapshot",
+        ),
     )
 
     retry = learning.training_run_retry(training_run=run, created_by=admin_user)
@@ -399,12 +404,14 @@ def test_activation_keeps_one_version_active_and_scores_every_unadjudicated_clip
         reviewer=admin_user,
         based_on=None,
         revision=None,
-        onset=adjudicated.frame_indices[1],
-        apex=adjudicated.frame_indices[4],
-        offset=adjudicated.frame_indices[8],
-        emotion=dataset.emotions.get(name="disgust"),
-        action_units=parse_au_string("4"),
-        comment="",
+        coding=Coding(
+            onset=adjudicated.frame_indices[1],
+            apex=adjudicated.frame_indices[4],
+            offset=adjudicated.frame_indices[8],
+            emotion=dataset.emotions.get(name="disgust"),
+            action_units=parse_au_string("4"),
+            notes="",
+        ),
     )
     run_task(tasks.proposals, learning.model_version_activate(version=first, activated_by=None))
     assert list(ModelVersion.objects.filter(is_active=True)) == [first]
