@@ -1,8 +1,5 @@
-"""Roles are auth groups with the model permissions each role needs.
-
-They are (re)created after every migrate, like Django's own permissions, so a fresh database, an
-upgraded one and a test database flushed between tests all have them.
-"""
+"""Roles are auth groups with the model permissions each role needs (`role_permissions`): the
+pages' access rule, a user's role, and the permission backend that reads them."""
 
 from collections.abc import Callable
 from functools import cache, wraps
@@ -17,39 +14,7 @@ from django.db import connections, router
 
 from annotator.errors import InvalidRequestError
 from annotator.models import Role
-
-ROLE_PERMISSIONS: dict[str, list[str] | None] = {
-    Role.CODER: [
-        "view_dataset",
-        "view_subject",
-        "view_clip",
-        "view_annotation",
-        "add_annotation",
-        "change_annotation",
-    ],
-    Role.REVIEWER: [
-        "view_dataset",
-        "view_subject",
-        "view_clip",
-        "view_annotation",
-        "add_annotation",
-        "change_annotation",
-        "view_jobrun",
-        "adjudicate_annotation",
-    ],
-    # Reads the corpus and the models' results and exports datasets; starts, cancels and
-    # activates nothing, and codes nothing.
-    Role.RESEARCHER: [
-        "view_dataset",
-        "view_subject",
-        "view_clip",
-        "view_annotation",
-        "export_dataset",
-        "view_trainingrun",
-        "view_modelversion",
-    ],
-    Role.ADMIN: None,  # every permission of the annotator app
-}
+from annotator.role_permissions import ROLE_PERMISSIONS
 
 
 def role_needed_for(permission: str) -> str:
@@ -103,16 +68,6 @@ def user_role_set(*, user, role: str | None) -> None:
     user.is_staff = user.is_superuser = role == Role.ADMIN
     user.save(update_fields=["is_staff", "is_superuser"])
     user.__dict__.pop("_perm_cache", None)
-
-
-def roles_ensure(*, using: str = "default", **kwargs) -> None:
-    app_permissions = Permission.objects.using(using).filter(content_type__app_label="annotator")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.using(using).get_or_create(name=role)
-        chosen = (
-            app_permissions if codenames is None else app_permissions.filter(codename__in=codenames)
-        )
-        group.permissions.set(chosen)
 
 
 class RolePermissionBackend(ModelBackend):

@@ -7,6 +7,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
 
+from annotator.models import Role
+from annotator.role_permissions import ROLE_PERMISSIONS
 from annotator.roles import RolePermissionBackend
 from tests.factories import UserFactory
 
@@ -54,3 +56,9 @@ def test_a_role_taken_away_applies_to_the_next_request(coder):
     assert get_user_model().objects.get(pk=coder.pk).has_perm("annotator.change_annotation")
     coder.groups.remove(Group.objects.get(name="coder"))
     assert not get_user_model().objects.get(pk=coder.pk).has_perm("annotator.change_annotation")
+
+
+def test_every_role_has_its_permissions_listed_least_privileged_first():
+    # role_permissions imports no model (the app's config loads it first), so it spells the
+    # roles by value; they must stay the Role choices, in the order user_role relies on.
+    assert list(ROLE_PERMISSIONS) == [Role.CODER, Role.REVIEWER, Role.RESEARCHER, Role.ADMIN]
