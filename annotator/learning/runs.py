@@ -267,6 +267,11 @@ def proposals_job(*, job_run: JobRun) -> None:
                 model=model,
                 progress=jobs.job_run_progress_reporter(job_run=job_run, start=0.3, end=0.95),
             )
+            # The rows come in the manifest's order (sorted by subject code and clip name),
+            # not in the clips' order: pair them by the clip each row names.
+            position = {row["clip"]: index for index, row in enumerate(rows)}
+            order = [position[f"{s.dataset}/{s.subject}/{s.clip}"] for s in samples]
+            rows, embeddings = [rows[index] for index in order], embeddings[order]
             _proposals_store(
                 version=version,
                 clips=clips,
@@ -292,7 +297,7 @@ def _proposals_store(
     for clip, row, interval, vector, spread in zip(
         clips, rows, intervals, embeddings, novelty, strict=True
     ):
-        # The rows come back in manifest order; a mismatch would store one clip's class on another.
+        # A row paired with the wrong clip would store one clip's class on another.
         if int(row["apex"]) != interval.apex:
             raise ValueError(f"{clip}: scored at apex {row['apex']}, proposed {interval.apex}")
         objects.append(

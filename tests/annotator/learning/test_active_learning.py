@@ -482,3 +482,20 @@ def test_a_checkpoint_that_changed_on_disk_is_refused(coded_set, admin_user):
     assert scoring.status == JobRun.Status.FAILED
     assert scoring.error == (f"{checkpoint} does not match the checksum recorded for {version}")
     assert not Proposal.objects.exists()
+
+
+def test_each_clip_gets_its_own_proposal_when_names_sort_otherwise_than_the_clips(
+    coded_set, admin_user
+):
+    # The scoring folder's manifest lists clips sorted by subject code, the job takes them in
+    # primary-key order: with the codes reversed the two orders differ.
+    dataset, unlabelled = coded_set
+    subjects = list(dataset.subjects.order_by("pk"))
+    for index, subject in enumerate(subjects):
+        subject.code = f"renamed-{index}"
+        subject.save(update_fields=["code"])
+    for index, subject in enumerate(subjects):
+        subject.code = f"{len(subjects) - index:02d}"
+        subject.save(update_fields=["code"])
+    version = trained_and_scored(dataset, admin_user)
+    assert_sound_proposals(version, unlabelled)
