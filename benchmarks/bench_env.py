@@ -17,6 +17,20 @@ def database_recreate(name: str) -> None:
         connection.execute(f"CREATE DATABASE {name}")
 
 
+def database_drop(name: str) -> None:
+    """Drop `name` after closing this process's Django connections to it (when Django is set
+    up): PostgreSQL refuses to drop a database that a session is still using."""
+    import psycopg
+    from django.conf import settings
+
+    if settings.configured:
+        from django.db import connections
+
+        connections.close_all()
+    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
 def django_environment(*, work: Path, database: str) -> dict[str, str]:
     """Replace this process's environment with one for `database` and `work`, and return it for
     the processes the benchmark starts. The test suite's variables are dropped on purpose."""

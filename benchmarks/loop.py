@@ -28,21 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_env import PG, REPO, database_recreate, django_environment
+from bench_env import REPO, database_drop, database_recreate, django_environment
 
 DATABASE = "mestudio_bench_loop"
-
-
-def database_drop() -> None:
-    import psycopg
-    from django.conf import settings
-
-    if settings.configured:
-        from django.db import connections
-
-        connections.close_all()
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
 
 
 def setup_django(work: Path) -> None:
@@ -383,7 +371,7 @@ def main() -> int:
         print(json.dumps(results["next_clip"], indent=2), flush=True)
         results["machine"]["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
     finally:
-        database_drop()
+        database_drop(DATABASE)
         shutil.rmtree(work, ignore_errors=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")

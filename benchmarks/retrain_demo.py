@@ -25,17 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_env import REPO, database_recreate, django_environment
+from bench_env import REPO, database_drop, database_recreate, django_environment
 
 DATABASE = "mestudio_bench_retrain_demo"
-
-
-def database_drop(name: str) -> None:
-    import psycopg
-    from bench_env import PG
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as connection:
-        connection.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def cpu_seconds() -> float:
