@@ -258,7 +258,8 @@ def run_level(
 def server_wait(base: str) -> None:
     for _ in range(120):
         try:
-            urllib.request.urlopen(f"{base}/api/schema/", timeout=2).close()
+            # The log-in page: anonymous, unlike the API's schema.
+            urllib.request.urlopen(f"{base}/login/", timeout=2).close()
             return
         except OSError:  # refused while starting, or timed out
             time.sleep(0.5)

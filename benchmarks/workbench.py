@@ -99,8 +99,10 @@ def measure(*, url: str, clip_id: int, steps: int) -> dict:
 
         started = time.perf_counter()
         page.goto(f"{url}/clips/{clip_id}/code/", wait_until="commit")
+        # A function, not a bare expression: Playwright evaluates an expression with eval,
+        # which the site's Content Security Policy (script-src 'self') refuses.
         page.wait_for_function(
-            "window.mestudioWorkbench && window.mestudioWorkbench.loaded('frame') > 0"
+            "() => window.mestudioWorkbench && window.mestudioWorkbench.loaded('frame') > 0"
             " && !document.querySelector('figure.active.loading')"
         )
         first_steppable = time.perf_counter() - started
