@@ -107,7 +107,11 @@ def synthetic_clips(
     return clips
 
 
-def _mean_spread(values: list[float]) -> dict[str, float]:
+def _mean_spread(values: list[float]) -> dict[str, float | None]:
+    """Mean and sample std over the seeds; None when no seed had a clip in the group (a small
+    run may draw no blink over an apex)."""
+    if not values:
+        return {"mean": None, "spread": None}
     return {
         "mean": round(statistics.fmean(values), 3),
         "spread": round(statistics.stdev(values), 3) if len(values) > 1 else 0.0,
@@ -228,7 +232,10 @@ def main() -> int:
     for method in ("plain", "difference"):
         for group in ("all", "blink_over_apex", "no_blink_over_apex"):
             cells = [summary["apex"][f"{method}/{group}/{unit}"] for unit in ("frames", "ms")]
-            text = [f"{c['mean']:.2f} ± {c['spread']:.2f}" for c in cells]
+            text = [
+                "no clips" if c["mean"] is None else f"{c['mean']:.2f} ± {c['spread']:.2f}"
+                for c in cells
+            ]
             print(f"{method:<11} {group:<20} {text[0]:>14} {text[1]:>14}")
     print(f"\ninterval (fraction {fraction}, chosen on seed {args.tune_seed}), ms")
     for mark in ("onset", "apex", "offset"):

@@ -11,7 +11,11 @@ It runs on a throw-away SQLite database and media folder (settings `mestudio.set
 so it needs no server. Usage:
 
     .venv/bin/python benchmarks/import_export.py [--subjects 17 --clips-per-subject 15]
-        [--frames 70] [--composite-frames 30] [--out benchmarks/results/import_export.json]
+        [--frames 70] [--composite-frames 30] [--composite-subjects N]
+        [--out benchmarks/results/import_export.json]
+
+``--composite-subjects N`` exports a smaller composite (N subjects per part, 2 clips each)
+instead of the MEGC2019 counts, for a quick check that the benchmark runs.
 """
 
 import argparse
@@ -121,8 +125,11 @@ def bench_import(*, work: Path, user, args) -> dict:
     }
 
 
-def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
-    """Ready clips of the MEGC2019 composite whose media are the generator's aligned crops."""
+def build_ready_composite(
+    *, work: Path, user, frames: int, subjects: int | None
+) -> tuple[int, list]:
+    """Ready clips of a composite whose media are the generator's aligned crops: the MEGC2019
+    counts, or `subjects` subjects per part."""
     import cv2
 
     from annotator import media
@@ -132,7 +139,12 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
     from mlcore.preprocess_layout import ALIGNED_DIR, FRAMES_DIR, frame_name
     from mlcore.synth import generate
 
-    generate(out_dir=work / "composite", layout="composite", preset="composite", frames=frames)
+    size = (
+        {"preset": "composite"}
+        if subjects is None
+        else {"datasets": ("casme2", "samm", "smic"), "subjects": 3 * subjects}
+    )
+    generate(out_dir=work / "composite", layout="composite", frames=frames, **size)
     samples = read_manifest(work / "composite")
     datasets = {}
     for key, name in (("casme2", "CASME II"), ("samm", "SAMM"), ("smic", "SMIC-HS")):
@@ -181,7 +193,9 @@ def build_ready_composite(*, work: Path, user, frames: int) -> tuple[int, list]:
 def bench_export(*, work: Path, user, args) -> dict:
     from annotator.exchange import exports
 
-    clips, datasets = build_ready_composite(work=work, user=user, frames=args.composite_frames)
+    clips, datasets = build_ready_composite(
+        work=work, user=user, frames=args.composite_frames, subjects=args.composite_subjects
+    )
     plain, summary = timed(exports.composite_export_run, out_dir=work / "export", datasets=datasets)
     flows, summary_flows = timed(
         exports.composite_export_run,
@@ -209,6 +223,12 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=70)
     parser.add_argument("--size", type=int, nargs=2, default=(640, 480))
     parser.add_argument("--composite-frames", type=int, default=30)
+    parser.add_argument(
+        "--composite-subjects",
+        type=int,
+        default=None,
+        help="subjects per part of the exported composite (default: the MEGC2019 counts)",
+    )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks/results/import_export.json")
     args = parser.parse_args()
 
