@@ -1,6 +1,6 @@
 """A full leave-one-subject-out run of M9, M0 and STSTNet on one GPU, folds side by side.
 
-    python benchmarks/gpu_loso.py --out DIR --json FILE [--seed 0] [--epochs 10] [--workers 6]
+    python benchmarks/gpu_loso.py --out DIR --json FILE [--seed 0] [--epochs 30] [--workers 6]
         [--only M9 STSTNet M0] [--stop-at UNIX_TIME] [--device auto] [--smoke]
 
 What `benchmarks/gpu.sh` runs by default (issue #13, item 7). One realistic composite with the
@@ -335,7 +335,7 @@ def main() -> int:
     parser.add_argument("--out", type=Path, required=True, help="work folder (data, runs)")
     parser.add_argument("--json", type=Path, required=True, help="the report, kept up to date")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--epochs", type=int, default=10, help="per fold (the paper's: 30)")
+    parser.add_argument("--epochs", type=int, default=30, help="per fold (as the paper)")
     parser.add_argument("--reference-epochs", type=int, default=30)
     parser.add_argument("--workers", type=int, default=6, help="fold processes side by side")
     parser.add_argument("--image-size", type=int, default=112)
