@@ -32,8 +32,9 @@
 # carry [".whl"] and the command `bash benchmarks/gpu.sh` (timeout_s 600).
 #
 # Knobs (environment): GPU_SH_EPOCHS epochs per fold (default 30: at 10 the learned rows had not
-# fitted their training clips on a CPU, docs/frl-dgt.md; the JSON extrapolates to 30), GPU_SH_WORKERS fold processes (6), GPU_SH_SEED the
-# composite and training seed (0), GPU_SH_ONLY row ids (loso: "M9 STSTNet M0"; kfold: all),
+# fitted their training clips on a CPU, docs/frl-dgt.md; the JSON extrapolates to 30),
+# GPU_SH_WORKERS fold processes (6), GPU_SH_SEED the composite and training seed (0),
+# GPU_SH_ONLY row ids (loso: "M9 STSTNet M0"; kfold: all),
 # GPU_SH_DEADLINE_S the whole script's seconds (570), GPU_SH_TRAIN_S the seconds kept for
 # benchmarks/train.py (90). GPU_SH_PROTOCOL=kfold runs the earlier mode instead of the LOSO:
 # every ablation row over three composites (GPU_SH_SEEDS, "0 1 2"), subject-grouped 5-fold,

@@ -32,6 +32,7 @@ from mlcore.ranking import novelty_scores
 from mlcore.training.checkpoints import load_model
 from mlcore.training.interval import propose_clip_interval
 from mlcore.training.loop import resolve_device
+from mlcore.training.report import clip_id
 from mlcore.training.run import train_run
 from mlcore.training.uncertainty import clip_uncertainties
 
@@ -270,7 +271,7 @@ def proposals_job(*, job_run: JobRun) -> None:
             # The rows come in the manifest's order (sorted by subject code and clip name),
             # not in the clips' order: pair them by the clip each row names.
             position = {row["clip"]: index for index, row in enumerate(rows)}
-            order = [position[f"{s.dataset}/{s.subject}/{s.clip}"] for s in samples]
+            order = [position[clip_id(sample)] for sample in samples]
             rows, embeddings = [rows[index] for index in order], embeddings[order]
             _proposals_store(
                 version=version,

@@ -19,6 +19,7 @@ from mlcore.models.base import MERModel
 from mlcore.training.apex import propose_clip_apex
 from mlcore.training.checkpoints import LoadedModel
 from mlcore.training.data import InputCache, load_inputs
+from mlcore.training.report import clip_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +130,7 @@ def clip_uncertainties(
         for offset, sample in enumerate(samples[start : start + batch_size]):
             rows.append(
                 {
-                    "clip": f"{sample.dataset}/{sample.subject}/{sample.clip}",
+                    "clip": clip_id(sample),
                     "apex": apexes[start + offset],
                     "apex_proposed": sample.apex is None,
                     "predicted": model.class_names[int(result.predictions[offset])],
